@@ -1,0 +1,1 @@
+"""Append-only, tamper-evident audit log: Merkle tree, signed checkpoints, proofs."""

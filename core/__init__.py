@@ -1,0 +1,1 @@
+"""Shared foundation: settings, database, short-lived store, errors and HTTP security helpers."""

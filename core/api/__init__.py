@@ -1,0 +1,1 @@
+"""HTTP routers of ``core``: health, readiness, metrics and cluster view."""

@@ -1,0 +1,139 @@
+"""RFC 9457 problem details: one exception type, stable ``type`` URIs, and the app's handlers.
+
+Security contract: an unexpected exception becomes a generic 500 problem carrying only the
+request id; its message and traceback go to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.request_context import current_request_id
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "urn:tongxing:problem:"
+
+log = logging.getLogger("tongxing.errors")
+
+
+class Problem(StarletteHTTPException):
+    """An error the client should see, rendered as ``application/problem+json``.
+
+    ``kind`` is the stable machine-readable part (``type`` becomes ``urn:tongxing:problem:<kind>``);
+    ``title`` is a short human summary; ``detail`` explains this occurrence. It subclasses
+    Starlette's HTTPException so FastAPI's body parsing lets it through instead of turning it
+    into a generic 400.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail or title, headers=headers)
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        """The JSON object of RFC 9457 §3, with our extension members."""
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.kind,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail != self.title:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        request_id = current_request_id()
+        if request_id:
+            body["request_id"] = request_id
+        return body
+
+
+def problem_response(problem: Problem, *, instance: str | None = None) -> JSONResponse:
+    """Render ``problem`` with the right media type and headers."""
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _kind_for_status(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+    except ValueError:
+        return "http-error"
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, instance=request.url.path)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    known = exc.status_code in {status.value for status in HTTPStatus}
+    title = HTTPStatus(exc.status_code).phrase if known else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    problem = Problem(
+        status=exc.status_code,
+        kind=_kind_for_status(exc.status_code),
+        title=title,
+        detail=detail,
+        headers=dict(exc.headers or {}),
+    )
+    return problem_response(problem, instance=request.url.path)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": [str(part) for part in err.get("loc", ())], "message": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    problem = Problem(
+        status=422,
+        kind="invalid-request",
+        title="Invalid request",
+        detail="The request parameters or body failed validation.",
+        errors=errors,
+    )
+    return problem_response(problem, instance=request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    problem = Problem(
+        status=500,
+        kind="internal-error",
+        title="Internal server error",
+        detail="The request failed and nothing was changed; quote the request id when reporting.",
+    )
+    return problem_response(problem, instance=request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error the app returns an RFC 9457 problem document."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,219 @@
+"""Typed service settings read from ``TONGXING_*`` environment variables and checked at start.
+
+Security contract: outside demo mode, ``load_settings`` refuses missing or placeholder
+secrets (key-encryption key, ops token) and names the variable to fix. It does *not* check
+that the database or store are reachable; that is ``tongxing.preflight``'s job.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "TONGXING_"
+
+# Values people paste from examples; never accepted as a secret outside demo mode.
+_PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "placeholder",
+        "example",
+        "demo",
+        "test",
+        "default",
+        "xxx",
+        "todo",
+        "replace-me",
+        "please-change",
+    }
+)
+MIN_SECRET_CHARS = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe; the message is one line naming the variable."""
+
+
+class Mode(StrEnum):
+    """Demo generates keys and seeds data; production refuses to guess anything."""
+
+    DEMO = "demo"
+    PRODUCTION = "production"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service: build with :func:`load_settings`, pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    mode: Mode = Mode.PRODUCTION
+    data_dir: Path = Path("var")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite in DATA_DIR")
+    redis_url: str = Field(default="", description="redis:// URL; empty = in-process store")
+    store_prefix: str = Field(default="tx", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    issuer: str = "http://127.0.0.1:8000"
+    key_encryption_key: SecretStr | None = None
+    key_encryption_key_file: Path | None = None
+    ops_token: SecretStr | None = None
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
+    )
+    max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://id.example.gov.cn")
+        if parts.query or parts.fragment:
+            raise ValueError("must not contain a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql:"):
+            value = "postgresql+psycopg:" + value.removeprefix("postgresql:")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_supported(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
+        return value
+
+    @model_validator(mode="after")
+    def _production_has_real_secrets(self) -> Settings:
+        if self.key_encryption_key and self.key_encryption_key_file:
+            raise SettingsError(
+                f"{env_name('key_encryption_key')} and {env_name('key_encryption_key_file')} "
+                "are both set; keep one"
+            )
+        if self.mode is not Mode.PRODUCTION:
+            return self
+        if self.key_encryption_key is None and self.key_encryption_key_file is None:
+            raise SettingsError(
+                f"{env_name('key_encryption_key')} (or {env_name('key_encryption_key_file')}) "
+                "is required in production mode; generate one with `openssl rand -base64 32`"
+            )
+        if self.key_encryption_key is not None:
+            _require_strong_secret("key_encryption_key", self.key_encryption_key)
+        if self.ops_token is not None:
+            _require_strong_secret("ops_token", self.ops_token)
+        issuer = urlsplit(self.issuer)
+        if issuer.scheme != "https" and not _is_loopback(issuer.hostname or ""):
+            raise SettingsError(
+                f"{env_name('issuer')} must use https in production mode (got {self.issuer})"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tongxing.db').resolve()}"
+
+    def key_encryption_key_bytes(self) -> bytes:
+        """The key-encryption key material (from the variable or the file it names)."""
+        if self.key_encryption_key is not None:
+            return self.key_encryption_key.get_secret_value().encode()
+        if self.key_encryption_key_file is None:
+            raise SettingsError(f"{env_name('key_encryption_key')} is not set")
+        try:
+            material = self.key_encryption_key_file.read_bytes().strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"{env_name('key_encryption_key_file')}: cannot read "
+                f"{self.key_encryption_key_file} ({exc.strerror})"
+            ) from None
+        if self.mode is Mode.PRODUCTION:
+            _require_strong_secret("key_encryption_key_file", SecretStr(material.decode("latin-1")))
+        return material
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _require_strong_secret(field: str, secret: SecretStr) -> None:
+    value = secret.get_secret_value().strip()
+    if value.lower() in _PLACEHOLDERS or len(set(value)) < 8 or len(value) < MIN_SECRET_CHARS:
+        raise SettingsError(
+            f"{env_name(field)} looks like a placeholder or is too weak (need at least "
+            f"{MIN_SECRET_CHARS} random characters, e.g. `openssl rand -base64 32`)"
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) plus overrides.
+
+    Unknown ``TONGXING_*`` variables are an error, so a typo cannot silently fall back to a
+    default. Every failure is a :class:`SettingsError` with a one-line message.
+    """
+    env = dict(os.environ if environ is None else environ)
+    known = {env_name(name) for name in Settings.model_fields}
+    for key in sorted(env):
+        if key.startswith(ENV_PREFIX) and key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+            raise SettingsError(f"unknown setting {key}{suggestion}")
+    values: dict[str, Any] = {
+        name: env[env_name(name)] for name in Settings.model_fields if env_name(name) in env
+    }
+    values.update(overrides)
+    try:
+        # Values are passed explicitly so the given environ, not os.environ, is what counts.
+        return _SettingsFromValues(**values)
+    except SettingsError:
+        raise
+    except ValidationError as exc:
+        raise SettingsError(_first_error(exc)) from None
+
+
+class _SettingsFromValues(Settings):
+    """Settings that read only their constructor arguments (the environment was read above)."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return (init_settings,)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if isinstance(error.get("ctx", {}).get("error"), SettingsError):
+        return message
+    secret = field in ("key_encryption_key", "ops_token")
+    got = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
+    return f"{env_name(field)}: {message}{got}" if field else f"{message}{got}"

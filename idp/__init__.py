@@ -1,0 +1,1 @@
+"""OpenID Connect identity provider: accounts, sessions, login pages, tokens."""

@@ -1,0 +1,1 @@
+"""Electronic seals on PDF documents: seal registry, grants, sealing and verification."""

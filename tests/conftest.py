@@ -1,0 +1,182 @@
+"""Shared fixtures: both databases (SQLite, PostgreSQL), both stores (memory, Redis), and apps.
+
+A backend that does not answer fails the run in CI (``CI=true``); elsewhere its tests are
+skipped and the run ends with a loud notice saying which backend was missing and why.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from core.database import Base, Database
+from core.settings import Settings, load_settings
+from core.store import Store, create_store
+from tests import backends
+from tongxing import create_app, migrate
+
+_unavailable: dict[str, str] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for name, probe in (("postgresql", backends.postgres_problem), ("redis", backends.redis_problem)):
+        problem = probe()
+        if problem:
+            _unavailable[name] = problem
+    if _unavailable and backends.IN_CI:
+        raise pytest.UsageError(
+            "CI=true and a test backend is unavailable: " + "; ".join(_unavailable.values())
+        )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for name, problem in _unavailable.items():
+        terminalreporter.write_sep(
+            "!", f"{name.upper()} UNAVAILABLE — its tests were SKIPPED: {problem}", red=True
+        )
+
+
+def require_backend(name: str) -> None:
+    """Skip (loudly, see the summary) when ``name`` is unavailable outside CI."""
+    if name in _unavailable:
+        pytest.skip(f"{name} unavailable: {_unavailable[name]}")
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One migrated database per engine for the whole session (rows are cleared per test)."""
+    urls: dict[str, str] = {}
+    sqlite_file = tmp_path_factory.mktemp("sqlite") / "tongxing.db"
+    urls["sqlite"] = f"sqlite:///{sqlite_file}"
+    with _maybe_postgres() as postgres_url:
+        if postgres_url:
+            urls["postgresql"] = postgres_url
+        for url in urls.values():
+            database = Database(url)
+            migrate.upgrade(database)
+            database.dispose()
+        yield urls
+
+
+def _maybe_postgres() -> Any:
+    if "postgresql" in _unavailable:
+        from contextlib import nullcontext
+
+        return nullcontext(None)
+    return backends.scratch_postgres_database()
+
+
+def _clear(database: Database) -> None:
+    with database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - our own names
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, _migrated_urls: dict[str, str]) -> Iterator[str]:
+    """A migrated database URL on each engine; emptied after the test."""
+    require_backend(request.param)
+    url = _migrated_urls[request.param]
+    yield url
+    database = Database(url)
+    _clear(database)
+    database.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A ``Database`` on each engine."""
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+# --- stores --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store_prefix() -> Iterator[str]:
+    """A key prefix no other test uses; its Redis keys are deleted afterwards."""
+    prefix = f"txt{uuid.uuid4().hex[:10]}"
+    yield prefix
+    if "redis" not in _unavailable:
+        backends.delete_keys(prefix)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest, store_prefix: str) -> Iterator[Store]:
+    """The store on each implementation."""
+    if request.param == "redis":
+        require_backend("redis")
+    instance = create_store(
+        redis_url=backends.REDIS_URL if request.param == "redis" else "", prefix=store_prefix
+    )
+    yield instance
+    instance.close()
+
+
+# --- the app in each storage configuration ------------------------------------------------
+
+STORAGE = {"embedded": ("sqlite", "memory"), "shared": ("postgresql", "redis")}
+
+
+def strong_secret() -> str:
+    """A key-encryption key or token that passes the production checks."""
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture(params=list(STORAGE))
+def storage(
+    request: pytest.FixtureRequest, _migrated_urls: dict[str, str], store_prefix: str
+) -> Iterator[dict[str, str]]:
+    """Settings values for the embedded (SQLite + memory) and shared (PostgreSQL + Redis)
+    configurations, on migrated, emptied databases."""
+    engine, store_kind = STORAGE[request.param]
+    for backend in (engine, store_kind):
+        if backend in ("postgresql", "redis"):
+            require_backend(backend)
+    url = _migrated_urls[engine]
+    yield {
+        "database_url": url,
+        "redis_url": backends.REDIS_URL if store_kind == "redis" else "",
+        "store_prefix": store_prefix,
+    }
+    database = Database(url)
+    _clear(database)
+    database.dispose()
+
+
+@pytest.fixture
+def make_settings(storage: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
+    """Production-mode settings on the current storage configuration, with overrides."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "mode": "production",
+            "data_dir": str(tmp_path),
+            "issuer": "http://127.0.0.1:8000",
+            "key_encryption_key": strong_secret(),
+            "log_format": "text",
+            **storage,
+        }
+        values.update(overrides)
+        return load_settings({}, **values)
+
+    return build
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    """An HTTP client to the app (lifespan run) in each storage configuration."""
+    with TestClient(create_app(make_settings()), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,103 @@
+"""Real server processes for tests: start ``tongxing`` on a free loopback port, stop by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tongxing(
+    *args: str, env: Mapping[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``tongxing`` CLI to completion in a clean ``TONGXING_*`` environment."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "tongxing", *args],
+        env=clean_env(env),
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The current environment without any ``TONGXING_*`` variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TONGXING_")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    """A running ``tongxing`` server process."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    log: Path
+
+    def stop(self) -> int:
+        """SIGTERM by PID, wait for a clean exit (SIGKILL after 20 s); returns the exit code."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        return self.process.returncode
+
+
+@contextmanager
+def running_server(
+    *args: str, env: Mapping[str, str], cwd: Path, port: int | None = None
+) -> Iterator[Server]:
+    """Start ``tongxing <args> --port P`` and wait until ``/readyz`` answers 200."""
+    port = port or free_port()
+    log = cwd / f"server-{port}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "tongxing", *args, "--host", "127.0.0.1", "--port", str(port)],
+            env=clean_env(env),
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        _wait_ready(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_ready(server: Server, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log.read_text()}")
+        try:
+            if httpx.get(server.base_url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server not ready after {timeout}s:\n{server.log.read_text()}")

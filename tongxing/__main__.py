@@ -1,0 +1,5 @@
+"""``python -m tongxing`` runs the CLI."""
+
+from tongxing.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""The ``tongxing`` command line: one Typer app, a command group per concern.
+
+Conventions for every command: settings come from the same ``TONGXING_*`` environment as
+the server; ``create`` commands print the new id alone on the last line of stdout; ``--json``
+gives machine-readable output; errors go to stderr as one line with a non-zero exit; secrets
+are read from stdin or a file, never from arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from core.settings import SettingsError
+from tongxing.cli import db, server
+from tongxing.preflight import StartupError
+
+app = typer.Typer(
+    name="tongxing",
+    help="Tongxing 通行: identity provider and electronic-seal service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(server.serve)
+app.command("demo")(server.demo)
+app.add_typer(db.app, name="db")
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; configuration and start-up problems become one line on stderr."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except (SettingsError, StartupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)

@@ -1,0 +1,82 @@
+"""``tongxing serve`` and ``tongxing demo``: check everything, then run uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from core.logs import configure_logging
+from core.settings import Mode, Settings, env_name, load_settings
+from tongxing import preflight
+from tongxing.app import build_services
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
+WorkersOption = Annotated[int, typer.Option(min=1, help="Worker processes (needs Redis if > 1).")]
+
+
+def check_before_start(settings: Settings, *, workers: int) -> Settings:
+    """Every start-up check, in the parent process, so failures are one clear line."""
+    if workers > 1 and not settings.redis_url:
+        raise preflight.StartupError(
+            f"{env_name('redis_url')} is required with more than one worker "
+            "(the in-process store is not shared between processes)"
+        )
+    settings = preflight.prepare_settings(settings)
+    services = build_services(settings)
+    try:
+        preflight.check_database(
+            settings, services.database, migrate_schema=settings.mode is Mode.DEMO
+        )
+        preflight.check_store(services.store)
+    finally:
+        services.close()
+    return settings
+
+
+def _run(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    uvicorn.run(
+        "tongxing.asgi:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = 8000, workers: WorkersOption = 1
+) -> None:
+    """Run the service with settings from the TONGXING_* environment."""
+    settings = check_before_start(load_settings(), workers=workers)
+    _run(settings, host=host, port=port, workers=workers)
+
+
+def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Run the embedded demo: SQLite and keys in ./var, in-process store, demo data."""
+    os.environ[env_name("mode")] = Mode.DEMO.value
+    os.environ.setdefault(env_name("data_dir"), "var")
+    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    base = f"http://{public_host}:{port}"
+    os.environ.setdefault(env_name("issuer"), base)
+    settings = check_before_start(load_settings(), workers=1)
+    store = "Redis" if settings.redis_url else "in-process store / 进程内存储"
+    typer.echo(
+        "\n通行 Tongxing demo / 演示模式\n"
+        f"  首页 Home:            {settings.issuer}/\n"
+        f"  接口 OpenAPI:         {settings.issuer}/openapi.json\n"
+        f"  就绪 Readiness:       {settings.issuer}/readyz\n"
+        f"  数据 Data:            {settings.data_dir.resolve()} "
+        f"(database {'SQLite' if not settings.database_url else 'external'}, {store})\n"
+        "  停止 Stop:            Ctrl+C\n"
+    )
+    _run(settings, host=host, port=port, workers=1)

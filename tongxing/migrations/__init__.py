@@ -1,0 +1,1 @@
+"""Alembic migration environment and scripts (one history for SQLite and PostgreSQL)."""

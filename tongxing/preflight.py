@@ -1,0 +1,101 @@
+"""Checks run before the service starts: data dir, key-encryption key, database, schema, store.
+
+Each failure is a :class:`StartupError` whose one-line message names the setting to fix.
+The checks create nothing in production mode; in demo mode they create the data dir, a
+demo key-encryption key, and the schema, which is what demo mode promises.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from core.database import Database, DatabaseUnavailable, describe_url, sqlite_path
+from core.settings import Mode, Settings, SettingsError, env_name
+from core.store import Store, StoreUnavailable
+from tongxing import migrate
+
+DEMO_KEK_FILE = "demo-key-encryption-key"
+
+
+class StartupError(RuntimeError):
+    """The service cannot start; the message is one line and says what to fix."""
+
+
+def prepare_settings(settings: Settings) -> Settings:
+    """Settings ready to run with: in demo mode, the data dir and a demo KEK file exist."""
+    if settings.mode is Mode.DEMO:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"{env_name('data_dir')}: cannot create {settings.data_dir} ({exc.strerror})"
+            ) from None
+        if settings.key_encryption_key is None and settings.key_encryption_key_file is None:
+            kek_file = _demo_kek(settings.data_dir)
+            settings = settings.model_copy(update={"key_encryption_key_file": kek_file})
+    elif not settings.data_dir.is_dir():
+        raise StartupError(
+            f"{env_name('data_dir')}: directory {settings.data_dir} does not exist "
+            "(create it, or point the setting at the service's data directory)"
+        )
+    try:
+        settings.key_encryption_key_bytes()
+    except SettingsError as exc:
+        raise StartupError(str(exc)) from None
+    return settings
+
+
+def _demo_kek(data_dir: Path) -> Path:
+    path = (data_dir / DEMO_KEK_FILE).resolve()
+    if not path.exists():
+        # Written via a temporary file so a crash never leaves a half-written key behind.
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        temporary.replace(path)
+    return path
+
+
+def check_database(settings: Settings, database: Database, *, migrate_schema: bool) -> None:
+    """The database answers and its schema is at the code's head revision.
+
+    With ``migrate_schema`` pending migrations are applied; otherwise they are an error.
+    """
+    url_setting = env_name("database_url") if settings.database_url else env_name("data_dir")
+    path = sqlite_path(database.url)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise StartupError(f"{url_setting}: directory {path.parent} does not exist")
+        if not path.exists() and not migrate_schema:
+            raise StartupError(
+                f"{url_setting}: database file {path} does not exist; "
+                "create it with `tongxing db upgrade`"
+            )
+    try:
+        database.ping()
+    except DatabaseUnavailable as exc:
+        raise StartupError(
+            f"{url_setting}: cannot use the database at {describe_url(database.url)}: {exc}"
+        ) from None
+    head = migrate.head_revision(database)
+    current = migrate.current_revision(database)
+    if current == head:
+        return
+    if not migrate_schema:
+        raise StartupError(
+            f"{url_setting}: database schema is at revision {current or 'none'}, the code "
+            f"needs {head}; run `tongxing db upgrade`"
+        )
+    migrate.upgrade(database)
+
+
+def check_store(store: Store) -> None:
+    """The store answers."""
+    try:
+        store.ping()
+    except StoreUnavailable as exc:
+        raise StartupError(f"{env_name('redis_url')}: {exc}") from None
