@@ -26,7 +26,10 @@ _unavailable: dict[str, str] = {}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    for name, probe in (("postgresql", backends.postgres_problem), ("redis", backends.redis_problem)):
+    for name, probe in (
+        ("postgresql", backends.postgres_problem),
+        ("redis", backends.redis_problem),
+    ):
         problem = probe()
         if problem:
             _unavailable[name] = problem
@@ -79,7 +82,7 @@ def _maybe_postgres() -> Any:
 def _clear(database: Database) -> None:
     with database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - our own names
+            connection.execute(text(f'DELETE FROM "{table.name}"'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -27,7 +27,7 @@ def tongxing(
     *args: str, env: Mapping[str, str], cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the ``tongxing`` CLI to completion in a clean ``TONGXING_*`` environment."""
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.run(
         [sys.executable, "-m", "tongxing", *args],
         env=clean_env(env),
         cwd=cwd,
@@ -73,7 +73,7 @@ def running_server(
     port = port or free_port()
     log = cwd / f"server-{port}.log"
     with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "tongxing", *args, "--host", "127.0.0.1", "--port", str(port)],
             env=clean_env(env),
             cwd=cwd,

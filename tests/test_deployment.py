@@ -51,9 +51,9 @@ def test_app_settings_are_real_and_production_grade(compose: dict[str, Any]) -> 
         assert tongxing_vars <= KNOWN_SETTINGS, tongxing_vars - KNOWN_SETTINGS
         assert environment["TONGXING_MODE"] == "production"
         assert environment["TONGXING_ISSUER"].startswith("https://")
-        assert re.match(r"postgresql(\+psycopg)?://[^@]+@postgres:5432/", environment[
-            "TONGXING_DATABASE_URL"
-        ])
+        assert re.match(
+            r"postgresql(\+psycopg)?://[^@]+@postgres:5432/", environment["TONGXING_DATABASE_URL"]
+        )
         assert environment["TONGXING_REDIS_URL"].startswith("redis://redis:6379")
         kek = environment["TONGXING_KEY_ENCRYPTION_KEY_FILE"]
         assert kek.removeprefix("/run/secrets/") in service["secrets"], name

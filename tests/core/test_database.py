@@ -13,9 +13,7 @@ from core.models import AppInstance
 
 
 def _instance(ident: str) -> AppInstance:
-    return AppInstance(
-        id=ident, hostname="h", pid=1, version="t", started_at=datetime.now(UTC)
-    )
+    return AppInstance(id=ident, hostname="h", pid=1, version="t", started_at=datetime.now(UTC))
 
 
 def test_ping(database: Database) -> None:
@@ -25,10 +23,15 @@ def test_ping(database: Database) -> None:
 def test_transaction_commits_or_leaves_nothing(database: Database) -> None:
     with database.transaction() as session:
         session.add(_instance("committed"))
-    with pytest.raises(RuntimeError), database.transaction() as session:
-        session.add(_instance("rolled-back"))
-        session.flush()
-        raise RuntimeError("crash in the middle of a request")
+
+    def crash_mid_request() -> None:
+        with database.transaction() as session:
+            session.add(_instance("rolled-back"))
+            session.flush()
+            raise RuntimeError("crash in the middle of a request")
+
+    with pytest.raises(RuntimeError):
+        crash_mid_request()
     with database.transaction() as session:
         ids = session.scalars(select(AppInstance.id)).all()
     assert ids == ["committed"]

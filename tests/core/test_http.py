@@ -67,7 +67,9 @@ def test_crash_is_a_generic_500_without_details(
 
 def test_declared_oversized_body_is_refused(app_with_test_routes: TestClient) -> None:
     response = app_with_test_routes.post(
-        "/test/echo", content=b"{" + b" " * 4096 + b"}", headers={"content-type": "application/json"}
+        "/test/echo",
+        content=b"{" + b" " * 4096 + b"}",
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 413
     assert response.json()["type"] == "urn:tongxing:problem:request-too-large"
@@ -109,9 +111,10 @@ def test_hsts_when_issuer_is_https(make_settings: Callable[..., Settings]) -> No
 
 
 def test_request_id_is_echoed_when_well_formed(client: TestClient) -> None:
-    assert client.get("/healthz", headers={"x-request-id": "abc-123"}).headers[
-        "x-request-id"
-    ] == "abc-123"
+    assert (
+        client.get("/healthz", headers={"x-request-id": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
     forged = client.get("/healthz", headers={"x-request-id": "bad id\r\nx: y"})
     assert forged.headers["x-request-id"] != "bad id\r\nx: y"
     assert len(forged.headers["x-request-id"]) == 32
@@ -121,4 +124,5 @@ def test_no_remote_assets_and_no_cdn_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 404
     assert client.get("/openapi.json").status_code == 200
     page = client.get("/").text
-    assert "http://" not in page and "https://" not in page
+    assert "http://" not in page
+    assert "https://" not in page

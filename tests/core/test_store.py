@@ -16,7 +16,8 @@ def test_set_get_and_expiry(store: Store) -> None:
     assert store.set(key, b"value", ttl=0.3)
     assert store.get(key) == b"value"
     remaining = store.ttl(key)
-    assert remaining is not None and 0 < remaining <= 0.3
+    assert remaining is not None
+    assert 0 < remaining <= 0.3
     time.sleep(0.4)
     assert store.get(key) is None
     assert store.ttl(key) is None

@@ -43,7 +43,8 @@ def test_db_upgrade_then_current_on_sqlite(tmp_path: Path) -> None:
     first = tongxing("db", "upgrade", "--json", env=env)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout.strip().splitlines()[-1])
-    assert report["from"] is None and report["to"]
+    assert report["from"] is None
+    assert report["to"]
     again = tongxing("db", "upgrade", env=env)
     assert "already at revision" in again.stdout
     current = tongxing("db", "current", "--json", env=env)
