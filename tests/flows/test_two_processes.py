@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests import backends
 from tests.conftest import require_backend, strong_secret
-from tests.processes import running_server, tongxing
+from tests.processes import Server, running_server, tongxing
 
 pytestmark = pytest.mark.slow
 
 
-def test_state_written_through_one_process_is_served_by_the_other(tmp_path: Path) -> None:
+@pytest.fixture
+def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Production settings on a fresh, migrated PostgreSQL database and a Redis namespace."""
     require_backend("postgresql")
     require_backend("redis")
-    token = strong_secret()
-    prefix = f"txt2p{int(time.time() * 1000) % 10**8}"
+    prefix = f"txt2p{uuid.uuid4().hex[:10]}"
     with backends.scratch_postgres_database() as url:
         env = {
             "TONGXING_MODE": "production",
@@ -28,33 +32,58 @@ def test_state_written_through_one_process_is_served_by_the_other(tmp_path: Path
             "TONGXING_REDIS_URL": backends.REDIS_URL,
             "TONGXING_STORE_PREFIX": prefix,
             "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
-            "TONGXING_OPS_TOKEN": token,
+            "TONGXING_OPS_TOKEN": strong_secret(),
         }
         assert tongxing("db", "upgrade", env=env).returncode == 0
-        auth = {"authorization": f"Bearer {token}"}
         try:
-            with running_server("serve", env=env, cwd=tmp_path) as one:
-                with running_server("serve", env=env, cwd=tmp_path) as two:
-                    seen_by_one = httpx.get(one.base_url + "/ops/v1/instances", headers=auth)
-                    seen_by_two = httpx.get(two.base_url + "/ops/v1/instances", headers=auth)
-                    listing_one = seen_by_one.json()["instances"]
-                    listing_two = seen_by_two.json()["instances"]
-                    # Each process's registration (SQL) and heartbeat (Redis) is visible to
-                    # the other.
-                    assert {i["id"] for i in listing_one} == {i["id"] for i in listing_two}
-                    assert len(listing_one) == 2
-                    assert all(i["live"] for i in listing_one + listing_two)
-                    assert [i["this"] for i in listing_one].count(True) == 1
-                    assert [i["pid"] for i in listing_one if i["this"]] == [one.process.pid]
-                    assert [i["pid"] for i in listing_two if i["this"]] == [two.process.pid]
-                # uvicorn re-raises SIGTERM after its graceful shutdown completes.
-                assert two.process.returncode in (0, -15)
-                assert "Application shutdown complete" in two.log.read_text()
-                # The second process deregistered on SIGTERM; the first sees it at once.
-                after = httpx.get(one.base_url + "/ops/v1/instances", headers=auth).json()
-                by_pid = {i["pid"]: i for i in after["instances"]}
-                assert by_pid[two.process.pid]["live"] is False
-                assert by_pid[two.process.pid]["stopped_at"] is not None
-                assert by_pid[one.process.pid]["live"] is True
+            yield env
         finally:
             backends.delete_keys(prefix)
+
+
+def _instances(server: Server, env: dict[str, str]) -> list[dict[str, Any]]:
+    auth = {"authorization": f"Bearer {env['TONGXING_OPS_TOKEN']}"}
+    response = httpx.get(server.base_url + "/ops/v1/instances", headers=auth)
+    assert response.status_code == 200, response.text
+    instances: list[dict[str, Any]] = response.json()["instances"]
+    return instances
+
+
+def test_state_written_through_one_process_is_served_by_the_other(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = shared_env
+    with running_server("serve", env=env, cwd=tmp_path) as one:
+        with running_server("serve", env=env, cwd=tmp_path) as two:
+            listing_one = _instances(one, env)
+            listing_two = _instances(two, env)
+            # Each process's registration (SQL) and heartbeat (Redis) is visible to the other.
+            assert {i["id"] for i in listing_one} == {i["id"] for i in listing_two}
+            assert len(listing_one) == 2
+            assert all(i["live"] for i in listing_one + listing_two)
+            assert [i["pid"] for i in listing_one if i["this"]] == [one.process.pid]
+            assert [i["pid"] for i in listing_two if i["this"]] == [two.process.pid]
+        # uvicorn re-raises SIGTERM after its graceful shutdown completes.
+        assert two.process.returncode in (0, -15)
+        assert "Application shutdown complete" in two.log.read_text()
+        # The second process deregistered on SIGTERM; the first sees it at once.
+        by_pid = {i["pid"]: i for i in _instances(one, env)}
+        assert by_pid[two.process.pid]["live"] is False
+        assert by_pid[two.process.pid]["stopped_at"] is not None
+        assert by_pid[one.process.pid]["live"] is True
+
+
+def test_serve_with_two_workers_shares_the_store(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    with running_server("serve", "--workers", "2", env=shared_env, cwd=tmp_path) as server:
+        live: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            live = [i for i in _instances(server, shared_env) if i["live"]]
+            if len(live) == 2:
+                break
+            time.sleep(0.2)
+        assert len(live) == 2
+        assert len({i["pid"] for i in live}) == 2
+        assert server.process.pid not in {i["pid"] for i in live}  # the workers, not the parent

@@ -65,6 +65,7 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Run the embedded demo: SQLite and keys in ./var, in-process store, demo data."""
     os.environ[env_name("mode")] = Mode.DEMO.value
     os.environ.setdefault(env_name("data_dir"), "var")
+    os.environ.setdefault(env_name("log_format"), "text")  # a person reads these logs
     public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     base = f"http://{public_host}:{port}"
     os.environ.setdefault(env_name("issuer"), base)
