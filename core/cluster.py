@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core import repository
+from core.clock import as_utc
 from core.database import Database
 from core.models import AppInstance
 from core.store import Store
@@ -85,15 +86,10 @@ class Membership:
                 hostname=row.hostname,
                 pid=row.pid,
                 version=row.version,
-                started_at=_utc(row.started_at),
-                stopped_at=_utc(row.stopped_at) if row.stopped_at else None,
+                started_at=as_utc(row.started_at),
+                stopped_at=as_utc(row.stopped_at) if row.stopped_at else None,
                 live=row.stopped_at is None
                 and self.store.get(self._heartbeat_key(row.id)) is not None,
             )
             for row in rows
         ]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from core.readiness import NotReady
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -33,7 +35,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(NotReady):
     """The database cannot be reached or opened; the message is one line and names no secret."""
 
 

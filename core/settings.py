@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     key_encryption_key: SecretStr | None = None
     key_encryption_key_file: Path | None = None
     ops_token: SecretStr | None = None
+    pki_name: str = Field(default="Tongxing", min_length=1, max_length=64)
+    key_algorithm: Literal["ES256", "RS256"] = "ES256"
+    pkcs11_module: str = ""
+    pkcs11_token_label: str = ""
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_purposes: str = Field(
+        default="", description="comma list of key purposes generated in the PKCS#11 token"
+    )
+    token_key_retention_hours: int = Field(default=24, ge=1)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )
@@ -113,6 +122,11 @@ class Settings(BaseSettings):
                 f"{env_name('key_encryption_key')} and {env_name('key_encryption_key_file')} "
                 "are both set; keep one"
             )
+        if self.pkcs11_purposes and not (self.pkcs11_module and self.pkcs11_token_label):
+            raise SettingsError(
+                f"{env_name('pkcs11_purposes')} needs {env_name('pkcs11_module')} and "
+                f"{env_name('pkcs11_token_label')}"
+            )
         if self.mode is not Mode.PRODUCTION:
             return self
         if self.key_encryption_key is None and self.key_encryption_key_file is None:
@@ -130,6 +144,11 @@ class Settings(BaseSettings):
                 f"{env_name('issuer')} must use https in production mode (got {self.issuer})"
             )
         return self
+
+    @property
+    def hsm_purposes(self) -> frozenset[str]:
+        """Key purposes whose new keys are generated in the PKCS#11 token."""
+        return frozenset(p.strip() for p in self.pkcs11_purposes.split(",") if p.strip())
 
     @property
     def resolved_database_url(self) -> str:
@@ -214,6 +233,6 @@ def _first_error(exc: ValidationError) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if isinstance(error.get("ctx", {}).get("error"), SettingsError):
         return message
-    secret = field in ("key_encryption_key", "ops_token")
+    secret = field in ("key_encryption_key", "ops_token", "pkcs11_pin")
     got = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
     return f"{env_name(field)}: {message}{got}" if field else f"{message}{got}"

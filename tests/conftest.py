@@ -17,8 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core.database import Base, Database
+from core.events import SqlEventRecorder
 from core.settings import Settings, load_settings
 from core.store import Store, create_store
+from keys.runtime import build_key_services
 from tests import backends
 from tongxing import create_app, migrate
 
@@ -159,21 +161,40 @@ def storage(
     database.dispose()
 
 
+def init_keys(settings: Settings) -> None:
+    """Run what `tongxing keys init` runs, for ``settings``."""
+    database = Database(settings.resolved_database_url)
+    services = build_key_services(settings=settings, database=database, events=SqlEventRecorder())
+    try:
+        services.initialise(actor="test")
+    finally:
+        services.custody.close()
+        database.dispose()
+
+
 @pytest.fixture
 def make_settings(storage: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
-    """Production-mode settings on the current storage configuration, with overrides."""
+    """Production-mode settings on the current storage configuration, with overrides; the
+    key hierarchy is initialised (as `tongxing keys init` would) unless ``init_keys=False``."""
+    kek = strong_secret()
+    initialised = False
 
-    def build(**overrides: Any) -> Settings:
+    def build(*, init_keys_now: bool = True, **overrides: Any) -> Settings:
+        nonlocal initialised
         values: dict[str, Any] = {
             "mode": "production",
             "data_dir": str(tmp_path),
             "issuer": "http://127.0.0.1:8000",
-            "key_encryption_key": strong_secret(),
+            "key_encryption_key": kek,
             "log_format": "text",
             **storage,
         }
         values.update(overrides)
-        return load_settings({}, **values)
+        settings = load_settings({}, **values)
+        if init_keys_now and not initialised:
+            init_keys(settings)
+            initialised = True
+        return settings
 
     return build
 

@@ -17,12 +17,15 @@ from core.body_limit import BodyLimitMiddleware
 from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
 from core.errors import install_problem_handlers
+from core.events import SqlEventRecorder
 from core.http_security import SecurityHeadersMiddleware
 from core.metrics import HttpMetrics, MetricsMiddleware, new_registry
 from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
+from keys.api import jwks, pki
+from keys.runtime import KeyServices, build_key_services
 from tongxing import pages, preflight
 
 log = logging.getLogger("tongxing")
@@ -42,6 +45,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         metrics_registry=new_registry(),
         membership=Membership(database=database, store=store, version=__version__),
+        events=SqlEventRecorder(),
     )
 
 
@@ -49,10 +53,15 @@ def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``; start-up checks run in its lifespan."""
     settings = preflight.prepare_settings(settings)
     services = build_services(settings)
+    key_services = build_key_services(
+        settings=settings, database=services.database, events=services.events
+    )
+    services.readiness["keys"] = key_services.custody.probe
+    services.closers.append(key_services.custody.close)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_start, services)
+        await run_in_threadpool(_start, services, key_services)
         heartbeat = asyncio.create_task(_heartbeat(services.membership))
         try:
             yield
@@ -73,10 +82,13 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.keys = key_services
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
+    app.include_router(pki.router)
+    app.include_router(jwks.router)
 
     # Outermost last: request id and logging see everything, including 413s.
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(services.metrics_registry))
@@ -86,10 +98,12 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _start(services: Services) -> None:
+def _start(services: Services, key_services: KeyServices) -> None:
     settings = services.settings
-    preflight.check_database(settings, services.database, migrate_schema=settings.mode is Mode.DEMO)
+    demo = settings.mode is Mode.DEMO
+    preflight.check_database(settings, services.database, migrate_schema=demo)
     preflight.check_store(services.store)
+    preflight.check_keys(key_services, initialise=demo)
     services.membership.join()
     log.info(
         "started",

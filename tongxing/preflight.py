@@ -15,6 +15,8 @@ from pathlib import Path
 from core.database import Database, DatabaseUnavailable, describe_url, sqlite_path
 from core.settings import Mode, Settings, SettingsError, env_name
 from core.store import Store, StoreUnavailable
+from keys.custody import CustodyError
+from keys.runtime import KeyServices
 from tongxing import migrate
 
 DEMO_KEK_FILE = "demo-key-encryption-key"
@@ -99,3 +101,12 @@ def check_store(store: Store) -> None:
         store.ping()
     except StoreUnavailable as exc:
         raise StartupError(f"{env_name('redis_url')}: {exc}") from None
+
+
+def check_keys(keys: KeyServices, *, initialise: bool) -> None:
+    """Key custody opens with this KEK (and the PKCS#11 token, when configured); in demo mode
+    the hierarchy is created on the first run."""
+    try:
+        keys.start(initialise=initialise)
+    except CustodyError as exc:
+        raise StartupError(str(exc)) from None

@@ -9,8 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from core.api.deps import ServicesDep
-from core.database import DatabaseUnavailable
-from core.store import StoreUnavailable
+from core.readiness import NotReady
 
 router = APIRouter(tags=["health"])
 
@@ -25,15 +24,14 @@ async def healthz() -> dict[str, str]:
 def readyz(services: ServicesDep) -> JSONResponse:
     """200 when every dependency answers, else 503 naming which failed and why."""
     checks: dict[str, dict[str, Any]] = {}
-    for name, probe, failure in (
-        ("database", services.database.ping, DatabaseUnavailable),
-        ("store", services.store.ping, StoreUnavailable),
-    ):
+    probes = {"database": services.database.ping, "store": services.store.ping}
+    probes.update(services.readiness)
+    for name, probe in probes.items():
         started = time.perf_counter()
         try:
             probe()
             checks[name] = {"ok": True}
-        except failure as exc:
+        except NotReady as exc:
             checks[name] = {"ok": False, "error": str(exc)}
         except Exception as exc:  # a probe must never turn readiness into a 500
             checks[name] = {"ok": False, "error": type(exc).__name__}

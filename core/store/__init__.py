@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 
+from core.readiness import NotReady
+
 _PART = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(NotReady):
     """The store cannot be reached; the message is one line and names no secret."""
 
 

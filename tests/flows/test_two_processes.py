@@ -35,6 +35,7 @@ def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "TONGXING_OPS_TOKEN": strong_secret(),
         }
         assert tongxing("db", "upgrade", env=env).returncode == 0
+        assert tongxing("keys", "init", env=env).returncode == 0
         try:
             yield env
         finally:

@@ -1,0 +1,1 @@
+"""HTTP routers of ``keys``: CA certificates, CRLs, OCSP, time-stamping and JWKS."""

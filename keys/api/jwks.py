@@ -1,0 +1,28 @@
+"""``GET /jwks``: the IdP's token-signing public keys (next, active, recently retired)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from fastapi import APIRouter, Request, Response
+
+from keys import token_keys
+from keys.api.deps import KeysDep
+
+router = APIRouter(tags=["keys"])
+
+CACHE_SECONDS = 300
+
+
+@router.get("/jwks", summary="JSON Web Key Set of the token-signing keys")
+def jwks(request: Request, keys: KeysDep) -> Response:
+    """Cached for five minutes; the next key is published before it signs, so caching is safe."""
+    with keys.database.transaction() as session:
+        rows = token_keys.published(session, retention=keys.token_key_retention)
+        body = json.dumps(token_keys.jwks(rows), separators=(",", ":")).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={CACHE_SECONDS}", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/jwk-set+json", headers=headers)

@@ -1,0 +1,279 @@
+"""Encrypted backups of the key custody, and taking the root CA key offline and back.
+
+A bundle is JSON: public material (certificates, public keys, CA records) in clear, and each
+software private key re-sealed under a key derived from a backup passphrase (scrypt +
+AES-256-GCM, the same envelope as at rest). Keys held in a PKCS#11 token are listed by label
+only; the token's own backup procedure covers them. Restoring into an empty installation
+re-seals every key under that installation's KEK and yields identical public keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import as_utc
+from keys import repository
+from keys.crl import OFFLINE_VALIDITY, issue_crl
+from keys.envelope import KeyDecryptionError, KeyEncryptionKey, open_private_key, seal_private_key
+from keys.hierarchy import ROOT, Hierarchy
+from keys.models import CertificateAuthority, IssuedCertificate, ManagedKey
+
+FORMAT = "tongxing-key-backup/1"
+MIN_PASSPHRASE = 12
+
+
+class BackupError(ValueError):
+    """A backup or restore was refused; the message says why (never any key material)."""
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data is not None else None
+
+
+def _unb64(text: str | None) -> bytes | None:
+    return base64.b64decode(text) if text is not None else None
+
+
+def _time(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
+def _untime(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _passphrase_kek(passphrase: bytes, salt: bytes) -> KeyEncryptionKey:
+    if len(passphrase.strip()) < MIN_PASSPHRASE:
+        raise BackupError(f"the backup passphrase must have at least {MIN_PASSPHRASE} characters")
+    return KeyEncryptionKey(passphrase.strip(), salt=salt)
+
+
+def _reseal(row: ManagedKey, *, source: KeyEncryptionKey, target: KeyEncryptionKey) -> bytes:
+    assert row.reference is not None
+    try:
+        clear = open_private_key(source, row.reference, key_id=row.id)
+    except KeyDecryptionError as exc:
+        raise BackupError(str(exc)) from None
+    return seal_private_key(target, clear, key_id=row.id)
+
+
+def _key_record(row: ManagedKey, sealed: bytes | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "purpose": row.purpose,
+        "algorithm": row.algorithm,
+        "store": row.store,
+        "state": row.state,
+        "owner": row.owner,
+        "public_key": _b64(row.public_key),
+        "created_at": _time(row.created_at),
+        "activated_at": _time(row.activated_at),
+        "retired_at": _time(row.retired_at),
+        "sealed": _b64(sealed),
+        "label": row.reference.decode() if row.store == "pkcs11" and row.reference else None,
+    }
+
+
+def export_bundle(session: Session, *, kek: KeyEncryptionKey, passphrase: bytes) -> bytes:
+    """The whole custody as an encrypted bundle (see the module docstring)."""
+    salt = os.urandom(32)
+    backup_kek = _passphrase_kek(passphrase, salt)
+    keys = []
+    for row in repository.keys(session):
+        sealed = None
+        if row.store == "software" and row.reference is not None:
+            sealed = _reseal(row, source=kek, target=backup_kek)
+        keys.append(_key_record(row, sealed))
+    certificates = [
+        {
+            "issuer": c.issuer,
+            "serial": c.serial,
+            "kind": c.kind,
+            "subject": c.subject,
+            "owner": c.owner,
+            "key_id": c.key_id,
+            "der": _b64(c.der),
+            "not_before": _time(c.not_before),
+            "not_after": _time(c.not_after),
+            "status": c.status,
+            "revoked_at": _time(c.revoked_at),
+            "revocation_reason": c.revocation_reason,
+        }
+        for c in repository.certificates(session)
+    ]
+    by_id = {c.id: c for c in repository.certificates(session)}
+    cas = [
+        {
+            "name": ca.name,
+            "parent": ca.parent,
+            "key_id": ca.key_id,
+            "certificate": [by_id[ca.certificate_id].issuer, by_id[ca.certificate_id].serial],
+            "crl_number": ca.crl_number,
+            "last_crl": _b64(ca.last_crl),
+            "last_crl_next_update": _time(ca.last_crl_next_update),
+        }
+        for ca in repository.cas(session)
+    ]
+    document = {
+        "format": FORMAT,
+        "created_at": _time(datetime.now(UTC)),
+        "salt": _b64(salt),
+        "check_value": _b64(backup_kek.check_value()),
+        "keys": keys,
+        "certificates": certificates,
+        "cas": cas,
+    }
+    return json.dumps(document, indent=1, sort_keys=True).encode()
+
+
+def _open_bundle(bundle: bytes, passphrase: bytes) -> tuple[dict[str, Any], KeyEncryptionKey]:
+    try:
+        document = json.loads(bundle)
+        salt = base64.b64decode(document["salt"])
+        check = base64.b64decode(document["check_value"])
+        known = document["format"] == FORMAT
+    except (ValueError, KeyError, TypeError):
+        raise BackupError("the file is not a Tongxing key backup bundle") from None
+    if not known:
+        raise BackupError(f"unsupported bundle format; expected {FORMAT}")
+    backup_kek = _passphrase_kek(passphrase, salt)
+    if not backup_kek.matches(check):
+        raise BackupError("wrong backup passphrase")
+    return document, backup_kek
+
+
+def restore_bundle(
+    session: Session, *, kek: KeyEncryptionKey, bundle: bytes, passphrase: bytes
+) -> int:
+    """Load a bundle into an installation that has no keys yet; returns the key count."""
+    document, backup_kek = _open_bundle(bundle, passphrase)
+    if repository.keys(session):
+        raise BackupError("this installation already has keys; restore only into an empty one")
+    for record in document["keys"]:
+        sealed = _unb64(record["sealed"])
+        if sealed is not None:
+            try:
+                clear = open_private_key(backup_kek, sealed, key_id=record["id"])
+            except KeyDecryptionError as exc:
+                raise BackupError(str(exc)) from None
+            reference: bytes | None = seal_private_key(kek, clear, key_id=record["id"])
+        elif record["label"]:
+            reference = record["label"].encode()
+        else:
+            reference = None  # was offline when backed up
+        session.add(
+            ManagedKey(
+                id=record["id"],
+                purpose=record["purpose"],
+                algorithm=record["algorithm"],
+                store=record["store"],
+                reference=reference,
+                public_key=_unb64(record["public_key"]),
+                state=record["state"],
+                owner=record["owner"],
+                created_at=_untime(record["created_at"]),
+                activated_at=_untime(record["activated_at"]),
+                retired_at=_untime(record["retired_at"]),
+            )
+        )
+    session.flush()
+    rows = {}
+    for record in document["certificates"]:
+        row = IssuedCertificate(
+            issuer=record["issuer"],
+            serial=record["serial"],
+            kind=record["kind"],
+            subject=record["subject"],
+            owner=record["owner"],
+            key_id=record["key_id"],
+            der=_unb64(record["der"]),
+            not_before=_untime(record["not_before"]),
+            not_after=_untime(record["not_after"]),
+            status=record["status"],
+            revoked_at=_untime(record["revoked_at"]),
+            revocation_reason=record["revocation_reason"],
+        )
+        session.add(row)
+        rows[(row.issuer, row.serial)] = row
+    session.flush()
+    for record in document["cas"]:
+        session.add(
+            CertificateAuthority(
+                name=record["name"],
+                parent=record["parent"],
+                key_id=record["key_id"],
+                certificate_id=rows[tuple(record["certificate"])].id,
+                crl_number=record["crl_number"],
+                last_crl=_unb64(record["last_crl"]),
+                last_crl_next_update=_untime(record["last_crl_next_update"]),
+            )
+        )
+    return len(document["keys"])
+
+
+def take_root_offline(
+    session: Session, *, hierarchy: Hierarchy, passphrase: bytes, actor: str
+) -> bytes:
+    """Export the root CA key sealed under ``passphrase``, sign a long-lived root CRL, and
+    remove the key from the service. Issuing CAs keep working; the root's OCSP responder
+    keeps answering. Returns the bundle to store off-line."""
+    ca = repository.ca(session, ROOT)
+    row = repository.key(session, ca.key_id) if ca else None
+    if ca is None or row is None:
+        raise BackupError("there is no root CA yet: run `tongxing keys init`")
+    if row.reference is None:
+        raise BackupError("the root CA key is already offline")
+    if row.store != "software":
+        raise BackupError("the root CA key lives in a PKCS#11 token; take the token offline")
+    issue_crl(session, hierarchy, ROOT, validity=OFFLINE_VALIDITY)
+    salt = os.urandom(32)
+    backup_kek = _passphrase_kek(passphrase, salt)
+    document = {
+        "format": FORMAT,
+        "created_at": _time(datetime.now(UTC)),
+        "salt": _b64(salt),
+        "check_value": _b64(backup_kek.check_value()),
+        "keys": [_key_record(row, _reseal(row, source=hierarchy.custody.kek, target=backup_kek))],
+        "certificates": [],
+        "cas": [],
+    }
+    row.reference, row.state = None, "offline"
+    hierarchy.custody.forget(row.id)
+    hierarchy.events.record(
+        session, type="key.offline", actor=actor, subject=row.id, details={"purpose": row.purpose}
+    )
+    return json.dumps(document, indent=1, sort_keys=True).encode()
+
+
+def bring_root_online(
+    session: Session, *, hierarchy: Hierarchy, bundle: bytes, passphrase: bytes, actor: str
+) -> str:
+    """Put the root CA key from an offline bundle back into the service."""
+    document, backup_kek = _open_bundle(bundle, passphrase)
+    ca = repository.ca(session, ROOT)
+    row = repository.key(session, ca.key_id) if ca else None
+    if ca is None or row is None:
+        raise BackupError("there is no root CA in this installation")
+    if row.reference is not None:
+        raise BackupError("the root CA key is already online")
+    record = next((r for r in document["keys"] if r["id"] == row.id), None)
+    if record is None or _unb64(record["public_key"]) != row.public_key:
+        raise BackupError("the bundle does not hold this installation's root CA key")
+    sealed = _unb64(record["sealed"])
+    assert sealed is not None
+    try:
+        clear = open_private_key(backup_kek, sealed, key_id=row.id)
+    except KeyDecryptionError as exc:
+        raise BackupError(str(exc)) from None
+    row.reference = seal_private_key(hierarchy.custody.kek, clear, key_id=row.id)
+    row.state = "active"
+    hierarchy.events.record(
+        session, type="key.online", actor=actor, subject=row.id, details={"purpose": row.purpose}
+    )
+    return row.id

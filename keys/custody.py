@@ -1,0 +1,183 @@
+"""Key custody for one process: the KEK, the stores, and the cache of loaded signing keys.
+
+Security contract: ``open`` refuses to run with a key-encryption key other than the one the
+installation's keys were sealed with (checked against a stored check value, so no key has
+to be decrypted to find out). Keys are loaded once and cached as key objects; nothing here
+returns or logs private key material.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from core.database import Database
+from core.readiness import NotReady
+from core.settings import Settings, env_name
+from keys import repository
+from keys.algorithms import KeyAlgorithm
+from keys.envelope import KeyEncryptionKey
+from keys.models import KeyEncryptionParams, ManagedKey
+from keys.stores import KeyStore, KeyStoreError, SigningKey
+from keys.stores.software import SoftwareKeyStore
+
+
+class CustodyError(RuntimeError):
+    """Key custody cannot start or serve; the message is one line naming the setting."""
+
+
+class KeyCustody:
+    """Generates keys in the right store and hands out cached signing keys."""
+
+    def __init__(self, *, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        self._kek: KeyEncryptionKey | None = None
+        self._stores: dict[str, KeyStore] = {}
+        self._loaded: dict[str, SigningKey] = {}
+        self._lock = threading.Lock()
+
+    # --- start-up ---------------------------------------------------------------------
+
+    def open(self, *, create: bool) -> bool:
+        """Derive the KEK and check it against the installation's; with ``create``, set up
+        the KEK parameters of a new installation. Returns whether the installation has them."""
+        secret = self.settings.key_encryption_key_bytes()
+        with self.database.transaction() as session:
+            params = repository.kek_params(session)
+            if params is None:
+                if not create:
+                    return False
+                salt = os.urandom(32)
+                kek = KeyEncryptionKey(secret, salt=salt)
+                params = KeyEncryptionParams(
+                    id=1, salt=salt, check_value=kek.check_value(), created_at=datetime.now(UTC)
+                )
+                session.add(params)
+            else:
+                kek = KeyEncryptionKey(secret, salt=params.salt)
+                if not kek.matches(params.check_value):
+                    raise CustodyError(
+                        f"{env_name('key_encryption_key')}: this is not the key-encryption key "
+                        "the installation's keys were sealed with"
+                    )
+        self._kek = kek
+        return True
+
+    @property
+    def kek(self) -> KeyEncryptionKey:
+        if self._kek is None:
+            raise CustodyError("key custody is not open (run `tongxing keys init`)")
+        return self._kek
+
+    def store(self, name: str) -> KeyStore:
+        """The store called ``name`` (``software`` or ``pkcs11``), opened on first use."""
+        with self._lock:
+            if name not in self._stores:
+                self._stores[name] = self._open_store(name)
+            return self._stores[name]
+
+    def _open_store(self, name: str) -> KeyStore:
+        if name == "software":
+            return SoftwareKeyStore(self.kek)
+        if name == "pkcs11":
+            from keys.stores.pkcs11 import Pkcs11KeyStore
+
+            settings = self.settings
+            if not settings.pkcs11_module or not settings.pkcs11_token_label:
+                raise CustodyError(
+                    f"a key is kept in a PKCS#11 token but {env_name('pkcs11_module')} / "
+                    f"{env_name('pkcs11_token_label')} are not set"
+                )
+            pin = settings.pkcs11_pin.get_secret_value() if settings.pkcs11_pin else ""
+            try:
+                return Pkcs11KeyStore(
+                    module=settings.pkcs11_module, token_label=settings.pkcs11_token_label, pin=pin
+                )
+            except KeyStoreError as exc:
+                raise CustodyError(f"{env_name('pkcs11_module')}: {exc}") from None
+        raise CustodyError(f"unknown key store {name!r}")
+
+    def store_for(self, purpose: str) -> str:
+        """Which store new keys of ``purpose`` go into (settings decide)."""
+        hsm = self.settings.hsm_purposes
+        return "pkcs11" if purpose in hsm or "all" in hsm else "software"
+
+    def probe(self) -> None:
+        """Readiness: custody is open (the hierarchy exists and the KEK matches)."""
+        if self._kek is None:
+            raise NotReady("keys not initialised: run `tongxing keys init`")
+
+    def close(self) -> None:
+        """Close HSM sessions."""
+        for store in self._stores.values():
+            closer = getattr(store, "close", None)
+            if closer:
+                closer()
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def generate(
+        self,
+        session: Session,
+        *,
+        purpose: str,
+        algorithm: KeyAlgorithm,
+        state: str,
+        owner: str | None = None,
+    ) -> SigningKey:
+        """Create a key in the store chosen for ``purpose`` and record it in ``session``."""
+        key_id = f"{purpose}-{uuid.uuid4().hex[:16]}"
+        store = self.store(self.store_for(purpose))
+        reference, key = store.generate(key_id=key_id, algorithm=algorithm)
+        now = datetime.now(UTC)
+        session.add(
+            ManagedKey(
+                id=key_id,
+                purpose=purpose,
+                algorithm=algorithm.value,
+                store=store.name,
+                reference=reference,
+                public_key=key.public_key_der,
+                state=state,
+                owner=owner,
+                created_at=now,
+                activated_at=now if state == "active" else None,
+            )
+        )
+        session.flush()  # certificates referencing the key may follow in this transaction
+        with self._lock:
+            self._loaded[key_id] = key
+        return key
+
+    def signing_key(self, session: Session, key_id: str) -> SigningKey:
+        """The usable key ``key_id`` (cached after the first load)."""
+        with self._lock:
+            cached = self._loaded.get(key_id)
+        if cached is not None:
+            return cached
+        row = repository.key(session, key_id)
+        if row is None:
+            raise CustodyError(f"key {key_id} does not exist")
+        if row.reference is None:
+            raise CustodyError(f"key {key_id} is offline")
+        try:
+            key = self.store(row.store).load(
+                key_id=row.id, algorithm=KeyAlgorithm(row.algorithm), reference=row.reference
+            )
+        except KeyStoreError as exc:
+            raise CustodyError(str(exc)) from None
+        if key.public_key_der != row.public_key:
+            raise CustodyError(f"key {key_id}: the store holds a different key than recorded")
+        with self._lock:
+            self._loaded[key_id] = key
+        return key
+
+    def forget(self, key_id: str) -> None:
+        """Drop a cached key (it went offline or was destroyed)."""
+        with self._lock:
+            self._loaded.pop(key_id, None)

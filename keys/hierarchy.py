@@ -1,0 +1,466 @@
+"""The CA hierarchy: root CA -> issuing CAs (seal, infra) -> seal, TSA and OCSP certificates.
+
+``init`` is idempotent: it creates whatever part of the hierarchy is missing and nothing
+else. Every creation, issuance and status change is recorded through the event recorder in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from asn1crypto import x509
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.clock import as_utc
+from core.events import EventRecorder
+from core.settings import Settings
+from keys import repository
+from keys.algorithms import KeyAlgorithm
+from keys.custody import KeyCustody
+from keys.models import CertificateAuthority, IssuedCertificate
+from keys.stores import SigningKey
+from keys.x509_builder import (
+    Endpoints,
+    Issuer,
+    build_name,
+    ca_extensions,
+    end_entity_extensions,
+    random_serial,
+    sign_certificate,
+)
+
+ROOT, SEAL_CA, INFRA_CA = "root", "seal", "infra"
+ISSUING_CAS = (SEAL_CA, INFRA_CA)
+CA_NAMES = (ROOT, *ISSUING_CAS)
+CA_TITLES = {ROOT: "Root CA", SEAL_CA: "Seal CA", INFRA_CA: "Infrastructure CA"}
+CA_YEARS = {ROOT: 20, SEAL_CA: 10, INFRA_CA: 10}
+RESPONDER_DAYS = 730
+TSA_DAYS = 5 * 365
+SEAL_DAYS = 2 * 365
+BACKDATE = timedelta(minutes=5)  # tolerate relying parties whose clocks run a little slow
+
+REVOCATION_REASONS = (
+    "unspecified",
+    "key_compromise",
+    "ca_compromise",
+    "affiliation_changed",
+    "superseded",
+    "cessation_of_operation",
+    "privilege_withdrawn",
+)
+
+# Arbitrary but fixed advisory-lock key serialising `keys init` across processes.
+INIT_LOCK_KEY = 0x74786B657973
+
+
+class HierarchyError(ValueError):
+    """A hierarchy operation was refused; the message says why."""
+
+
+@dataclass
+class InitReport:
+    """What ``init`` created (empty when everything already existed)."""
+
+    created: list[str] = field(default_factory=list)
+
+
+class Hierarchy:
+    """Operations on the CA hierarchy, through key custody."""
+
+    def __init__(self, *, settings: Settings, custody: KeyCustody, events: EventRecorder):
+        self.settings = settings
+        self.custody = custody
+        self.events = events
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def endpoints(self, ca_name: str) -> Endpoints:
+        """Where to find ``ca_name``'s certificate, CRL and OCSP responder."""
+        base = self.settings.issuer
+        return Endpoints(
+            ca_issuers_url=f"{base}/pki/ca/{ca_name}.crt",
+            crl_url=f"{base}/pki/crl/{ca_name}.crl",
+            ocsp_url=f"{base}/pki/ocsp",
+        )
+
+    def _ca_name(self, ca_name: str) -> x509.Name:
+        return build_name(
+            common_name=f"{self.settings.pki_name} {CA_TITLES[ca_name]}",
+            organization=self.settings.pki_name,
+        )
+
+    def issuer(self, session: Session, ca_name: str) -> Issuer:
+        """The issuing side of ``ca_name`` (its key must be online)."""
+        ca = repository.ca(session, ca_name)
+        if ca is None:
+            raise HierarchyError(f"unknown CA {ca_name!r}")
+        certificate = self.ca_certificate(session, ca_name)
+        name = x509.Certificate.load(certificate.der).subject
+        return Issuer(name=name, key=self.custody.signing_key(session, ca.key_id))
+
+    def ca_certificate(self, session: Session, ca_name: str) -> IssuedCertificate:
+        """The current certificate of ``ca_name``."""
+        ca = repository.ca(session, ca_name)
+        if ca is None:
+            raise HierarchyError(f"unknown CA {ca_name!r}")
+        certificate = repository.certificate(session, ca.certificate_id)
+        assert certificate is not None
+        return certificate
+
+    # --- init -----------------------------------------------------------------------------
+
+    def init(self, session: Session, *, actor: str) -> InitReport:
+        """Create the missing parts of the hierarchy and the token-signing keys."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INIT_LOCK_KEY})
+        report = InitReport()
+        algorithm = KeyAlgorithm(self.settings.key_algorithm)
+        if repository.ca(session, ROOT) is None:
+            self._create_root(session, algorithm=algorithm, actor=actor)
+            report.created.append("root CA")
+        for name in ISSUING_CAS:
+            if repository.ca(session, name) is None:
+                self._create_issuing_ca(session, name, algorithm=algorithm, actor=actor)
+                report.created.append(f"{name} CA")
+        for name in CA_NAMES:
+            if not self._current(session, kind="ocsp", owner=name):
+                self.issue_responder_certificate(session, ca_name=name, actor=actor)
+                report.created.append(f"OCSP responder for {name} CA")
+        if not self._current(session, kind="tsa", owner="tsa"):
+            self.issue_tsa_certificate(session, actor=actor)
+            report.created.append("TSA certificate")
+        from keys.token_keys import ensure_token_keys
+
+        report.created += ensure_token_keys(
+            session, custody=self.custody, events=self.events, algorithm=algorithm, actor=actor
+        )
+        return report
+
+    def _current(self, session: Session, *, kind: str, owner: str) -> IssuedCertificate | None:
+        now = datetime.now(UTC)
+        for certificate in reversed(repository.certificates(session, kind=kind, owner=owner)):
+            if certificate.status == "good" and as_utc(certificate.not_after) > now + timedelta(
+                days=30
+            ):
+                return certificate
+        return None
+
+    def _record_certificate(
+        self,
+        session: Session,
+        *,
+        issuer: str,
+        kind: str,
+        owner: str | None,
+        key: SigningKey,
+        certificate: x509.Certificate,
+        actor: str,
+    ) -> IssuedCertificate:
+        row = IssuedCertificate(
+            issuer=issuer,
+            serial=format(certificate.serial_number, "x"),
+            kind=kind,
+            subject=certificate.subject.human_friendly,
+            owner=owner,
+            key_id=key.key_id,
+            der=certificate.dump(),
+            not_before=certificate.not_valid_before,
+            not_after=certificate.not_valid_after,
+            status="good",
+        )
+        session.add(row)
+        session.flush()
+        self.events.record(
+            session,
+            type="certificate.issued",
+            actor=actor,
+            subject=f"{issuer}:{row.serial}",
+            details={"kind": kind, "owner": owner, "key_id": key.key_id, "subject": row.subject},
+        )
+        return row
+
+    def _create_root(self, session: Session, *, algorithm: KeyAlgorithm, actor: str) -> None:
+        key = self.custody.generate(session, purpose="root-ca", algorithm=algorithm, state="active")
+        name = self._ca_name(ROOT)
+        now = datetime.now(UTC)
+        certificate = sign_certificate(
+            issuer=Issuer(name=name, key=key),
+            subject=name,
+            subject_public_key_der=key.public_key_der,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=now + timedelta(days=365 * CA_YEARS[ROOT]),
+            extensions=ca_extensions(path_length=1, endpoints=None),
+        )
+        row = self._record_certificate(
+            session,
+            issuer=ROOT,
+            kind="ca",
+            owner=ROOT,
+            key=key,
+            certificate=certificate,
+            actor=actor,
+        )
+        session.add(
+            CertificateAuthority(
+                name=ROOT, parent=None, key_id=key.key_id, certificate_id=row.id, crl_number=0
+            )
+        )
+        self.events.record(
+            session,
+            type="key.generated",
+            actor=actor,
+            subject=key.key_id,
+            details={"purpose": "root-ca", "algorithm": algorithm.value},
+        )
+
+    def _create_issuing_ca(
+        self, session: Session, name: str, *, algorithm: KeyAlgorithm, actor: str
+    ) -> None:
+        key = self.custody.generate(
+            session, purpose="issuing-ca", algorithm=algorithm, state="active", owner=name
+        )
+        root = self.issuer(session, ROOT)
+        now = datetime.now(UTC)
+        certificate = sign_certificate(
+            issuer=root,
+            subject=self._ca_name(name),
+            subject_public_key_der=key.public_key_der,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=now + timedelta(days=365 * CA_YEARS[name]),
+            extensions=ca_extensions(path_length=0, endpoints=self.endpoints(ROOT)),
+        )
+        row = self._record_certificate(
+            session,
+            issuer=ROOT,
+            kind="ca",
+            owner=name,
+            key=key,
+            certificate=certificate,
+            actor=actor,
+        )
+        session.add(
+            CertificateAuthority(
+                name=name, parent=ROOT, key_id=key.key_id, certificate_id=row.id, crl_number=0
+            )
+        )
+        self.events.record(
+            session,
+            type="key.generated",
+            actor=actor,
+            subject=key.key_id,
+            details={"purpose": "issuing-ca", "algorithm": algorithm.value},
+        )
+
+    def issue_responder_certificate(
+        self, session: Session, *, ca_name: str, actor: str
+    ) -> IssuedCertificate:
+        """A delegated OCSP responder certificate for ``ca_name`` (RFC 6960 §4.2.2.2)."""
+        issuer = self.issuer(session, ca_name)
+        key = self.custody.generate(
+            session, purpose="ocsp", algorithm=issuer.key.algorithm, state="active", owner=ca_name
+        )
+        now = datetime.now(UTC)
+        certificate = sign_certificate(
+            issuer=issuer,
+            subject=build_name(
+                common_name=f"{self.settings.pki_name} OCSP Responder ({ca_name})",
+                organization=self.settings.pki_name,
+            ),
+            subject_public_key_der=key.public_key_der,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=now + timedelta(days=RESPONDER_DAYS),
+            extensions=end_entity_extensions(
+                key_usage={"digital_signature"},
+                extended_key_usage=["ocsp_signing"],
+                endpoints=self.endpoints(ca_name),
+                ocsp_no_check=True,
+                revocation_pointers=False,
+            ),
+        )
+        return self._record_certificate(
+            session,
+            issuer=ca_name,
+            kind="ocsp",
+            owner=ca_name,
+            key=key,
+            certificate=certificate,
+            actor=actor,
+        )
+
+    def issue_tsa_certificate(self, session: Session, *, actor: str) -> IssuedCertificate:
+        """The time-stamping unit's certificate (EKU timeStamping, critical; RFC 3161 §2.3)."""
+        issuer = self.issuer(session, INFRA_CA)
+        key = self.custody.generate(
+            session, purpose="tsa", algorithm=issuer.key.algorithm, state="active", owner="tsa"
+        )
+        now = datetime.now(UTC)
+        certificate = sign_certificate(
+            issuer=issuer,
+            subject=build_name(
+                common_name=f"{self.settings.pki_name} Time Stamping Unit",
+                organization=self.settings.pki_name,
+            ),
+            subject_public_key_der=key.public_key_der,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=now + timedelta(days=TSA_DAYS),
+            extensions=end_entity_extensions(
+                key_usage={"digital_signature", "non_repudiation"},
+                extended_key_usage=["time_stamping"],
+                endpoints=self.endpoints(INFRA_CA),
+            ),
+        )
+        return self._record_certificate(
+            session,
+            issuer=INFRA_CA,
+            kind="tsa",
+            owner="tsa",
+            key=key,
+            certificate=certificate,
+            actor=actor,
+        )
+
+    # --- seal certificates -----------------------------------------------------------------
+
+    def issue_seal_certificate(
+        self,
+        session: Session,
+        *,
+        owner: str,
+        organization: str,
+        uscc: str,
+        seal_name: str,
+        actor: str,
+        algorithm: KeyAlgorithm | None = None,
+        reuse_key_id: str | None = None,
+        days: int = SEAL_DAYS,
+    ) -> IssuedCertificate:
+        """An end-entity seal certificate for seal ``owner`` of a legal person.
+
+        The subject carries the organisation (O), the seal (CN) and the unified social
+        credit code as organizationIdentifier ``NTRCN-<code>`` (ETSI EN 319 412-1 §5.1.4).
+        ``reuse_key_id`` renews with the seal's existing key; otherwise a new key is made.
+        """
+        issuer = self.issuer(session, SEAL_CA)
+        if reuse_key_id:
+            row = repository.key(session, reuse_key_id)
+            if row is None or row.owner != owner or row.purpose != "seal":
+                raise HierarchyError(f"key {reuse_key_id} is not a key of seal {owner}")
+            key = self.custody.signing_key(session, reuse_key_id)
+        else:
+            key = self.custody.generate(
+                session,
+                purpose="seal",
+                algorithm=algorithm or KeyAlgorithm(self.settings.key_algorithm),
+                state="active",
+                owner=owner,
+            )
+            self.events.record(
+                session,
+                type="key.generated",
+                actor=actor,
+                subject=key.key_id,
+                details={"purpose": "seal", "owner": owner, "algorithm": key.algorithm.value},
+            )
+        ca_certificate = self.ca_certificate(session, SEAL_CA)
+        now = datetime.now(UTC)
+        not_after = min(now + timedelta(days=days), as_utc(ca_certificate.not_after))
+        certificate = sign_certificate(
+            issuer=issuer,
+            subject=build_name(
+                common_name=seal_name,
+                organization=organization,
+                organization_identifier=f"NTRCN-{uscc}",
+            ),
+            subject_public_key_der=key.public_key_der,
+            serial=random_serial(),
+            not_before=now - BACKDATE,
+            not_after=not_after,
+            extensions=end_entity_extensions(
+                key_usage={"digital_signature", "non_repudiation"},
+                extended_key_usage=None,
+                endpoints=self.endpoints(SEAL_CA),
+            ),
+        )
+        return self._record_certificate(
+            session,
+            issuer=SEAL_CA,
+            kind="seal",
+            owner=owner,
+            key=key,
+            certificate=certificate,
+            actor=actor,
+        )
+
+    def _mark_crl_stale(self, session: Session, ca_name: str) -> None:
+        # An online CA re-signs its CRL at the next fetch; an offline CA's last CRL stands
+        # until it is brought online (the operator's procedure for the root).
+        ca = repository.ca(session, ca_name)
+        key = repository.key(session, ca.key_id) if ca else None
+        if ca is not None and key is not None and key.reference is not None:
+            ca.last_crl_next_update = None
+
+    # --- status -----------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        session: Session,
+        *,
+        issuer: str,
+        serial: str,
+        status: str,
+        actor: str,
+        reason: str = "unspecified",
+    ) -> IssuedCertificate:
+        """Revoke (with a reason), suspend (certificateHold) or reinstate a certificate.
+
+        Revocation is final; a suspended certificate can be reinstated or revoked.
+        """
+        certificate = repository.certificate_by_serial(
+            session, issuer=issuer, serial=serial.lower()
+        )
+        if certificate is None:
+            raise HierarchyError(f"no certificate {serial} issued by {issuer!r}")
+        if certificate.status == "revoked":
+            raise HierarchyError(f"certificate {serial} is already revoked")
+        now = datetime.now(UTC)
+        if status == "revoked":
+            if reason not in REVOCATION_REASONS:
+                raise HierarchyError(
+                    f"unknown revocation reason {reason!r}; one of {', '.join(REVOCATION_REASONS)}"
+                )
+            certificate.status, certificate.revocation_reason = "revoked", reason
+            certificate.revoked_at = now
+        elif status == "suspended":
+            certificate.status, certificate.revocation_reason = "suspended", "certificate_hold"
+            certificate.revoked_at = now
+        elif status == "good":
+            if certificate.status != "suspended":
+                raise HierarchyError(f"certificate {serial} is not suspended")
+            certificate.status, certificate.revocation_reason = "good", None
+            certificate.revoked_at = None
+        else:
+            raise HierarchyError(f"unknown status {status!r}")
+        self._mark_crl_stale(session, issuer)
+        self.events.record(
+            session,
+            type={
+                "revoked": "certificate.revoked",
+                "suspended": "certificate.suspended",
+                "good": "certificate.reinstated",
+            }[status],
+            actor=actor,
+            subject=f"{issuer}:{certificate.serial}",
+            details={
+                "reason": certificate.revocation_reason,
+                "owner": certificate.owner,
+                "kind": certificate.kind,
+            },
+        )
+        return certificate

@@ -1,0 +1,58 @@
+"""The per-process ``keys`` services (custody + hierarchy) and the start-up/init procedures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core.database import Database
+from core.events import EventRecorder
+from core.settings import Settings
+from keys.custody import KeyCustody
+from keys.hierarchy import Hierarchy, InitReport
+
+
+@dataclass
+class KeyServices:
+    """What the ``keys`` routers and other packages use to reach keys."""
+
+    custody: KeyCustody
+    hierarchy: Hierarchy
+    events: EventRecorder
+
+    @property
+    def database(self) -> Database:
+        return self.custody.database
+
+    @property
+    def token_key_retention(self) -> timedelta:
+        return timedelta(hours=self.custody.settings.token_key_retention_hours)
+
+    def start(self, *, initialise: bool) -> None:
+        """Open custody (checking the KEK); with ``initialise``, create what is missing.
+
+        Raises ``CustodyError`` with a one-line reason when custody cannot be opened.
+        """
+        self.custody.open(create=initialise)
+        if self.custody.settings.hsm_purposes:
+            self.custody.store("pkcs11")  # fail at start, not at the first signature
+        if initialise:
+            self.initialise(actor="system:demo")
+
+    def initialise(self, *, actor: str) -> InitReport:
+        """Create the KEK parameters and the missing parts of the hierarchy (idempotent)."""
+        self.custody.open(create=True)
+        with self.database.transaction() as session:
+            return self.hierarchy.init(session, actor=actor)
+
+
+def build_key_services(
+    *, settings: Settings, database: Database, events: EventRecorder
+) -> KeyServices:
+    """Construct (without opening anything) the key services of one process."""
+    custody = KeyCustody(settings=settings, database=database)
+    return KeyServices(
+        custody=custody,
+        hierarchy=Hierarchy(settings=settings, custody=custody, events=events),
+        events=events,
+    )

@@ -1,0 +1,143 @@
+"""The IdP's token-signing keys: next -> active -> retired, and their JWKS (RFC 7517).
+
+Rotation publishes a key before it signs anything: ``init`` creates an active key and a
+*next* one; ``rotate`` promotes next to active, retires the old active key (still published
+for ``TONGXING_TOKEN_KEY_RETENTION_HOURS`` so tokens it signed keep verifying) and creates a
+new next key. Relying parties that cache JWKS therefore always know the signing key already.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy.orm import Session
+
+from core.clock import as_utc
+from core.events import EventRecorder
+from keys import repository
+from keys.algorithms import KeyAlgorithm
+from keys.custody import KeyCustody
+from keys.models import ManagedKey
+from keys.stores import SigningKey
+
+PURPOSE = "token-signing"
+
+
+def ensure_token_keys(
+    session: Session,
+    *,
+    custody: KeyCustody,
+    events: EventRecorder,
+    algorithm: KeyAlgorithm,
+    actor: str,
+) -> list[str]:
+    """Create the active and next keys if missing; returns what was created."""
+    created: list[str] = []
+    for state in ("active", "next"):
+        if not repository.keys_in_state(session, purpose=PURPOSE, states=(state,)):
+            key = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state=state)
+            events.record(
+                session,
+                type="key.generated",
+                actor=actor,
+                subject=key.key_id,
+                details={"purpose": PURPOSE, "state": state, "algorithm": algorithm.value},
+            )
+            created.append(f"token-signing key ({state})")
+    return created
+
+
+def rotate(
+    session: Session,
+    *,
+    custody: KeyCustody,
+    events: EventRecorder,
+    algorithm: KeyAlgorithm,
+    actor: str,
+) -> tuple[str, str]:
+    """Promote next to active, retire the active key, make a new next; returns (active, next).
+
+    Serialised by row locks on PostgreSQL (``SELECT … FOR UPDATE``) and by SQLite's write
+    lock, so two concurrent rotations cannot both promote.
+    """
+    now = datetime.now(UTC)
+    current = repository.keys_in_state(session, purpose=PURPOSE, states=("active", "next"))
+    for row in current:
+        if row.state == "active":
+            row.state, row.retired_at = "retired", now
+    upcoming = [row for row in current if row.state == "next"]
+    if upcoming:
+        promoted = upcoming[0]
+        promoted.state, promoted.activated_at = "active", now
+        active_id = promoted.id
+    else:
+        active_id = custody.generate(
+            session, purpose=PURPOSE, algorithm=algorithm, state="active"
+        ).key_id
+    new_next = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state="next")
+    events.record(
+        session,
+        type="key.rotated",
+        actor=actor,
+        subject=active_id,
+        details={
+            "purpose": PURPOSE,
+            "next": new_next.key_id,
+            "retired": [r.id for r in current if r.state == "retired"],
+        },
+    )
+    return active_id, new_next.key_id
+
+
+def active_signing_key(session: Session, custody: KeyCustody) -> SigningKey:
+    """The key that signs tokens now."""
+    rows = repository.keys_in_state(session, purpose=PURPOSE, states=("active",))
+    if not rows:
+        raise LookupError("no active token-signing key: run `tongxing keys init`")
+    return custody.signing_key(session, rows[-1].id)
+
+
+def published(session: Session, *, retention: timedelta) -> list[ManagedKey]:
+    """Keys relying parties must know: next, active, and recently retired ones."""
+    cutoff = datetime.now(UTC) - retention
+    return [
+        row
+        for row in repository.keys(session, purpose=PURPOSE)
+        if row.state in ("next", "active")
+        or (row.state == "retired" and row.retired_at and as_utc(row.retired_at) > cutoff)
+    ]
+
+
+def _b64(number: int, length: int | None = None) -> str:
+    raw = number.to_bytes(length or (number.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwk(*, key_id: str, algorithm: KeyAlgorithm, public_key_der: bytes) -> dict[str, Any]:
+    """The public JWK of a key (RFC 7517 §4, RFC 7518 §6)."""
+    public = serialization.load_der_public_key(public_key_der)
+    entry: dict[str, Any] = {"kid": key_id, "use": "sig", "alg": algorithm.value}
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        numbers = public.public_numbers()
+        entry.update(kty="EC", crv="P-256", x=_b64(numbers.x, 32), y=_b64(numbers.y, 32))
+    else:
+        assert isinstance(public, rsa.RSAPublicKey)
+        numbers_rsa = public.public_numbers()
+        entry.update(kty="RSA", n=_b64(numbers_rsa.n), e=_b64(numbers_rsa.e))
+    return entry
+
+
+def jwks(rows: list[ManagedKey]) -> dict[str, Any]:
+    """The JWK Set of ``rows``, the active key first."""
+    order = {"active": 0, "next": 1, "retired": 2}
+    ordered = sorted(rows, key=lambda row: (order[row.state], row.created_at))
+    return {
+        "keys": [
+            jwk(key_id=row.id, algorithm=KeyAlgorithm(row.algorithm), public_key_der=row.public_key)
+            for row in ordered
+        ]
+    }

@@ -1,0 +1,293 @@
+"""``tongxing keys``: create the hierarchy, list, rotate, revoke, export, back up, restore."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from asn1crypto import pem
+
+from core.clock import as_utc
+from core.database import Database
+from core.events import SqlEventRecorder
+from core.settings import load_settings
+from keys import backup, repository, token_keys
+from keys.algorithms import KeyAlgorithm
+from keys.custody import CustodyError
+from keys.hierarchy import CA_NAMES, REVOCATION_REASONS, ROOT, HierarchyError
+from keys.runtime import KeyServices, build_key_services
+from tongxing import preflight
+
+app = typer.Typer(help="Key hierarchy and key custody.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+CaOption = Annotated[str, typer.Option("--ca", help=f"Issuing CA: {', '.join(CA_NAMES)}.")]
+SerialOption = Annotated[str, typer.Option("--serial", help="Certificate serial (hex).")]
+ACTOR = "admin:cli"
+
+
+class CommandError(RuntimeError):
+    """A keys command failed; one line on stderr."""
+
+
+@contextmanager
+def key_services(*, create: bool = False) -> Iterator[KeyServices]:
+    """Key services on the configured database, custody opened (checking the KEK)."""
+    settings = preflight.prepare_settings(load_settings())
+    database = Database(settings.resolved_database_url)
+    preflight.check_database(settings, database, migrate_schema=False)
+    services = build_key_services(settings=settings, database=database, events=SqlEventRecorder())
+    try:
+        if not services.custody.open(create=create):
+            raise CommandError("keys are not initialised: run `tongxing keys init`")
+        yield services
+    except (CustodyError, HierarchyError, backup.BackupError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        services.custody.close()
+        database.dispose()
+
+
+def _read_secret(source: Path | None, what: str) -> bytes:
+    """A passphrase from a file or stdin (never from an argument)."""
+    data = source.read_bytes() if source else sys.stdin.buffer.read()
+    if not data.strip():
+        raise CommandError(f"no {what} given on stdin")
+    return data.strip()
+
+
+@app.command("init")
+def init(as_json: JsonOption = False) -> None:
+    """Create the KEK parameters, root CA, issuing CAs, OCSP/TSA certificates and token keys.
+
+    Idempotent: only what is missing is created.
+    """
+    with key_services(create=True) as services:
+        report = services.initialise(actor=ACTOR)
+    if as_json:
+        typer.echo(json.dumps({"created": report.created}, ensure_ascii=False))
+    elif report.created:
+        for item in report.created:
+            typer.echo(f"created {item}")
+    else:
+        typer.echo("the key hierarchy is complete; nothing to do")
+
+
+@app.command("list")
+def list_keys(
+    as_json: JsonOption = False,
+    purpose: Annotated[str | None, typer.Option(help="Only keys of this purpose.")] = None,
+) -> None:
+    """Managed keys with purpose, algorithm, store and state (never key material)."""
+    with key_services() as services, services.database.transaction() as session:
+        rows = [
+            {
+                "id": r.id,
+                "purpose": r.purpose,
+                "algorithm": r.algorithm,
+                "store": r.store,
+                "state": r.state,
+                "owner": r.owner,
+                "created_at": as_utc(r.created_at).isoformat(),
+            }
+            for r in repository.keys(session, purpose=purpose)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['id']:<36} {r['purpose']:<14} {r['algorithm']:<6} {r['store']:<9} "
+            f"{r['state']:<8} {r['owner'] or ''}"
+        )
+
+
+@app.command("certificates")
+def certificates(
+    as_json: JsonOption = False,
+    ca: Annotated[str | None, typer.Option("--ca", help="Only this issuer.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only this owner (seal id, CA).")] = None,
+) -> None:
+    """Issued certificates with issuer, serial, kind, subject and status."""
+    with key_services() as services, services.database.transaction() as session:
+        rows = [
+            {
+                "issuer": c.issuer,
+                "serial": c.serial,
+                "kind": c.kind,
+                "owner": c.owner,
+                "subject": c.subject,
+                "status": c.status,
+                "not_after": as_utc(c.not_after).isoformat(),
+            }
+            for c in repository.certificates(session, issuer=ca, owner=owner)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for c in rows:
+        typer.echo(
+            f"{c['issuer']:<6} {c['serial']:<41} {c['kind']:<5} {c['status']:<9} {c['subject']}"
+        )
+
+
+@app.command("rotate")
+def rotate(
+    purpose: Annotated[str, typer.Option(help="Key purpose to rotate.")] = "token-signing",
+    as_json: JsonOption = False,
+) -> None:
+    """Rotate the token-signing keys: next becomes active, a new next is published."""
+    if purpose != token_keys.PURPOSE:
+        raise CommandError(
+            f"rotation of {purpose!r} keys is not a keys operation: CA keys are replaced by "
+            "re-keying the hierarchy, seal keys by `tongxing seals renew`"
+        )
+    with key_services() as services, services.database.transaction() as session:
+        active, upcoming = token_keys.rotate(
+            session,
+            custody=services.custody,
+            events=services.events,
+            algorithm=KeyAlgorithm(services.custody.settings.key_algorithm),
+            actor=ACTOR,
+        )
+    if as_json:
+        typer.echo(json.dumps({"active": active, "next": upcoming}))
+    else:
+        typer.echo(f"active {active}\nnext   {upcoming}")
+
+
+def _set_status(*, ca: str, serial: str, status: str, reason: str = "unspecified") -> None:
+    with key_services() as services, services.database.transaction() as session:
+        certificate = services.hierarchy.set_status(
+            session, issuer=ca, serial=serial, status=status, reason=reason, actor=ACTOR
+        )
+        typer.echo(
+            f"{ca}:{certificate.serial} {certificate.status}"
+            + (f" ({certificate.revocation_reason})" if status == "revoked" else "")
+        )
+
+
+@app.command("revoke")
+def revoke(
+    ca: CaOption,
+    serial: SerialOption,
+    reason: Annotated[
+        str, typer.Option(help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}.")
+    ] = "unspecified",
+) -> None:
+    """Revoke a certificate (final); it appears on the CRL and OCSP answers 'revoked'."""
+    _set_status(ca=ca, serial=serial, status="revoked", reason=reason)
+
+
+@app.command("suspend")
+def suspend(ca: CaOption, serial: SerialOption) -> None:
+    """Suspend a certificate (certificateHold); `keys reinstate` lifts it."""
+    _set_status(ca=ca, serial=serial, status="suspended")
+
+
+@app.command("reinstate")
+def reinstate(ca: CaOption, serial: SerialOption) -> None:
+    """Lift a suspension."""
+    _set_status(ca=ca, serial=serial, status="good")
+
+
+@app.command("export-root")
+def export_root(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to FILE instead.")] = None,
+    der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
+) -> None:
+    """The root CA certificate that auditors and relying parties install as trust anchor."""
+    with key_services() as services, services.database.transaction() as session:
+        certificate = services.hierarchy.ca_certificate(session, ROOT).der
+    data = certificate if der else pem.armor("CERTIFICATE", certificate)
+    if out:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+PassphraseFile = Annotated[
+    Path | None, typer.Option("--passphrase-file", help="Read the passphrase from FILE, not stdin.")
+]
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    # Exclusive create: never overwrite an earlier backup by accident.
+    try:
+        with path.open("xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        raise CommandError(f"{path} exists; choose another file") from None
+    path.chmod(0o600)
+
+
+@app.command("backup")
+def backup_keys(
+    out: Annotated[Path, typer.Option("--out", help="Bundle file to create.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Write an encrypted bundle of every key and certificate (passphrase on stdin)."""
+    passphrase = _read_secret(passphrase_file, "backup passphrase")
+    with key_services() as services, services.database.transaction() as session:
+        bundle = backup.export_bundle(session, kek=services.custody.kek, passphrase=passphrase)
+        services.events.record(
+            session, type="key.backup", actor=ACTOR, subject="custody", details={"file": out.name}
+        )
+    _write_new(out, bundle)
+    typer.echo(f"wrote {out}")
+
+
+@app.command("restore")
+def restore_keys(
+    source: Annotated[Path, typer.Option("--in", help="Bundle file to read.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Restore a bundle into an installation with no keys yet (passphrase on stdin)."""
+    passphrase = _read_secret(passphrase_file, "backup passphrase")
+    bundle = source.read_bytes()
+    with key_services(create=True) as services, services.database.transaction() as session:
+        count = backup.restore_bundle(
+            session, kek=services.custody.kek, bundle=bundle, passphrase=passphrase
+        )
+        services.events.record(
+            session, type="key.restored", actor=ACTOR, subject="custody", details={"keys": count}
+        )
+    typer.echo(f"restored {count} keys")
+
+
+@app.command("root-offline")
+def root_offline(
+    out: Annotated[Path, typer.Option("--out", help="Bundle file for the root key.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Export the root CA key (encrypted), pre-sign a one-year root CRL, remove the key."""
+    passphrase = _read_secret(passphrase_file, "passphrase")
+    with key_services() as services, services.database.transaction() as session:
+        bundle = backup.take_root_offline(
+            session, hierarchy=services.hierarchy, passphrase=passphrase, actor=ACTOR
+        )
+        _write_new(out, bundle)  # inside the transaction: no file, no change
+    typer.echo(f"the root CA key is offline; keep {out} in a safe place")
+
+
+@app.command("root-online")
+def root_online(
+    source: Annotated[Path, typer.Option("--in", help="Bundle from `keys root-offline`.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Bring the root CA key back from its offline bundle."""
+    passphrase = _read_secret(passphrase_file, "passphrase")
+    with key_services() as services, services.database.transaction() as session:
+        key_id = backup.bring_root_online(
+            session,
+            hierarchy=services.hierarchy,
+            bundle=source.read_bytes(),
+            passphrase=passphrase,
+            actor=ACTOR,
+        )
+    typer.echo(f"root CA key {key_id} is online")
