@@ -57,7 +57,9 @@ def issue_crl(
     for certificate in repository.unexpired_revocations(session, issuer=ca_name, now=now):
         entry: dict[str, object] = {
             "user_certificate": int(certificate.serial, 16),
-            "revocation_date": {"utc_time": as_utc(certificate.revoked_at or now)},
+            "revocation_date": {
+                "utc_time": as_utc(certificate.revoked_at or now).replace(microsecond=0)
+            },
         }
         reason = certificate.revocation_reason or "unspecified"
         if reason != "unspecified":  # RFC 5280 §5.3.1: omit rather than use unspecified

@@ -429,7 +429,8 @@ class Hierarchy:
             raise HierarchyError(f"no certificate {serial} issued by {issuer!r}")
         if certificate.status == "revoked":
             raise HierarchyError(f"certificate {serial} is already revoked")
-        now = datetime.now(UTC)
+        # Whole seconds: DER GeneralizedTime in CRLs and OCSP allows no fractions (RFC 5280).
+        now = datetime.now(UTC).replace(microsecond=0)
         if status == "revoked":
             if reason not in REVOCATION_REASONS:
                 raise HierarchyError(

@@ -142,6 +142,7 @@ def _cert_status(session: Session, ca_name: str, serial: int) -> Any:
         return {"unknown": None}
     if certificate.status == "good":
         return {"good": None}
-    info: dict[str, Any] = {"revocation_time": as_utc(certificate.revoked_at or datetime.now(UTC))}
+    revoked_at = as_utc(certificate.revoked_at or datetime.now(UTC)).replace(microsecond=0)
+    info: dict[str, Any] = {"revocation_time": revoked_at}
     info["revocation_reason"] = certificate.revocation_reason or "unspecified"
     return {"revoked": info}

@@ -33,7 +33,18 @@ def _rejection(failure: str, text: str) -> bytes:
         "status_string": [text],
         "fail_info": tsp.PKIFailureInfo({failure}),
     }
-    return bytes(tsp.TimeStampResp({"status": status}).dump())
+    # asn1crypto marks timeStampToken as required, but RFC 3161 §2.4.2 omits it on rejection.
+    return _der_sequence(bytes(tsp.PKIStatusInfo(status).dump()))
+
+
+def _der_sequence(content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        header = bytes([length])
+    else:
+        size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+        header = bytes([0x80 | len(size)]) + size
+    return b"\x30" + header + content
 
 
 def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes:

@@ -183,13 +183,7 @@ def _revocation_pointers(endpoints: Endpoints) -> list[dict[str, Any]]:
         {
             "extn_id": "crl_distribution_points",
             "critical": False,
-            "extn_value": [
-                {
-                    "distribution_point": {
-                        "full_name": [_uri(endpoints.crl_url)]
-                    }
-                }
-            ],
+            "extn_value": [{"distribution_point": {"full_name": [_uri(endpoints.crl_url)]}}],
         },
         _aia(endpoints, with_ocsp=True),
     ]

@@ -204,3 +204,29 @@ def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
     """An HTTP client to the app (lifespan run) in each storage configuration."""
     with TestClient(create_app(make_settings()), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A SoftHSM2 token for the session (skipped loudly outside CI if SoftHSM2 is missing)."""
+    from tests.pki import init_softhsm
+
+    try:
+        return init_softhsm(tmp_path_factory.mktemp("softhsm"))
+    except RuntimeError as exc:
+        if backends.IN_CI:
+            raise
+        _unavailable["softhsm2"] = str(exc)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def key_services(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Initialised key services (software keys) on each database engine."""
+    from tests.pki import key_settings, opened_key_services
+
+    with opened_key_services(key_settings(database_url=database_url, data_dir=tmp_path)) as ks:
+        yield ks

@@ -10,6 +10,7 @@ combined ECDSA-with-SHA-256 mechanism.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from typing import Any
 
@@ -71,18 +72,27 @@ class Pkcs11KeyStore(KeyStore):
         except ImportError:  # pragma: no cover - python-pkcs11 is a declared dependency
             raise KeyStoreError("python-pkcs11 is not installed") from None
         self.lock = threading.Lock()
+        if not os.path.isfile(module):
+            raise KeyStoreError(f"cannot load PKCS#11 module {module}: no such file")
         try:
             library = pkcs11.lib(module)
+        except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
+            raise KeyStoreError(
+                f"cannot load PKCS#11 module {module}: {type(exc).__name__}"
+            ) from None
+        try:
             token = library.get_token(token_label=token_label)
-            self._session = token.open(user_pin=pin, rw=True)
+            try:
+                self._session = token.open(user_pin=pin, rw=True)
+            except pkcs11.UserAlreadyLoggedIn:
+                # Login is per process and token: another store here already logged in.
+                self._session = token.open(rw=True)
         except pkcs11.NoSuchToken:
             raise KeyStoreError(f"PKCS#11 token {token_label!r} not found in {module}") from None
         except pkcs11.PKCS11Error as exc:
             raise KeyStoreError(
                 f"cannot open PKCS#11 token {token_label!r} in {module}: {type(exc).__name__}"
             ) from None
-        except (OSError, RuntimeError) as exc:
-            raise KeyStoreError(f"cannot load PKCS#11 module {module}: {exc}") from None
 
     def generate(self, *, key_id: str, algorithm: KeyAlgorithm) -> tuple[bytes, SigningKey]:
         import pkcs11
