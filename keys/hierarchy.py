@@ -19,7 +19,7 @@ from core.events import EventRecorder
 from core.settings import Settings
 from keys import repository
 from keys.algorithms import KeyAlgorithm
-from keys.custody import KeyCustody
+from keys.custody import CustodyError, KeyCustody
 from keys.models import CertificateAuthority, IssuedCertificate
 from keys.stores import SigningKey
 from keys.x509_builder import (
@@ -99,7 +99,11 @@ class Hierarchy:
             raise HierarchyError(f"unknown CA {ca_name!r}")
         certificate = self.ca_certificate(session, ca_name)
         name = x509.Certificate.load(certificate.der).subject
-        return Issuer(name=name, key=self.custody.signing_key(session, ca.key_id))
+        try:
+            key = self.custody.signing_key(session, ca.key_id)
+        except CustodyError as exc:
+            raise HierarchyError(f"the {ca_name} CA cannot sign: {exc}") from None
+        return Issuer(name=name, key=key)
 
     def ca_certificate(self, session: Session, ca_name: str) -> IssuedCertificate:
         """The current certificate of ``ca_name``."""

@@ -156,8 +156,9 @@ def test_corrupt_key_blob_is_a_clear_error(key_services: KeyServices, tmp_path: 
     )
     with opened_key_services(fresh, initialise=False) as other:
         other.custody.open(create=False)
-        with other.database.transaction() as session, pytest.raises(
-            CustodyError, match=f"key {key_id}: wrong key-encryption key or corrupt"
+        with (
+            other.database.transaction() as session,
+            pytest.raises(CustodyError, match=f"key {key_id}: wrong key-encryption key or corrupt"),
         ):
             other.custody.signing_key(session, key_id)
 

@@ -1,0 +1,116 @@
+"""Encrypted backup and restore, and keeping the root CA key offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from keys import backup, crl, repository
+from keys.hierarchy import HierarchyError
+from keys.runtime import KeyServices
+from tests.pki import key_settings, opened_key_services
+
+PASSPHRASE = b"a long and memorable backup passphrase"
+
+
+def _public_keys(ks: KeyServices) -> dict[str, bytes]:
+    with ks.database.transaction() as session:
+        return {row.id: row.public_key for row in repository.keys(session)}
+
+
+def test_backup_restores_identical_keys_into_an_empty_install(
+    key_services: KeyServices, tmp_path: Path
+) -> None:
+    with key_services.database.transaction() as session:
+        bundle = backup.export_bundle(session, kek=key_services.custody.kek, passphrase=PASSPHRASE)
+        root_der = key_services.hierarchy.ca_certificate(session, "root").der
+    assert b"PRIVATE KEY" not in bundle
+    target = key_settings(database_url=f"sqlite:///{tmp_path / 'restored.db'}", data_dir=tmp_path)
+    from core.database import Database
+    from tongxing import migrate
+
+    database = Database(target.resolved_database_url)
+    migrate.upgrade(database)
+    database.dispose()
+    with opened_key_services(target, initialise=False) as restored:
+        restored.custody.open(create=True)
+        with restored.database.transaction() as session:
+            count = backup.restore_bundle(
+                session, kek=restored.custody.kek, bundle=bundle, passphrase=PASSPHRASE
+            )
+        assert count == len(_public_keys(key_services))
+        assert _public_keys(restored) == _public_keys(key_services)
+        with restored.database.transaction() as session:
+            assert restored.hierarchy.ca_certificate(session, "root").der == root_der
+            # The restored keys sign under the new installation's KEK.
+            der, _ = crl.current_crl(session, restored.hierarchy, "seal")
+        seal_ca = x509.load_der_x509_certificate(_ca_der(restored, "seal"))
+        assert x509.load_der_x509_crl(der).is_signature_valid(seal_ca.public_key())  # type: ignore[arg-type]
+        with (
+            restored.database.transaction() as session,
+            pytest.raises(backup.BackupError, match="already has keys"),
+        ):
+            backup.restore_bundle(
+                session, kek=restored.custody.kek, bundle=bundle, passphrase=PASSPHRASE
+            )
+
+
+def _ca_der(ks: KeyServices, name: str) -> bytes:
+    with ks.database.transaction() as session:
+        return ks.hierarchy.ca_certificate(session, name).der
+
+
+def test_wrong_passphrase_and_foreign_files(key_services: KeyServices) -> None:
+    with key_services.database.transaction() as session:
+        bundle = backup.export_bundle(session, kek=key_services.custody.kek, passphrase=PASSPHRASE)
+        with pytest.raises(backup.BackupError, match="wrong backup passphrase"):
+            backup.restore_bundle(
+                session,
+                kek=key_services.custody.kek,
+                bundle=bundle,
+                passphrase=b"not the passphrase at all",
+            )
+        with pytest.raises(backup.BackupError, match="not a Tongxing key backup"):
+            backup.restore_bundle(
+                session, kek=key_services.custody.kek, bundle=b"\x00garbage", passphrase=PASSPHRASE
+            )
+        with pytest.raises(backup.BackupError, match="at least 12 characters"):
+            backup.export_bundle(session, kek=key_services.custody.kek, passphrase=b"short")
+
+
+def test_root_offline_then_online(key_services: KeyServices) -> None:
+    hierarchy = key_services.hierarchy
+    with key_services.database.transaction() as session:
+        bundle = backup.take_root_offline(
+            session, hierarchy=hierarchy, passphrase=PASSPHRASE, actor="test"
+        )
+    with key_services.database.transaction() as session:
+        root_key = repository.key(session, repository.ca(session, "root").key_id)  # type: ignore[union-attr]
+        assert root_key is not None and root_key.reference is None and root_key.state == "offline"
+        # Issuing still works: seal certificates come from the seal CA.
+        hierarchy.issue_seal_certificate(
+            session,
+            owner="s",
+            organization="o",
+            uscc="91330100MA00000000",
+            seal_name="n",
+            actor="t",
+        )
+        # The root CRL signed before going offline is served, valid for a year.
+        der, next_update = crl.current_crl(session, hierarchy, "root")
+        assert (next_update - x509.load_der_x509_crl(der).last_update_utc).days >= 364
+        with pytest.raises(HierarchyError, match="offline"):
+            hierarchy.issuer(session, "root")
+    with key_services.database.transaction() as session:
+        with pytest.raises(backup.BackupError, match="already offline"):
+            backup.take_root_offline(
+                session, hierarchy=hierarchy, passphrase=PASSPHRASE, actor="test"
+            )
+    with key_services.database.transaction() as session:
+        backup.bring_root_online(
+            session, hierarchy=hierarchy, bundle=bundle, passphrase=PASSPHRASE, actor="test"
+        )
+    with key_services.database.transaction() as session:
+        assert hierarchy.issuer(session, "root").key.sign(b"x")

@@ -1,0 +1,158 @@
+"""``tongxing keys`` as an operator uses it, in real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import strong_secret
+from tests.processes import tongxing
+
+PASSPHRASE = "correct horse battery staple\n"
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    data_dir.mkdir(exist_ok=True)
+    return {
+        "TONGXING_MODE": "production",
+        "TONGXING_DATA_DIR": str(data_dir),
+        "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = _env(tmp_path_factory.mktemp("keys-cli") / "data")
+    assert tongxing("db", "upgrade", env=env).returncode == 0
+    return env
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+    env = _env(tmp_path / "d")
+    tongxing("db", "upgrade", env=env)
+    result = tongxing("keys", "list", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: keys are not initialised: run `tongxing keys init`"
+
+
+def test_init_is_idempotent(installed: dict[str, str]) -> None:
+    first = tongxing("keys", "init", "--json", env=installed)
+    assert first.returncode == 0, first.stderr
+    created = json.loads(first.stdout)["created"]
+    assert "root CA" in created and "TSA certificate" in created
+    again = tongxing("keys", "init", env=installed)
+    assert again.stdout.strip() == "the key hierarchy is complete; nothing to do"
+
+
+def test_list_and_certificates(installed: dict[str, str]) -> None:
+    tongxing("keys", "init", env=installed)
+    keys = json.loads(tongxing("keys", "list", "--json", env=installed).stdout)
+    purposes = sorted({k["purpose"] for k in keys})
+    assert purposes == ["issuing-ca", "ocsp", "root-ca", "token-signing", "tsa"]
+    assert all(k["store"] == "software" and k["algorithm"] == "ES256" for k in keys)
+    certificates = json.loads(tongxing("keys", "certificates", "--json", env=installed).stdout)
+    assert {c["kind"] for c in certificates} == {"ca", "ocsp", "tsa"}
+
+
+def test_rotate_token_signing(installed: dict[str, str]) -> None:
+    tongxing("keys", "init", env=installed)
+    before = json.loads(
+        tongxing("keys", "list", "--json", "--purpose", "token-signing", env=installed).stdout
+    )
+    upcoming = next(k["id"] for k in before if k["state"] == "next")
+    rotated = json.loads(
+        tongxing("keys", "rotate", "--purpose", "token-signing", "--json", env=installed).stdout
+    )
+    assert rotated["active"] == upcoming
+    refused = tongxing("keys", "rotate", "--purpose", "root-ca", env=installed)
+    assert refused.returncode == 2 and "not a keys operation" in refused.stderr
+
+
+def test_revoke_suspend_reinstate(installed: dict[str, str]) -> None:
+    tongxing("keys", "init", env=installed)
+    certificates = json.loads(
+        tongxing("keys", "certificates", "--json", "--ca", "infra", env=installed).stdout
+    )
+    serial = next(c["serial"] for c in certificates if c["kind"] == "ocsp")
+    args = ("--ca", "infra", "--serial", serial)
+    assert "suspended" in tongxing("keys", "suspend", *args, env=installed).stdout
+    assert "good" in tongxing("keys", "reinstate", *args, env=installed).stdout
+    bad = tongxing("keys", "revoke", *args, "--reason", "because", env=installed)
+    assert bad.returncode == 2 and "unknown revocation reason" in bad.stderr
+    unknown = tongxing("keys", "revoke", "--ca", "infra", "--serial", "abc", env=installed)
+    assert unknown.returncode == 2 and "no certificate abc" in unknown.stderr
+
+
+def test_export_root_is_what_openssl_reads(installed: dict[str, str], tmp_path: Path) -> None:
+    tongxing("keys", "init", env=installed)
+    result = tongxing("keys", "export-root", env=installed)
+    assert result.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    out = tmp_path / "root.pem"
+    tongxing("keys", "export-root", "--out", str(out), env=installed)
+    parsed = subprocess.run(
+        ["openssl", "x509", "-in", str(out), "-noout", "-subject"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Tongxing Root CA" in parsed.stdout
+
+
+def test_wrong_key_encryption_key(installed: dict[str, str]) -> None:
+    tongxing("keys", "init", env=installed)
+    wrong = {**installed, "TONGXING_KEY_ENCRYPTION_KEY": strong_secret()}
+    result = tongxing("keys", "list", env=wrong)
+    assert result.returncode == 2
+    assert "this is not the key-encryption key" in result.stderr
+    assert "\n" not in result.stderr.strip()
+    assert installed["TONGXING_KEY_ENCRYPTION_KEY"] not in result.stderr
+
+
+def test_backup_and_restore_into_an_empty_install(
+    installed: dict[str, str], tmp_path: Path
+) -> None:
+    tongxing("keys", "init", env=installed)
+    bundle = tmp_path / "keys.backup"
+    made = tongxing("keys", "backup", "--out", str(bundle), env=installed, stdin=PASSPHRASE)
+    assert made.returncode == 0, made.stderr
+    assert oct(bundle.stat().st_mode & 0o777) == "0o600"
+    again = tongxing("keys", "backup", "--out", str(bundle), env=installed, stdin=PASSPHRASE)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+    fresh = _env(tmp_path / "fresh")
+    tongxing("db", "upgrade", env=fresh)
+    wrong = tongxing("keys", "restore", "--in", str(bundle), env=fresh, stdin="nope nope nope\n")
+    assert wrong.returncode == 2 and wrong.stderr.strip() == "error: wrong backup passphrase"
+    restored = tongxing("keys", "restore", "--in", str(bundle), env=fresh, stdin=PASSPHRASE)
+    assert restored.returncode == 0, restored.stderr
+    original = tongxing("keys", "export-root", env=installed).stdout
+    assert tongxing("keys", "export-root", env=fresh).stdout == original
+    ids = lambda env: sorted(
+        k["id"] for k in json.loads(tongxing("keys", "list", "--json", env=env).stdout)
+    )
+    assert ids(fresh) == ids(installed)
+
+
+def test_root_offline_and_back(tmp_path: Path) -> None:
+    env = _env(tmp_path / "d")
+    tongxing("db", "upgrade", env=env)
+    tongxing("keys", "init", env=env)
+    bundle = tmp_path / "root.offline"
+    offline = tongxing("keys", "root-offline", "--out", str(bundle), env=env, stdin=PASSPHRASE)
+    assert offline.returncode == 0, offline.stderr
+    states = {
+        k["purpose"]: k["state"]
+        for k in json.loads(tongxing("keys", "list", "--json", env=env).stdout)
+    }
+    assert states["root-ca"] == "offline"
+    online = tongxing("keys", "root-online", "--in", str(bundle), env=env, stdin=PASSPHRASE)
+    assert online.returncode == 0, online.stderr
+    states = {
+        k["purpose"]: k["state"]
+        for k in json.loads(tongxing("keys", "list", "--json", env=env).stdout)
+    }
+    assert states["root-ca"] == "active"
