@@ -9,6 +9,7 @@ request nonce; the TSA certificate is included when ``certReq`` is true (§2.4.1
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -77,7 +78,7 @@ def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> byt
         return _rejection("system_failure", "the time-stamping unit has no valid certificate")
     certificate_der, key_id = unit
     key = hierarchy.custody.signing_key(session, key_id)
-    certificate = asn1_x509.Certificate.load(certificate_der)
+    certificate, signing_certificate = _unit_parts(certificate_der)
 
     info: dict[str, object] = {
         "version": "v1",
@@ -97,10 +98,7 @@ def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> byt
         [
             {"type": "content_type", "values": ["tst_info"]},
             {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]},
-            {
-                "type": "signing_certificate_v2",
-                "values": [{"certs": [{"cert_hash": hashlib.sha256(certificate_der).digest()}]}],
-            },
+            cms.CMSAttribute.load(signing_certificate),
         ]
     )
     signer_info = cms.SignerInfo(
@@ -129,6 +127,19 @@ def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> byt
     token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
     response = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
     return bytes(response.dump())
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_parts(certificate_der: bytes) -> tuple[asn1_x509.Certificate, bytes]:
+    """The parsed TSA certificate and its encoded ESSCertIDv2 attribute, built once per
+    certificate: asn1crypto takes milliseconds to encode that attribute."""
+    attribute = cms.CMSAttribute(
+        {
+            "type": "signing_certificate_v2",
+            "values": [{"certs": [{"cert_hash": hashlib.sha256(certificate_der).digest()}]}],
+        }
+    )
+    return asn1_x509.Certificate.load(certificate_der), bytes(attribute.dump())
 
 
 def _tsa_certificate(session: Session) -> tuple[bytes, str] | None:

@@ -103,11 +103,11 @@ def test_root_offline_then_online(key_services: KeyServices) -> None:
         assert (next_update - x509.load_der_x509_crl(der).last_update_utc).days >= 364
         with pytest.raises(HierarchyError, match="offline"):
             hierarchy.issuer(session, "root")
-    with key_services.database.transaction() as session:
-        with pytest.raises(backup.BackupError, match="already offline"):
-            backup.take_root_offline(
-                session, hierarchy=hierarchy, passphrase=PASSPHRASE, actor="test"
-            )
+    with (
+        key_services.database.transaction() as session,
+        pytest.raises(backup.BackupError, match="already offline"),
+    ):
+        backup.take_root_offline(session, hierarchy=hierarchy, passphrase=PASSPHRASE, actor="test")
     with key_services.database.transaction() as session:
         backup.bring_root_online(
             session, hierarchy=hierarchy, bundle=bundle, passphrase=PASSPHRASE, actor="test"

@@ -131,10 +131,12 @@ def test_backup_and_restore_into_an_empty_install(
     assert restored.returncode == 0, restored.stderr
     original = tongxing("keys", "export-root", env=installed).stdout
     assert tongxing("keys", "export-root", env=fresh).stdout == original
-    ids = lambda env: sorted(
-        k["id"] for k in json.loads(tongxing("keys", "list", "--json", env=env).stdout)
-    )
-    assert ids(fresh) == ids(installed)
+    assert _key_ids(fresh) == _key_ids(installed)
+
+
+def _key_ids(env: dict[str, str]) -> list[str]:
+    listing = json.loads(tongxing("keys", "list", "--json", env=env).stdout)
+    return sorted(k["id"] for k in listing)
 
 
 def test_root_offline_and_back(tmp_path: Path) -> None:
