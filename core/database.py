@@ -75,6 +75,16 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A transaction whose statements all see one consistent snapshot (REPEATABLE READ
+        on PostgreSQL; an SQLite transaction is one already)."""
+        bind = self.engine
+        if not self.is_sqlite:
+            bind = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
     def ping(self) -> None:
         """Run a trivial query; raise :class:`DatabaseUnavailable` with a one-line reason."""
         try:

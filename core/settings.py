@@ -233,6 +233,7 @@ def _first_error(exc: ValidationError) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if isinstance(error.get("ctx", {}).get("error"), SettingsError):
         return message
-    secret = field in ("key_encryption_key", "ops_token", "pkcs11_pin")
+    # URLs may carry passwords; secrets are never echoed.
+    secret = field in ("key_encryption_key", "ops_token", "pkcs11_pin", "database_url", "redis_url")
     got = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
     return f"{env_name(field)}: {message}{got}" if field else f"{message}{got}"

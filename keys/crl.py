@@ -1,7 +1,11 @@
 """Certificate revocation lists (RFC 5280 §5) for each CA, kept fresh and cheap.
 
+Security contract: a CRL lists every revoked or suspended, unexpired certificate of its CA
+with its reason (omitted when unspecified), carries an increasing CRL number and a
+nextUpdate; it is signed only by the CA's own key.
+
 A CA's CRL is re-signed when it is older than ``REFRESH`` or when a certificate of that CA
-changed status (``Hierarchy.set_status`` marks it stale), so a revocation is on the CRL at
+changed status (``certificate_status.set_status`` marks it stale), so a revocation is on the CRL at
 the next fetch. While the
 CA key is offline (the root, normally), the last CRL is served until its nextUpdate.
 """
@@ -28,25 +32,26 @@ def _key_offline(session: Session, ca: CertificateAuthority) -> bool:
     return key is None or key.reference is None
 
 
-def current_crl(session: Session, hierarchy: Hierarchy, ca_name: str) -> tuple[bytes, datetime]:
+def current_crl(session: Session, *, hierarchy: Hierarchy, ca_name: str) -> tuple[bytes, datetime]:
     """The DER CRL of ``ca_name`` and its nextUpdate."""
     ca = repository.ca(session, ca_name)
     if ca is None:
         raise HierarchyError(f"unknown CA {ca_name!r}")
     now = datetime.now(UTC)
+    offline = _key_offline(session, ca)
     if ca.last_crl and ca.last_crl_next_update:
         next_update = as_utc(ca.last_crl_next_update)
-        fresh = next_update - VALIDITY + REFRESH > now
-        if fresh or _key_offline(session, ca):
+        fresh = not ca.crl_stale and next_update - VALIDITY + REFRESH > now
+        if fresh or offline:
             return ca.last_crl, next_update
-    if _key_offline(session, ca):
+    if offline:
         raise HierarchyError(f"the {ca_name} CA key is offline and no CRL was issued before")
-    der, next_update = issue_crl(session, hierarchy, ca_name, validity=VALIDITY)
+    der, next_update = issue_crl(session, hierarchy=hierarchy, ca_name=ca_name, validity=VALIDITY)
     return der, next_update
 
 
 def issue_crl(
-    session: Session, hierarchy: Hierarchy, ca_name: str, *, validity: timedelta
+    session: Session, *, hierarchy: Hierarchy, ca_name: str, validity: timedelta
 ) -> tuple[bytes, datetime]:
     """Sign a new CRL for ``ca_name`` valid for ``validity`` and remember it."""
     issuer = hierarchy.issuer(session, ca_name)
@@ -93,5 +98,5 @@ def issue_crl(
     der = certificate_list.dump()
     ca = repository.ca(session, ca_name)
     assert ca is not None
-    ca.last_crl, ca.last_crl_next_update = der, next_update
+    ca.last_crl, ca.last_crl_next_update, ca.crl_stale = der, next_update, False
     return der, next_update

@@ -13,6 +13,7 @@ import threading
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.database import Database
@@ -47,24 +48,42 @@ class KeyCustody:
         """Derive the KEK and check it against the installation's; with ``create``, set up
         the KEK parameters of a new installation. Returns whether the installation has them."""
         secret = self.settings.key_encryption_key_bytes()
-        with self.database.transaction() as session:
-            params = repository.kek_params(session)
-            if params is None:
-                if not create:
-                    return False
-                salt = os.urandom(32)
-                kek = KeyEncryptionKey(secret, salt=salt)
-                params = KeyEncryptionParams(
-                    id=1, salt=salt, check_value=kek.check_value(), created_at=datetime.now(UTC)
-                )
-                session.add(params)
-            else:
-                kek = KeyEncryptionKey(secret, salt=params.salt)
-                if not kek.matches(params.check_value):
-                    raise CustodyError(
-                        f"{env_name('key_encryption_key')}: this is not the key-encryption key "
-                        "the installation's keys were sealed with"
+        try:
+            with self.database.transaction() as session:
+                params = repository.kek_params(session)
+                if params is None:
+                    if not create:
+                        return False
+                    salt = os.urandom(32)
+                    kek = KeyEncryptionKey(secret, salt=salt)
+                    n, r, p = kek.parameters
+                    session.add(
+                        KeyEncryptionParams(
+                            id=1,
+                            salt=salt,
+                            scrypt_n=n,
+                            scrypt_r=r,
+                            scrypt_p=p,
+                            check_value=kek.check_value(),
+                            created_at=datetime.now(UTC),
+                        )
                     )
+                else:
+                    kek = KeyEncryptionKey(
+                        secret,
+                        salt=params.salt,
+                        n=params.scrypt_n,
+                        r=params.scrypt_r,
+                        p=params.scrypt_p,
+                    )
+                    if not kek.matches(params.check_value):
+                        raise CustodyError(
+                            f"{env_name('key_encryption_key')}: this is not the key-encryption "
+                            "key the installation's keys were sealed with"
+                        )
+        except IntegrityError:
+            # Another process created the parameters first; use (and check against) theirs.
+            return self.open(create=False)
         self._kek = kek
         return True
 
@@ -108,9 +127,17 @@ class KeyCustody:
         return "pkcs11" if purpose in hsm or "all" in hsm else "software"
 
     def probe(self) -> None:
-        """Readiness: custody is open (the hierarchy exists and the KEK matches)."""
+        """Readiness: custody is open (the hierarchy exists and the KEK matches).
+
+        While it is not, each probe tries again, so an instance started before
+        `tongxing keys init` becomes ready without a restart."""
         if self._kek is None:
-            raise NotReady("keys not initialised: run `tongxing keys init`")
+            try:
+                opened = self.open(create=False)
+            except CustodyError as exc:
+                raise NotReady(str(exc)) from None
+            if not opened:
+                raise NotReady("keys not initialised: run `tongxing keys init`")
 
     def close(self) -> None:
         """Close HSM sessions."""
@@ -155,16 +182,18 @@ class KeyCustody:
         return key
 
     def signing_key(self, session: Session, key_id: str) -> SigningKey:
-        """The usable key ``key_id`` (cached after the first load)."""
-        with self._lock:
-            cached = self._loaded.get(key_id)
-        if cached is not None:
-            return cached
+        """The usable key ``key_id`` (the key object is cached after the first load; its
+        record is read every time, so a key taken offline elsewhere stops signing here)."""
         row = repository.key(session, key_id)
         if row is None:
             raise CustodyError(f"key {key_id} does not exist")
         if row.reference is None:
+            self.forget(key_id)
             raise CustodyError(f"key {key_id} is offline")
+        with self._lock:
+            cached = self._loaded.get(key_id)
+        if cached is not None:
+            return cached
         try:
             key = self.store(row.store).load(
                 key_id=row.id, algorithm=KeyAlgorithm(row.algorithm), reference=row.reference

@@ -31,10 +31,13 @@ class KeyDecryptionError(ValueError):
 class KeyEncryptionKey:
     """The derived wrapping key; holds no copy of the configured secret."""
 
-    def __init__(self, secret: bytes, *, salt: bytes) -> None:
+    def __init__(
+        self, secret: bytes, *, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+    ) -> None:
         if len(salt) < 16:
             raise ValueError("KEK salt must be at least 16 bytes")
-        derived = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(secret)
+        self.parameters = (n, r, p)
+        derived = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
         self._aead = AESGCM(derived)
 
     def encrypt(self, plaintext: bytes, *, context: bytes) -> bytes:

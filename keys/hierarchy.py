@@ -22,6 +22,7 @@ from keys.algorithms import KeyAlgorithm
 from keys.custody import CustodyError, KeyCustody
 from keys.models import CertificateAuthority, IssuedCertificate
 from keys.stores import SigningKey
+from keys.token_keys import ensure_token_keys
 from keys.x509_builder import (
     Endpoints,
     Issuer,
@@ -37,20 +38,9 @@ ISSUING_CAS = (SEAL_CA, INFRA_CA)
 CA_NAMES = (ROOT, *ISSUING_CAS)
 CA_TITLES = {ROOT: "Root CA", SEAL_CA: "Seal CA", INFRA_CA: "Infrastructure CA"}
 CA_YEARS = {ROOT: 20, SEAL_CA: 10, INFRA_CA: 10}
-RESPONDER_DAYS = 730
+RESPONDER_DAYS = 365  # no revocation check for responders (ocsp-nocheck): keep them short
 TSA_DAYS = 5 * 365
-SEAL_DAYS = 2 * 365
 BACKDATE = timedelta(minutes=5)  # tolerate relying parties whose clocks run a little slow
-
-REVOCATION_REASONS = (
-    "unspecified",
-    "key_compromise",
-    "ca_compromise",
-    "affiliation_changed",
-    "superseded",
-    "cessation_of_operation",
-    "privilege_withdrawn",
-)
 
 # Arbitrary but fixed advisory-lock key serialising `keys init` across processes.
 INIT_LOCK_KEY = 0x74786B657973
@@ -65,6 +55,7 @@ class InitReport:
     """What ``init`` created (empty when everything already existed)."""
 
     created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 class Hierarchy:
@@ -131,13 +122,17 @@ class Hierarchy:
                 report.created.append(f"{name} CA")
         for name in CA_NAMES:
             if not self._current(session, kind="ocsp", owner=name):
-                self.issue_responder_certificate(session, ca_name=name, actor=actor)
-                report.created.append(f"OCSP responder for {name} CA")
+                try:
+                    self.issue_responder_certificate(session, ca_name=name, actor=actor)
+                    report.created.append(f"OCSP responder for {name} CA")
+                except HierarchyError as exc:  # e.g. the root key is offline
+                    report.skipped.append(f"OCSP responder for {name} CA: {exc}")
         if not self._current(session, kind="tsa", owner="tsa"):
-            self.issue_tsa_certificate(session, actor=actor)
-            report.created.append("TSA certificate")
-        from keys.token_keys import ensure_token_keys
-
+            try:
+                self.issue_tsa_certificate(session, actor=actor)
+                report.created.append("TSA certificate")
+            except HierarchyError as exc:
+                report.skipped.append(f"TSA certificate: {exc}")
         report.created += ensure_token_keys(
             session, custody=self.custody, events=self.events, algorithm=algorithm, actor=actor
         )
@@ -152,7 +147,7 @@ class Hierarchy:
                 return certificate
         return None
 
-    def _record_certificate(
+    def record_certificate(
         self,
         session: Session,
         *,
@@ -199,7 +194,7 @@ class Hierarchy:
             not_after=now + timedelta(days=365 * CA_YEARS[ROOT]),
             extensions=ca_extensions(path_length=1, endpoints=None),
         )
-        row = self._record_certificate(
+        row = self.record_certificate(
             session,
             issuer=ROOT,
             kind="ca",
@@ -238,7 +233,7 @@ class Hierarchy:
             not_after=now + timedelta(days=365 * CA_YEARS[name]),
             extensions=ca_extensions(path_length=0, endpoints=self.endpoints(ROOT)),
         )
-        row = self._record_certificate(
+        row = self.record_certificate(
             session,
             issuer=ROOT,
             kind="ca",
@@ -260,13 +255,33 @@ class Hierarchy:
             details={"purpose": "issuing-ca", "algorithm": algorithm.value},
         )
 
+    def _replace_key(
+        self, session: Session, *, purpose: str, owner: str, algorithm: KeyAlgorithm, actor: str
+    ) -> SigningKey:
+        """A new active key for ``purpose``/``owner``; the previous ones are retired."""
+        now = datetime.now(UTC)
+        for row in repository.keys_in_state(session, purpose=purpose, states=("active",)):
+            if row.owner == owner:
+                row.state, row.retired_at = "retired", now
+        key = self.custody.generate(
+            session, purpose=purpose, algorithm=algorithm, state="active", owner=owner
+        )
+        self.events.record(
+            session,
+            type="key.generated",
+            actor=actor,
+            subject=key.key_id,
+            details={"purpose": purpose, "owner": owner, "algorithm": algorithm.value},
+        )
+        return key
+
     def issue_responder_certificate(
         self, session: Session, *, ca_name: str, actor: str
     ) -> IssuedCertificate:
         """A delegated OCSP responder certificate for ``ca_name`` (RFC 6960 §4.2.2.2)."""
         issuer = self.issuer(session, ca_name)
-        key = self.custody.generate(
-            session, purpose="ocsp", algorithm=issuer.key.algorithm, state="active", owner=ca_name
+        key = self._replace_key(
+            session, purpose="ocsp", owner=ca_name, algorithm=issuer.key.algorithm, actor=actor
         )
         now = datetime.now(UTC)
         certificate = sign_certificate(
@@ -287,7 +302,7 @@ class Hierarchy:
                 revocation_pointers=False,
             ),
         )
-        return self._record_certificate(
+        return self.record_certificate(
             session,
             issuer=ca_name,
             kind="ocsp",
@@ -300,8 +315,8 @@ class Hierarchy:
     def issue_tsa_certificate(self, session: Session, *, actor: str) -> IssuedCertificate:
         """The time-stamping unit's certificate (EKU timeStamping, critical; RFC 3161 §2.3)."""
         issuer = self.issuer(session, INFRA_CA)
-        key = self.custody.generate(
-            session, purpose="tsa", algorithm=issuer.key.algorithm, state="active", owner="tsa"
+        key = self._replace_key(
+            session, purpose="tsa", owner="tsa", algorithm=issuer.key.algorithm, actor=actor
         )
         now = datetime.now(UTC)
         certificate = sign_certificate(
@@ -320,7 +335,7 @@ class Hierarchy:
                 endpoints=self.endpoints(INFRA_CA),
             ),
         )
-        return self._record_certificate(
+        return self.record_certificate(
             session,
             issuer=INFRA_CA,
             kind="tsa",
@@ -329,143 +344,3 @@ class Hierarchy:
             certificate=certificate,
             actor=actor,
         )
-
-    # --- seal certificates -----------------------------------------------------------------
-
-    def issue_seal_certificate(
-        self,
-        session: Session,
-        *,
-        owner: str,
-        organization: str,
-        uscc: str,
-        seal_name: str,
-        actor: str,
-        algorithm: KeyAlgorithm | None = None,
-        reuse_key_id: str | None = None,
-        days: int = SEAL_DAYS,
-    ) -> IssuedCertificate:
-        """An end-entity seal certificate for seal ``owner`` of a legal person.
-
-        The subject carries the organisation (O), the seal (CN) and the unified social
-        credit code as organizationIdentifier ``NTRCN-<code>`` (ETSI EN 319 412-1 §5.1.4).
-        ``reuse_key_id`` renews with the seal's existing key; otherwise a new key is made.
-        """
-        issuer = self.issuer(session, SEAL_CA)
-        if reuse_key_id:
-            row = repository.key(session, reuse_key_id)
-            if row is None or row.owner != owner or row.purpose != "seal":
-                raise HierarchyError(f"key {reuse_key_id} is not a key of seal {owner}")
-            key = self.custody.signing_key(session, reuse_key_id)
-        else:
-            key = self.custody.generate(
-                session,
-                purpose="seal",
-                algorithm=algorithm or KeyAlgorithm(self.settings.key_algorithm),
-                state="active",
-                owner=owner,
-            )
-            self.events.record(
-                session,
-                type="key.generated",
-                actor=actor,
-                subject=key.key_id,
-                details={"purpose": "seal", "owner": owner, "algorithm": key.algorithm.value},
-            )
-        ca_certificate = self.ca_certificate(session, SEAL_CA)
-        now = datetime.now(UTC)
-        not_after = min(now + timedelta(days=days), as_utc(ca_certificate.not_after))
-        certificate = sign_certificate(
-            issuer=issuer,
-            subject=build_name(
-                common_name=seal_name,
-                organization=organization,
-                organization_identifier=f"NTRCN-{uscc}",
-            ),
-            subject_public_key_der=key.public_key_der,
-            serial=random_serial(),
-            not_before=now - BACKDATE,
-            not_after=not_after,
-            extensions=end_entity_extensions(
-                key_usage={"digital_signature", "non_repudiation"},
-                extended_key_usage=None,
-                endpoints=self.endpoints(SEAL_CA),
-            ),
-        )
-        return self._record_certificate(
-            session,
-            issuer=SEAL_CA,
-            kind="seal",
-            owner=owner,
-            key=key,
-            certificate=certificate,
-            actor=actor,
-        )
-
-    def _mark_crl_stale(self, session: Session, ca_name: str) -> None:
-        # An online CA re-signs its CRL at the next fetch; an offline CA's last CRL stands
-        # until it is brought online (the operator's procedure for the root).
-        ca = repository.ca(session, ca_name)
-        key = repository.key(session, ca.key_id) if ca else None
-        if ca is not None and key is not None and key.reference is not None:
-            ca.last_crl_next_update = None
-
-    # --- status -----------------------------------------------------------------------------
-
-    def set_status(
-        self,
-        session: Session,
-        *,
-        issuer: str,
-        serial: str,
-        status: str,
-        actor: str,
-        reason: str = "unspecified",
-    ) -> IssuedCertificate:
-        """Revoke (with a reason), suspend (certificateHold) or reinstate a certificate.
-
-        Revocation is final; a suspended certificate can be reinstated or revoked.
-        """
-        certificate = repository.certificate_by_serial(
-            session, issuer=issuer, serial=serial.lower()
-        )
-        if certificate is None:
-            raise HierarchyError(f"no certificate {serial} issued by {issuer!r}")
-        if certificate.status == "revoked":
-            raise HierarchyError(f"certificate {serial} is already revoked")
-        # Whole seconds: DER GeneralizedTime in CRLs and OCSP allows no fractions (RFC 5280).
-        now = datetime.now(UTC).replace(microsecond=0)
-        if status == "revoked":
-            if reason not in REVOCATION_REASONS:
-                raise HierarchyError(
-                    f"unknown revocation reason {reason!r}; one of {', '.join(REVOCATION_REASONS)}"
-                )
-            certificate.status, certificate.revocation_reason = "revoked", reason
-            certificate.revoked_at = now
-        elif status == "suspended":
-            certificate.status, certificate.revocation_reason = "suspended", "certificate_hold"
-            certificate.revoked_at = now
-        elif status == "good":
-            if certificate.status != "suspended":
-                raise HierarchyError(f"certificate {serial} is not suspended")
-            certificate.status, certificate.revocation_reason = "good", None
-            certificate.revoked_at = None
-        else:
-            raise HierarchyError(f"unknown status {status!r}")
-        self._mark_crl_stale(session, issuer)
-        self.events.record(
-            session,
-            type={
-                "revoked": "certificate.revoked",
-                "suspended": "certificate.suspended",
-                "good": "certificate.reinstated",
-            }[status],
-            actor=actor,
-            subject=f"{issuer}:{certificate.serial}",
-            details={
-                "reason": certificate.revocation_reason,
-                "owner": certificate.owner,
-                "kind": certificate.kind,
-            },
-        )
-        return certificate

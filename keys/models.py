@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -24,6 +25,10 @@ class KeyEncryptionParams(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     salt: Mapped[bytes] = mapped_column(LargeBinary)
+    # scrypt cost, stored so it can be raised for new installations without breaking old ones
+    scrypt_n: Mapped[int] = mapped_column(Integer)
+    scrypt_r: Mapped[int] = mapped_column(Integer)
+    scrypt_p: Mapped[int] = mapped_column(Integer)
     check_value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -62,6 +67,8 @@ class CertificateAuthority(Base):
     crl_number: Mapped[int] = mapped_column(Integer, default=0)
     # The last CRL issued; served as-is while the CA key is offline.
     last_crl: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # A certificate of this CA changed status since the last CRL was signed.
+    crl_stale: Mapped[bool] = mapped_column(Boolean, default=False)
     last_crl_next_update: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )

@@ -9,6 +9,7 @@ id-kp-OCSPSigning and id-pkix-ocsp-nocheck, §4.2.2.2) and echo the request nonc
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +19,11 @@ from sqlalchemy.orm import Session
 
 from core.clock import as_utc
 from keys import repository
+from keys.custody import CustodyError
 from keys.hierarchy import CA_NAMES, Hierarchy
 from keys.x509_builder import key_identifier
+
+log = logging.getLogger("tongxing.keys.ocsp")
 
 NEXT_UPDATE = timedelta(hours=1)
 MAX_REQUESTS = 16
@@ -38,7 +42,7 @@ def _issuer_hashes(certificate_der: bytes, algorithm: str) -> tuple[bytes, bytes
     return name_hash, key_hash
 
 
-def respond(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes:
+def respond(session: Session, *, hierarchy: Hierarchy, request_der: bytes) -> bytes:
     """The DER OCSPResponse to a DER OCSPRequest."""
     try:
         request = ocsp.OCSPRequest.load(request_der, strict=True)
@@ -63,7 +67,13 @@ def respond(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes
     for algorithm, name_hash, key_hash, _serial in parsed:
         if algorithm not in _HASHES:
             return _status_only("malformed_request")
-        match = _find_ca(session, hierarchy, algorithm, name_hash, key_hash)
+        match = _find_ca(
+            session,
+            hierarchy=hierarchy,
+            algorithm=algorithm,
+            name_hash=name_hash,
+            key_hash=key_hash,
+        )
         if match is None or (ca_name is not None and match != ca_name):
             return _status_only("unauthorized")
         ca_name = match
@@ -73,12 +83,16 @@ def respond(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes
     if responder is None:
         return _status_only("try_later")
     responder_der, responder_key_id = responder
-    key = hierarchy.custody.signing_key(session, responder_key_id)
+    try:
+        key = hierarchy.custody.signing_key(session, responder_key_id)
+    except CustodyError:
+        log.exception("OCSP responder key for the %s CA is unusable", ca_name)
+        return _status_only("try_later")
     now = datetime.now(UTC).replace(microsecond=0)
     responses = [
         {
             "cert_id": cert_id,
-            "cert_status": _cert_status(session, ca_name, serial),
+            "cert_status": _cert_status(session, ca_name=ca_name, serial=serial),
             "this_update": now,
             "next_update": now + NEXT_UPDATE,
         }
@@ -115,7 +129,7 @@ def respond(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes
 
 
 def _find_ca(
-    session: Session, hierarchy: Hierarchy, algorithm: str, name_hash: bytes, key_hash: bytes
+    session: Session, *, hierarchy: Hierarchy, algorithm: str, name_hash: bytes, key_hash: bytes
 ) -> str | None:
     for name in CA_NAMES:
         if repository.ca(session, name) is None:
@@ -134,7 +148,7 @@ def _responder(session: Session, ca_name: str) -> tuple[bytes, str] | None:
     return None
 
 
-def _cert_status(session: Session, ca_name: str, serial: int) -> Any:
+def _cert_status(session: Session, *, ca_name: str, serial: int) -> Any:
     certificate = repository.certificate_by_serial(
         session, issuer=ca_name, serial=format(serial, "x")
     )
@@ -144,5 +158,7 @@ def _cert_status(session: Session, ca_name: str, serial: int) -> Any:
         return {"good": None}
     revoked_at = as_utc(certificate.revoked_at or datetime.now(UTC)).replace(microsecond=0)
     info: dict[str, Any] = {"revocation_time": revoked_at}
-    info["revocation_reason"] = certificate.revocation_reason or "unspecified"
+    if certificate.revocation_reason not in (None, "unspecified"):
+        # As on the CRL: the reason is omitted rather than given as unspecified.
+        info["revocation_reason"] = certificate.revocation_reason
     return {"revoked": info}

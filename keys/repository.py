@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from keys.models import CertificateAuthority, IssuedCertificate, KeyEncryptionParams, ManagedKey
@@ -30,12 +31,11 @@ def keys(session: Session, *, purpose: str | None = None) -> Sequence[ManagedKey
 
 
 def keys_in_state(session: Session, *, purpose: str, states: tuple[str, ...]) -> list[ManagedKey]:
-    """Keys of ``purpose`` in any of ``states``, oldest first, locked for update."""
+    """Keys of ``purpose`` in any of ``states``, oldest first."""
     query = (
         select(ManagedKey)
         .where(ManagedKey.purpose == purpose, ManagedKey.state.in_(states))
         .order_by(ManagedKey.created_at, ManagedKey.id)
-        .with_for_update()
     )
     return list(session.scalars(query).all())
 
@@ -59,12 +59,14 @@ def certificate(session: Session, certificate_id: int) -> IssuedCertificate | No
 
 
 def certificate_by_serial(
-    session: Session, *, issuer: str, serial: str
+    session: Session, *, issuer: str, serial: str, for_update: bool = False
 ) -> IssuedCertificate | None:
-    """A certificate by issuer CA name and hex serial."""
+    """A certificate by issuer CA name and hex serial (optionally locked for update)."""
     query = select(IssuedCertificate).where(
         IssuedCertificate.issuer == issuer, IssuedCertificate.serial == serial
     )
+    if for_update:
+        query = query.with_for_update()
     return session.scalars(query).first()
 
 
@@ -114,3 +116,17 @@ def next_crl_number(session: Session, name: str) -> int:
     )
     assert number is not None
     return number
+
+
+def lock_key_purpose(session: Session, purpose: str) -> None:
+    """Serialise changes to the keys of ``purpose`` until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a no-op write, which takes the
+    database write lock up front (instead of failing later when upgrading a read lock).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(purpose.encode())}
+        )
+    else:
+        session.execute(update(ManagedKey).where(ManagedKey.id.is_(None)).values(state="x"))

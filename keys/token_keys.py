@@ -25,6 +25,8 @@ from keys.models import ManagedKey
 from keys.stores import SigningKey
 
 PURPOSE = "token-signing"
+# How long JWKS responses may be cached (keys.api.jwks): a next key must be public that long.
+PUBLISH_AHEAD = timedelta(seconds=300)
 
 
 def ensure_token_keys(
@@ -37,6 +39,7 @@ def ensure_token_keys(
 ) -> list[str]:
     """Create the active and next keys if missing; returns what was created."""
     created: list[str] = []
+    repository.lock_key_purpose(session, PURPOSE)
     for state in ("active", "next"):
         if not repository.keys_in_state(session, purpose=PURPOSE, states=(state,)):
             key = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state=state)
@@ -51,6 +54,10 @@ def ensure_token_keys(
     return created
 
 
+class RotationError(ValueError):
+    """A rotation was refused; the message says why."""
+
+
 def rotate(
     session: Session,
     *,
@@ -58,39 +65,45 @@ def rotate(
     events: EventRecorder,
     algorithm: KeyAlgorithm,
     actor: str,
+    force: bool = False,
 ) -> tuple[str, str]:
     """Promote next to active, retire the active key, make a new next; returns (active, next).
 
-    Serialised by row locks on PostgreSQL (``SELECT … FOR UPDATE``) and by SQLite's write
-    lock, so two concurrent rotations cannot both promote.
+    Refused when the next key was published less than ``PUBLISH_AHEAD`` ago (relying
+    parties may not have it in their JWKS cache yet) unless ``force``. Serialised across
+    processes by :func:`repository.lock_key_purpose`.
     """
+    repository.lock_key_purpose(session, PURPOSE)
     now = datetime.now(UTC)
     current = repository.keys_in_state(session, purpose=PURPOSE, states=("active", "next"))
-    for row in current:
-        if row.state == "active":
-            row.state, row.retired_at = "retired", now
     upcoming = [row for row in current if row.state == "next"]
-    if upcoming:
-        promoted = upcoming[0]
-        promoted.state, promoted.activated_at = "active", now
-        active_id = promoted.id
-    else:
-        active_id = custody.generate(
-            session, purpose=PURPOSE, algorithm=algorithm, state="active"
-        ).key_id
+    if not upcoming:
+        raise RotationError("there is no published next key: run `tongxing keys init` first")
+    promoted = upcoming[0]
+    age = now - as_utc(promoted.created_at)
+    if age < PUBLISH_AHEAD and not force:
+        wait = int((PUBLISH_AHEAD - age).total_seconds()) + 1
+        raise RotationError(
+            f"the next key was published {int(age.total_seconds())} s ago; relying parties "
+            f"cache JWKS for {int(PUBLISH_AHEAD.total_seconds())} s (retry in {wait} s or force)"
+        )
+    retired = [row for row in current if row.state == "active"]
+    for row in retired:
+        row.state, row.retired_at = "retired", now
+    promoted.state, promoted.activated_at = "active", now
     new_next = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state="next")
     events.record(
         session,
         type="key.rotated",
         actor=actor,
-        subject=active_id,
+        subject=promoted.id,
         details={
             "purpose": PURPOSE,
             "next": new_next.key_id,
-            "retired": [r.id for r in current if r.state == "retired"],
+            "retired": [row.id for row in retired],
         },
     )
-    return active_id, new_next.key_id
+    return promoted.id, new_next.key_id
 
 
 def active_signing_key(session: Session, custody: KeyCustody) -> SigningKey:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -21,7 +22,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import as_utc
 from keys import repository
+from keys.custody import CustodyError
 from keys.hierarchy import Hierarchy
+
+log = logging.getLogger("tongxing.keys.tsa")
 
 # A policy OID we may assign ourselves: the UUID arc of ITU-T X.667 (2.25.<uuid>).
 POLICY_OID = "2.25." + str(uuid.UUID("6f1c2a52-9d4e-4c58-9a0e-2b7c1f0e5a31").int)
@@ -48,7 +52,7 @@ def _der_sequence(content: bytes) -> bytes:
     return b"\x30" + header + content
 
 
-def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> bytes:
+def timestamp(session: Session, *, hierarchy: Hierarchy, request_der: bytes) -> bytes:
     """The DER TimeStampResp answering a DER TimeStampReq."""
     try:
         request = tsp.TimeStampReq.load(request_der, strict=True)
@@ -77,7 +81,11 @@ def timestamp(session: Session, hierarchy: Hierarchy, request_der: bytes) -> byt
     if unit is None:
         return _rejection("system_failure", "the time-stamping unit has no valid certificate")
     certificate_der, key_id = unit
-    key = hierarchy.custody.signing_key(session, key_id)
+    try:
+        key = hierarchy.custody.signing_key(session, key_id)
+    except CustodyError:
+        log.exception("the time-stamping key is unusable")
+        return _rejection("system_failure", "the time-stamping unit cannot sign now")
     certificate, signing_certificate = _unit_parts(certificate_der)
 
     info: dict[str, object] = {

@@ -107,7 +107,8 @@ def sign_certificate(
 
 
 def _time(moment: datetime) -> dict[str, datetime]:
-    # RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
+    # RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime (no fractions) from 2050.
+    moment = moment.replace(microsecond=0)
     return {"utc_time": moment} if moment.year < 2050 else {"general_time": moment}
 
 

@@ -12,7 +12,7 @@ from keys.api.deps import KeysDep
 
 router = APIRouter(tags=["keys"])
 
-CACHE_SECONDS = 300
+CACHE_SECONDS = int(token_keys.PUBLISH_AHEAD.total_seconds())
 
 
 @router.get("/jwks", summary="JSON Web Key Set of the token-signing keys")

@@ -73,7 +73,7 @@ def certificate_revocation_list(filename: Annotated[str, Path()], keys: KeysDep)
     name, _ = _split(filename, ("crl",))
     with keys.database.transaction() as session:
         try:
-            der, next_update = crl.current_crl(session, keys.hierarchy, name)
+            der, next_update = crl.current_crl(session, hierarchy=keys.hierarchy, ca_name=name)
         except HierarchyError as exc:
             raise Problem(
                 status=503, kind="crl-unavailable", title="CRL unavailable", detail=str(exc)
@@ -88,7 +88,7 @@ def certificate_revocation_list(filename: Annotated[str, Path()], keys: KeysDep)
 
 def _ocsp(keys: KeysDep, request_der: bytes) -> Response:
     with keys.database.transaction() as session:
-        answer = ocsp_responder.respond(session, keys.hierarchy, request_der)
+        answer = ocsp_responder.respond(session, hierarchy=keys.hierarchy, request_der=request_der)
     return Response(answer, media_type=OCSP_RESPONSE)
 
 
@@ -116,7 +116,7 @@ async def time_stamp(request: Request, keys: KeysDep) -> Response:
 
     def answer() -> bytes:
         with keys.database.transaction() as session:
-            return tsa.timestamp(session, keys.hierarchy, body)
+            return tsa.timestamp(session, hierarchy=keys.hierarchy, request_der=body)
 
     return Response(await run_in_threadpool(answer), media_type=TSA_REPLY)
 

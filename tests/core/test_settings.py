@@ -90,6 +90,20 @@ def test_bad_values_give_one_line_naming_the_variable(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TONGXING_DATABASE_URL", "mysql://u:hunter2@db/x"),
+        ("TONGXING_REDIS_URL", "http://:hunter2@r"),
+    ],
+)
+def test_passwords_in_urls_never_appear_in_errors(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"TONGXING_MODE": "demo", variable: value})
+    assert variable in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
 def test_secret_values_never_appear_in_errors() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({"TONGXING_KEY_ENCRYPTION_KEY": "hunter2-is-my-password"})

@@ -8,8 +8,10 @@ import pytest
 from cryptography import x509
 
 from keys import backup, crl, repository
+from keys.certificate_status import set_status
 from keys.hierarchy import HierarchyError
 from keys.runtime import KeyServices
+from keys.seal_certificates import issue_seal_certificate
 from tests.pki import key_settings, opened_key_services
 
 PASSPHRASE = b"a long and memorable backup passphrase"
@@ -45,7 +47,7 @@ def test_backup_restores_identical_keys_into_an_empty_install(
         with restored.database.transaction() as session:
             assert restored.hierarchy.ca_certificate(session, "root").der == root_der
             # The restored keys sign under the new installation's KEK.
-            der, _ = crl.current_crl(session, restored.hierarchy, "seal")
+            der, _ = crl.current_crl(session, hierarchy=restored.hierarchy, ca_name="seal")
         seal_ca = x509.load_der_x509_certificate(_ca_der(restored, "seal"))
         assert x509.load_der_x509_crl(der).is_signature_valid(seal_ca.public_key())  # type: ignore[arg-type]
         with (
@@ -90,8 +92,9 @@ def test_root_offline_then_online(key_services: KeyServices) -> None:
         root_key = repository.key(session, repository.ca(session, "root").key_id)  # type: ignore[union-attr]
         assert root_key is not None and root_key.reference is None and root_key.state == "offline"
         # Issuing still works: seal certificates come from the seal CA.
-        hierarchy.issue_seal_certificate(
+        issue_seal_certificate(
             session,
+            hierarchy=hierarchy,
             owner="s",
             organization="o",
             uscc="91330100MA00000000",
@@ -99,7 +102,7 @@ def test_root_offline_then_online(key_services: KeyServices) -> None:
             actor="t",
         )
         # The root CRL signed before going offline is served, valid for a year.
-        der, next_update = crl.current_crl(session, hierarchy, "root")
+        der, next_update = crl.current_crl(session, hierarchy=hierarchy, ca_name="root")
         assert (next_update - x509.load_der_x509_crl(der).last_update_utc).days >= 364
         with pytest.raises(HierarchyError, match="offline"):
             hierarchy.issuer(session, "root")
@@ -114,3 +117,89 @@ def test_root_offline_then_online(key_services: KeyServices) -> None:
         )
     with key_services.database.transaction() as session:
         assert hierarchy.issuer(session, "root").key.sign(b"x")
+
+
+def test_revocations_while_the_root_is_offline_reach_the_root_crl(
+    key_services: KeyServices,
+) -> None:
+    hierarchy = key_services.hierarchy
+    with key_services.database.transaction() as session:
+        infra = x509.load_der_x509_certificate(hierarchy.ca_certificate(session, "infra").der)
+        bundle = backup.take_root_offline(
+            session, hierarchy=hierarchy, passphrase=PASSPHRASE, actor="test"
+        )
+    with key_services.database.transaction() as session:
+        set_status(
+            session,
+            hierarchy=hierarchy,
+            issuer="root",
+            serial=format(infra.serial_number, "x"),
+            status="revoked",
+            reason="ca_compromise",
+            actor="test",
+        )
+    with key_services.database.transaction() as session:
+        stale, _ = crl.current_crl(session, hierarchy=hierarchy, ca_name="root")
+        # The offline root cannot re-sign: its last CRL stands (OCSP already says revoked).
+        assert (
+            x509.load_der_x509_crl(stale).get_revoked_certificate_by_serial_number(
+                infra.serial_number
+            )
+            is None
+        )
+        backup.bring_root_online(
+            session, hierarchy=hierarchy, bundle=bundle, passphrase=PASSPHRASE, actor="test"
+        )
+    with key_services.database.transaction() as session:
+        fresh, _ = crl.current_crl(session, hierarchy=hierarchy, ca_name="root")
+    assert (
+        x509.load_der_x509_crl(fresh).get_revoked_certificate_by_serial_number(infra.serial_number)
+        is not None
+    )
+
+
+def test_a_key_taken_offline_elsewhere_stops_signing_here(
+    key_services: KeyServices, tmp_path: Path
+) -> None:
+    other_settings = key_services.custody.settings
+    with opened_key_services(other_settings, initialise=False) as elsewhere:
+        elsewhere.custody.open(create=False)
+        with elsewhere.database.transaction() as session:
+            assert elsewhere.hierarchy.issuer(session, "root")  # loaded and cached there
+        with key_services.database.transaction() as session:
+            backup.take_root_offline(
+                session, hierarchy=key_services.hierarchy, passphrase=PASSPHRASE, actor="test"
+            )
+        with (
+            elsewhere.database.transaction() as session,
+            pytest.raises(HierarchyError, match="offline"),
+        ):
+            elsewhere.hierarchy.issuer(session, "root")
+
+
+def test_altered_bundle_is_refused(key_services: KeyServices, tmp_path: Path) -> None:
+    import json
+
+    with key_services.database.transaction() as session:
+        bundle = backup.export_bundle(session, kek=key_services.custody.kek, passphrase=PASSPHRASE)
+    document = json.loads(bundle)
+    document["certificates"][0]["status"] = "revoked"
+    target = key_settings(database_url=f"sqlite:///{tmp_path / 'r.db'}", data_dir=tmp_path)
+    from core.database import Database
+    from tongxing import migrate
+
+    database = Database(target.resolved_database_url)
+    migrate.upgrade(database)
+    database.dispose()
+    with opened_key_services(target, initialise=False) as restored:
+        restored.custody.open(create=True)
+        with (
+            restored.database.transaction() as session,
+            pytest.raises(backup.BackupError, match="has been altered"),
+        ):
+            backup.restore_bundle(
+                session,
+                kek=restored.custody.kek,
+                bundle=json.dumps(document).encode(),
+                passphrase=PASSPHRASE,
+            )

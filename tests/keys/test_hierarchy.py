@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from sqlalchemy import select
 
 from core.events import Event
 from keys import repository
+from keys.certificate_status import set_status
 from keys.custody import CustodyError
 from keys.hierarchy import SEAL_CA, HierarchyError
 from keys.runtime import KeyServices
+from keys.seal_certificates import issue_seal_certificate
 from tests.pki import SoftHsm, key_settings, opened_key_services
 
 
@@ -23,8 +26,9 @@ def _cert(der: bytes) -> x509.Certificate:
 
 def _issue_seal(ks: KeyServices, **overrides: object) -> tuple[x509.Certificate, str]:
     with ks.database.transaction() as session:
-        row = ks.hierarchy.issue_seal_certificate(
+        row = issue_seal_certificate(
             session,
+            hierarchy=ks.hierarchy,
             owner=str(overrides.get("owner", "seal-1")),
             organization="某某市市场监督管理局",
             uscc="11330100MB0000000X",
@@ -102,7 +106,7 @@ def test_status_changes_and_their_events(key_services: KeyServices) -> None:
     certificate, _ = _issue_seal(key_services)
     serial = format(certificate.serial_number, "x")
     other = format(_issue_seal(key_services)[0].serial_number, "x")
-    status = key_services.hierarchy.set_status
+    status = functools.partial(set_status, hierarchy=key_services.hierarchy)
     with key_services.database.transaction() as session:
         assert (
             status(session, issuer="seal", serial=serial, status="suspended", actor="t").status
@@ -182,3 +186,38 @@ def test_seal_keys_in_the_hsm(database_url: str, tmp_path: Path, softhsm: SoftHs
             )  # type: ignore[union-attr]
             seal_ca = _cert(ks.hierarchy.ca_certificate(session, SEAL_CA).der)
         certificate.verify_directly_issued_by(seal_ca)
+
+
+@pytest.mark.parametrize("spelling", ["upper", "colons", "0x"])
+def test_serials_are_accepted_as_operators_write_them(
+    key_services: KeyServices, spelling: str
+) -> None:
+    certificate, _ = _issue_seal(key_services)
+    raw = format(certificate.serial_number, "x")
+    written = {
+        "upper": raw.upper(),
+        "colons": ":".join(raw[i : i + 2] for i in range(0, len(raw), 2)),
+        "0x": "0x" + raw,
+    }[spelling]
+    with key_services.database.transaction() as session:
+        row = set_status(
+            session,
+            hierarchy=key_services.hierarchy,
+            issuer="seal",
+            serial=written,
+            status="suspended",
+            actor="t",
+        )
+    assert row.serial == raw
+    with (
+        key_services.database.transaction() as session,
+        pytest.raises(HierarchyError, match="not a hexadecimal serial"),
+    ):
+        set_status(
+            session,
+            hierarchy=key_services.hierarchy,
+            issuer="seal",
+            serial="xyz",
+            status="suspended",
+            actor="t",
+        )

@@ -16,6 +16,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import RevokedError
 
 from keys.runtime import KeyServices
+from keys.seal_certificates import issue_seal_certificate
 from tests.conftest import strong_secret
 from tests.pki import key_settings, opened_key_services
 from tests.processes import Server, free_port, running_server, tongxing
@@ -81,8 +82,9 @@ def _issue(ks: KeyServices, owner: str, work: Path) -> str:
     from asn1crypto import pem
 
     with ks.database.transaction() as session:
-        row = ks.hierarchy.issue_seal_certificate(
+        row = issue_seal_certificate(
             session,
+            hierarchy=ks.hierarchy,
             owner=owner,
             organization="互操作测试单位",
             uscc="12330100470000000A",

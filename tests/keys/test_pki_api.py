@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from fastapi.testclient import TestClient
 
+from keys.certificate_status import set_status
 from keys.runtime import KeyServices
+from keys.seal_certificates import issue_seal_certificate
 from keys.tsa import POLICY_OID
 from tests.keys.foreign import foreign_pair
 
@@ -34,8 +36,9 @@ def _ca(client: TestClient, name: str) -> x509.Certificate:
 
 def _seal(keys: KeyServices) -> x509.Certificate:
     with keys.database.transaction() as session:
-        row = keys.hierarchy.issue_seal_certificate(
+        row = issue_seal_certificate(
             session,
+            hierarchy=keys.hierarchy,
             owner="seal-http",
             organization="测试公司",
             uscc="91330100MA00000000",
@@ -47,8 +50,9 @@ def _seal(keys: KeyServices) -> x509.Certificate:
 
 def _revoke(keys: KeyServices, certificate: x509.Certificate, reason: str) -> None:
     with keys.database.transaction() as session:
-        keys.hierarchy.set_status(
+        set_status(
             session,
+            hierarchy=keys.hierarchy,
             issuer="seal",
             serial=format(certificate.serial_number, "x"),
             status="revoked",
@@ -129,6 +133,11 @@ def test_ocsp_good_revoked_unknown(client: TestClient, keys: KeyServices) -> Non
     revoked = _ask(client, _ocsp_request(certificate, seal_ca, os.urandom(8)))
     assert revoked.certificate_status == ocsp.OCSPCertStatus.REVOKED
     assert revoked.revocation_reason == x509.ReasonFlags.superseded
+    plain = _seal(keys)
+    _revoke(keys, plain, "unspecified")
+    answer = _ask(client, _ocsp_request(plain, seal_ca, os.urandom(8)))
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason is None  # omitted, as on the CRL
     # A serial the seal CA never issued.
     name_hash = hashlib.sha1(seal_ca.subject.public_bytes()).digest()
     key_hash = x509.SubjectKeyIdentifier.from_public_key(seal_ca.public_key()).digest
@@ -270,6 +279,7 @@ def test_jwks_publishes_active_and_next_with_caching(client: TestClient, keys: K
             events=keys.events,
             algorithm=KeyAlgorithm.ES256,
             actor="test",
+            force=True,
         )
     after = client.get("/jwks").json()["keys"]
     assert [k["kid"] for k in after][:2] == [active, upcoming]

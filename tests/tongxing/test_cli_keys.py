@@ -64,8 +64,12 @@ def test_rotate_token_signing(installed: dict[str, str]) -> None:
         tongxing("keys", "list", "--json", "--purpose", "token-signing", env=installed).stdout
     )
     upcoming = next(k["id"] for k in before if k["state"] == "next")
+    early = tongxing("keys", "rotate", "--purpose", "token-signing", env=installed)
+    assert early.returncode == 2 and "relying parties cache JWKS for 300 s" in early.stderr
     rotated = json.loads(
-        tongxing("keys", "rotate", "--purpose", "token-signing", "--json", env=installed).stdout
+        tongxing(
+            "keys", "rotate", "--purpose", "token-signing", "--json", "--force", env=installed
+        ).stdout
     )
     assert rotated["active"] == upcoming
     refused = tongxing("keys", "rotate", "--purpose", "root-ca", env=installed)

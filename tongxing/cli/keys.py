@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +19,9 @@ from core.events import SqlEventRecorder
 from core.settings import load_settings
 from keys import backup, repository, token_keys
 from keys.algorithms import KeyAlgorithm
+from keys.certificate_status import REVOCATION_REASONS, set_status
 from keys.custody import CustodyError
-from keys.hierarchy import CA_NAMES, REVOCATION_REASONS, ROOT, HierarchyError
+from keys.hierarchy import CA_NAMES, ROOT, HierarchyError
 from keys.runtime import KeyServices, build_key_services
 from tongxing import preflight
 
@@ -46,7 +48,7 @@ def key_services(*, create: bool = False) -> Iterator[KeyServices]:
         if not services.custody.open(create=create):
             raise CommandError("keys are not initialised: run `tongxing keys init`")
         yield services
-    except (CustodyError, HierarchyError, backup.BackupError) as exc:
+    except (CustodyError, HierarchyError, backup.BackupError, token_keys.RotationError) as exc:
         raise CommandError(str(exc)) from None
     finally:
         services.custody.close()
@@ -70,11 +72,15 @@ def init(as_json: JsonOption = False) -> None:
     with key_services(create=True) as services:
         report = services.initialise(actor=ACTOR)
     if as_json:
-        typer.echo(json.dumps({"created": report.created}, ensure_ascii=False))
-    elif report.created:
-        for item in report.created:
-            typer.echo(f"created {item}")
-    else:
+        typer.echo(
+            json.dumps({"created": report.created, "skipped": report.skipped}, ensure_ascii=False)
+        )
+        return
+    for item in report.created:
+        typer.echo(f"created {item}")
+    for item in report.skipped:
+        typer.echo(f"skipped {item}", err=True)
+    if not report.created and not report.skipped:
         typer.echo("the key hierarchy is complete; nothing to do")
 
 
@@ -140,6 +146,14 @@ def certificates(
 def rotate(
     purpose: Annotated[str, typer.Option(help="Key purpose to rotate.")] = "token-signing",
     as_json: JsonOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Promote the next key even if it was published less than 5 minutes ago "
+            "(relying parties may not have fetched it yet: use only after a key compromise).",
+        ),
+    ] = False,
 ) -> None:
     """Rotate the token-signing keys: next becomes active, a new next is published."""
     if purpose != token_keys.PURPOSE:
@@ -154,6 +168,7 @@ def rotate(
             events=services.events,
             algorithm=KeyAlgorithm(services.custody.settings.key_algorithm),
             actor=ACTOR,
+            force=force,
         )
     if as_json:
         typer.echo(json.dumps({"active": active, "next": upcoming}))
@@ -163,8 +178,14 @@ def rotate(
 
 def _set_status(*, ca: str, serial: str, status: str, reason: str = "unspecified") -> None:
     with key_services() as services, services.database.transaction() as session:
-        certificate = services.hierarchy.set_status(
-            session, issuer=ca, serial=serial, status=status, reason=reason, actor=ACTOR
+        certificate = set_status(
+            session,
+            hierarchy=services.hierarchy,
+            issuer=ca,
+            serial=serial,
+            status=status,
+            reason=reason,
+            actor=ACTOR,
         )
         typer.echo(
             f"{ca}:{certificate.serial} {certificate.status}"
@@ -217,13 +238,15 @@ PassphraseFile = Annotated[
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    # Exclusive create: never overwrite an earlier backup by accident.
+    # Exclusive create with owner-only permissions from the first byte; never overwrite.
     try:
-        with path.open("xb") as handle:
-            handle.write(data)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise CommandError(f"{path} exists; choose another file") from None
-    path.chmod(0o600)
+    except OSError as exc:
+        raise CommandError(f"cannot create {path}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
 
 
 @app.command("backup")
@@ -233,12 +256,12 @@ def backup_keys(
 ) -> None:
     """Write an encrypted bundle of every key and certificate (passphrase on stdin)."""
     passphrase = _read_secret(passphrase_file, "backup passphrase")
-    with key_services() as services, services.database.transaction() as session:
+    with key_services() as services, services.database.snapshot() as session:
         bundle = backup.export_bundle(session, kek=services.custody.kek, passphrase=passphrase)
+        _write_new(out, bundle)  # inside the transaction: the event only if the file exists
         services.events.record(
             session, type="key.backup", actor=ACTOR, subject="custody", details={"file": out.name}
         )
-    _write_new(out, bundle)
     typer.echo(f"wrote {out}")
 
 

@@ -28,6 +28,9 @@ def upgrade() -> None:
         "key_encryption_params",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("salt", sa.LargeBinary(), nullable=False),
+        sa.Column("scrypt_n", sa.Integer(), nullable=False),
+        sa.Column("scrypt_r", sa.Integer(), nullable=False),
+        sa.Column("scrypt_p", sa.Integer(), nullable=False),
         sa.Column("check_value", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_key_encryption_params")),
@@ -60,6 +63,7 @@ def upgrade() -> None:
         sa.Column("certificate_id", sa.Integer(), nullable=False),
         sa.Column("crl_number", sa.Integer(), nullable=False),
         sa.Column("last_crl", sa.LargeBinary(), nullable=True),
+        sa.Column("crl_stale", sa.Boolean(), nullable=False),
         sa.Column("last_crl_next_update", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["key_id"],
