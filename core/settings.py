@@ -82,6 +82,7 @@ class Settings(BaseSettings):
         default="", description="comma list of key purposes generated in the PKCS#11 token"
     )
     token_key_retention_hours: int = Field(default=24, ge=1)
+    audit_checkpoint_seconds: int = Field(default=300, ge=5)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )

@@ -42,6 +42,9 @@ RESPONDER_DAYS = 365  # no revocation check for responders (ocsp-nocheck): keep 
 TSA_DAYS = 5 * 365
 BACKDATE = timedelta(minutes=5)  # tolerate relying parties whose clocks run a little slow
 
+# The key that signs audit-log checkpoints (always ECDSA P-256: signed-note type 0x02).
+AUDIT_LOG_PURPOSE = "audit-log"
+
 # Arbitrary but fixed advisory-lock key serialising `keys init` across processes.
 INIT_LOCK_KEY = 0x74786B657973
 
@@ -113,6 +116,16 @@ class Hierarchy:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": INIT_LOCK_KEY})
         report = InitReport()
         algorithm = KeyAlgorithm(self.settings.key_algorithm)
+        if not repository.keys_in_state(session, purpose=AUDIT_LOG_PURPOSE, states=("active",)):
+            # First, so that the checkpoint closing this very transaction can be signed.
+            self._replace_key(
+                session,
+                purpose=AUDIT_LOG_PURPOSE,
+                owner="audit",
+                algorithm=KeyAlgorithm.ES256,
+                actor=actor,
+            )
+            report.created.append("audit log key")
         if repository.ca(session, ROOT) is None:
             self._create_root(session, algorithm=algorithm, actor=actor)
             report.created.append("root CA")

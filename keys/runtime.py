@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from core.database import Database
 from core.events import EventRecorder
-from core.settings import Settings
 from keys.custody import KeyCustody
 from keys.hierarchy import Hierarchy, InitReport
 
@@ -44,15 +43,3 @@ class KeyServices:
         self.custody.open(create=True)
         with self.database.transaction() as session:
             return self.hierarchy.init(session, actor=actor)
-
-
-def build_key_services(
-    *, settings: Settings, database: Database, events: EventRecorder
-) -> KeyServices:
-    """Construct (without opening anything) the key services of one process."""
-    custody = KeyCustody(settings=settings, database=database)
-    return KeyServices(
-        custody=custody,
-        hierarchy=Hierarchy(settings=settings, custody=custody, events=events),
-        events=events,
-    )

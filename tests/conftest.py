@@ -17,12 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core.database import Base, Database
-from core.events import SqlEventRecorder
 from core.settings import Settings, load_settings
 from core.store import Store, create_store
-from keys.runtime import build_key_services
 from tests import backends
 from tongxing import create_app, migrate
+from tongxing.composition import build_domain
 
 _unavailable: dict[str, str] = {}
 
@@ -85,6 +84,7 @@ def _clear(database: Database) -> None:
     with database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(text(f'DELETE FROM "{table.name}"'))
+        connection.execute(text("INSERT INTO audit_head (id, tree_size) VALUES (1, 0)"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -164,7 +164,7 @@ def storage(
 def init_keys(settings: Settings) -> None:
     """Run what `tongxing keys init` runs, for ``settings``."""
     database = Database(settings.resolved_database_url)
-    services = build_key_services(settings=settings, database=database, events=SqlEventRecorder())
+    services = build_domain(settings=settings, database=database).keys
     try:
         services.initialise(actor="test")
     finally:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from core.database import Database
-from core.events import SqlEventRecorder
 from core.settings import Settings, load_settings
-from keys.runtime import KeyServices, build_key_services
+from keys.runtime import KeyServices
 from tests.conftest import strong_secret
+from tongxing.composition import build_domain
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def key_settings(*, database_url: str, data_dir: Path, **overrides: Any) -> Sett
 def opened_key_services(settings: Settings, *, initialise: bool = True) -> Iterator[KeyServices]:
     """Key services for ``settings``, hierarchy created, closed afterwards."""
     database = Database(settings.resolved_database_url)
-    services = build_key_services(settings=settings, database=database, events=SqlEventRecorder())
+    services = build_domain(settings=settings, database=database).keys
     try:
         if initialise:
             services.initialise(actor="test")

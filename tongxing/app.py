@@ -7,17 +7,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.body_limit import BodyLimitMiddleware
 from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
 from core.errors import install_problem_handlers
-from core.events import SqlEventRecorder
 from core.http_security import SecurityHeadersMiddleware
 from core.metrics import HttpMetrics, MetricsMiddleware, new_registry
 from core.request_context import RequestContextMiddleware
@@ -25,50 +26,53 @@ from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
 from keys.api import jwks, pki
-from keys.runtime import KeyServices, build_key_services
 from tongxing import pages, preflight
+from tongxing.composition import Domain, build_domain
 
 log = logging.getLogger("tongxing")
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def build_services(settings: Settings) -> Services:
-    """Construct (without connecting) the process's database, store and metrics."""
+def build_services(settings: Settings) -> tuple[Services, Domain]:
+    """Construct (without connecting) the process's database, store, metrics and domain."""
     from tongxing import __version__
 
     database = Database(settings.resolved_database_url)
     store = create_store(redis_url=settings.redis_url, prefix=settings.store_prefix)
-    return Services(
+    domain = build_domain(settings=settings, database=database)
+    services = Services(
         settings=settings,
         database=database,
         store=store,
         metrics_registry=new_registry(),
         membership=Membership(database=database, store=store, version=__version__),
-        events=SqlEventRecorder(),
+        events=domain.audit,
     )
+    services.readiness["keys"] = domain.keys.custody.probe
+    services.closers.append(domain.close)
+    return services, domain
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``; start-up checks run in its lifespan."""
     settings = preflight.prepare_settings(settings)
-    services = build_services(settings)
-    key_services = build_key_services(
-        settings=settings, database=services.database, events=services.events
-    )
-    services.readiness["keys"] = key_services.custody.probe
-    services.closers.append(key_services.custody.close)
+    services, domain = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_start, services, key_services)
-        heartbeat = asyncio.create_task(_heartbeat(services.membership))
+        await run_in_threadpool(_start, services, domain)
+        tasks = [
+            asyncio.create_task(_heartbeat(services.membership)),
+            asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
+        ]
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await run_in_threadpool(_stop, services)
 
     from tongxing import __version__
@@ -82,13 +86,16 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    app.state.keys = key_services
+    app.state.keys = domain.keys
+    app.state.audit = domain.audit
+    app.state.tokens = domain.tokens
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     app.include_router(pki.router)
     app.include_router(jwks.router)
+    app.include_router(audit_routes.router)
 
     # Outermost last: request id and logging see everything, including 413s.
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(services.metrics_registry))
@@ -98,12 +105,12 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _start(services: Services, key_services: KeyServices) -> None:
+def _start(services: Services, domain: Domain) -> None:
     settings = services.settings
     demo = settings.mode is Mode.DEMO
     preflight.check_database(settings, services.database, migrate_schema=demo)
     preflight.check_store(services.store)
-    preflight.check_keys(key_services, initialise=demo)
+    preflight.check_keys(domain.keys, initialise=demo)
     services.membership.join()
     log.info(
         "started",
@@ -117,6 +124,18 @@ def _stop(services: Services) -> None:
     except Exception:  # shutting down anyway; the heartbeat expiry marks us dead
         log.warning("could not deregister this instance", exc_info=True)
     services.close()
+
+
+async def _checkpoints(domain: Domain, interval: int) -> None:
+    # Checkpoints follow every append; this keeps their time fresh when nothing happens.
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(
+                domain.audit.checkpoint_if_stale, max_age=timedelta(seconds=interval)
+            )
+        except Exception:
+            log.warning("periodic audit checkpoint failed", exc_info=True)
 
 
 async def _heartbeat(membership: Membership) -> None:

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 from sqlalchemy import select
 
-from core.events import Event
+from audit.models import AuditEntry
 from keys import repository
 from keys.certificate_status import set_status
 from keys.custody import CustodyError
@@ -131,7 +131,11 @@ def test_status_changes_and_their_events(key_services: KeyServices) -> None:
             status(session, issuer="seal", serial=other, status="revoked", actor="t", reason="x")
         with pytest.raises(HierarchyError, match="no certificate"):
             status(session, issuer="infra", serial=serial, status="revoked", actor="t")
-        query = select(Event.type).where(Event.subject == f"seal:{serial}").order_by(Event.id)
+        query = (
+            select(AuditEntry.type)
+            .where(AuditEntry.subject == f"seal:{serial}")
+            .order_by(AuditEntry.index)
+        )
         types = session.scalars(query).all()
     assert types == [
         "certificate.issued",

@@ -15,15 +15,15 @@ from asn1crypto import pem
 
 from core.clock import as_utc
 from core.database import Database
-from core.events import SqlEventRecorder
 from core.settings import load_settings
 from keys import backup, repository, token_keys
 from keys.algorithms import KeyAlgorithm
 from keys.certificate_status import REVOCATION_REASONS, set_status
 from keys.custody import CustodyError
 from keys.hierarchy import CA_NAMES, ROOT, HierarchyError
-from keys.runtime import KeyServices, build_key_services
+from keys.runtime import KeyServices
 from tongxing import preflight
+from tongxing.composition import build_domain
 
 app = typer.Typer(help="Key hierarchy and key custody.", no_args_is_help=True)
 
@@ -43,7 +43,7 @@ def key_services(*, create: bool = False) -> Iterator[KeyServices]:
     settings = preflight.prepare_settings(load_settings())
     database = Database(settings.resolved_database_url)
     preflight.check_database(settings, database, migrate_schema=False)
-    services = build_key_services(settings=settings, database=database, events=SqlEventRecorder())
+    services = build_domain(settings=settings, database=database).keys
     try:
         if not services.custody.open(create=create):
             raise CommandError("keys are not initialised: run `tongxing keys init`")

@@ -10,7 +10,6 @@ import uvicorn
 
 from core.logs import configure_logging
 from core.settings import Mode, Settings, env_name, load_settings
-from keys.runtime import build_key_services
 from tongxing import preflight
 from tongxing.app import build_services
 
@@ -27,15 +26,13 @@ def check_before_start(settings: Settings, *, workers: int) -> Settings:
             "(the in-process store is not shared between processes)"
         )
     settings = preflight.prepare_settings(settings)
-    services = build_services(settings)
-    keys = build_key_services(settings=settings, database=services.database, events=services.events)
+    services, domain = build_services(settings)
     demo = settings.mode is Mode.DEMO
     try:
         preflight.check_database(settings, services.database, migrate_schema=demo)
         preflight.check_store(services.store)
-        preflight.check_keys(keys, initialise=demo)
+        preflight.check_keys(domain.keys, initialise=demo)
     finally:
-        keys.custody.close()
         services.close()
     return settings
 

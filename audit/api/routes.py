@@ -1,0 +1,161 @@
+"""``/audit/v1``: checkpoints, proofs and the log key are public; entries need ``audit:read``.
+
+Shapes are plain so third parties verify without our code: the checkpoint is signed-note
+text; proofs are ``{"leaf_index", "tree_size", "hashes": [base64…]}`` and
+``{"first", "second", "hashes": [base64…]}``; entries carry the exact leaf bytes in base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from audit import checkpoint as checkpoints_format
+from audit import repository
+from audit.log import AuditLog
+from core.errors import Problem
+from keys.api.bearer import require_scope
+
+router = APIRouter(prefix="/audit/v1", tags=["audit"])
+
+MAX_ENTRIES = 1000
+READ_SCOPE = "audit:read"
+
+
+def get_log(request: Request) -> AuditLog:
+    """The audit log of the app serving this request."""
+    audit_log: AuditLog = request.app.state.audit
+    return audit_log
+
+
+LogDep = Annotated[AuditLog, Depends(get_log)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _range_problem(detail: str) -> Problem:
+    return Problem(status=400, kind="invalid-range", title="Invalid range", detail=detail)
+
+
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    summary="The latest signed checkpoint (C2SP signed note)",
+)
+def latest_checkpoint(audit_log: LogDep) -> Response:
+    """The newest checkpoint as ``text/plain``."""
+    with audit_log.database.transaction() as session:
+        latest = repository.latest_checkpoint(session)
+        if latest is None:
+            raise Problem(
+                status=404,
+                kind="no-checkpoint",
+                title="No checkpoint yet",
+                detail="The log has not signed a checkpoint yet.",
+            )
+        note = latest.note
+    return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/checkpoints", summary="Signed checkpoints in order, for auditors' consistency checks")
+def all_checkpoints(
+    audit_log: LogDep,
+    after: Annotated[int, Query(ge=0, description="Return checkpoints with id > after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Checkpoint notes with their ids."""
+    with audit_log.database.transaction() as session:
+        rows = repository.checkpoints(session, after_id=after, limit=limit)
+        return {"checkpoints": [{"id": row.id, "note": row.note} for row in rows]}
+
+
+@router.get("/key", summary="The log's public key and verifier parameters")
+def log_key(audit_log: LogDep) -> dict[str, Any]:
+    """The public key that signs checkpoints (ECDSA P-256, signed-note type 0x02)."""
+    with audit_log.database.transaction() as session:
+        key = audit_log.log_key(session)
+        if key is None:
+            raise Problem(
+                status=503,
+                kind="no-log-key",
+                title="No log key",
+                detail="Run `tongxing keys init`.",
+            )
+        der = key.public_key_der
+    pem = serialization.load_der_public_key(der).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "origin": audit_log.origin,
+        "key_name": audit_log.origin,
+        "key_id": checkpoints_format.key_id(der).hex(),
+        "signature_type": "0x02 (ECDSA P-256, SHA-256, ASN.1 DER)",
+        "public_key_pem": pem.decode(),
+    }
+
+
+@router.get("/entries", summary="Log entries [start, end); needs scope audit:read")
+def entries(
+    audit_log: LogDep,
+    _token: Annotated[Any, Depends(require_scope(scope=READ_SCOPE, resource="/audit"))],
+    start: Annotated[int, Query(ge=0)] = 0,
+    end: Annotated[int | None, Query(ge=0)] = None,
+) -> JSONResponse:
+    """Entries with the exact leaf bytes and their decoded fields."""
+    with audit_log.database.transaction() as session:
+        size = repository.tree_size(session)
+        stop = min(size, end if end is not None else size, start + MAX_ENTRIES)
+        if start > size or (end is not None and end < start):
+            raise _range_problem(f"the log has {size} entries; asked for [{start}, {end})")
+        rows = repository.entries(session, start=start, end=stop)
+        body = {
+            "tree_size": size,
+            "entries": [
+                {"index": row.index, "leaf": _b64(row.leaf), **json.loads(row.leaf)} for row in rows
+            ],
+        }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/proof/inclusion", summary="Inclusion proof of one entry (RFC 9162 §2.1.3)")
+def inclusion(
+    audit_log: LogDep,
+    index: Annotated[int, Query(ge=0)],
+    tree_size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """The audit path; ``tree_size`` defaults to the latest checkpoint's."""
+    with audit_log.database.transaction() as session:
+        size = tree_size or _checkpoint_size(session)
+        if size > repository.tree_size(session) or index >= size:
+            raise _range_problem(f"entry {index} is not in a tree of size {size}")
+        hashes = audit_log.inclusion_proof(session, index=index, size=size)
+    return {"leaf_index": index, "tree_size": size, "hashes": [_b64(h) for h in hashes]}
+
+
+@router.get("/proof/consistency", summary="Consistency proof between sizes (RFC 9162 §2.1.4)")
+def consistency(
+    audit_log: LogDep,
+    first: Annotated[int, Query(ge=1)],
+    second: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """The proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
+    with audit_log.database.transaction() as session:
+        size = second or _checkpoint_size(session)
+        if first > size or size > repository.tree_size(session):
+            raise _range_problem(f"no consistency proof from {first} to {size}")
+        hashes = audit_log.consistency_proof(session, first=first, second=size)
+    return {"first": first, "second": size, "hashes": [_b64(h) for h in hashes]}
+
+
+def _checkpoint_size(session: Any) -> int:
+    latest = repository.latest_checkpoint(session)
+    if latest is None or latest.tree_size == 0:
+        raise _range_problem("the log has no checkpoint with entries yet")
+    return int(latest.tree_size)

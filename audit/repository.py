@@ -1,0 +1,82 @@
+"""Every SQL statement of ``audit``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from audit.merkle import NodeKey
+from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditNode
+
+
+def claim_next_index(session: Session) -> int:
+    """Increment the tree size and return the new entry's index.
+
+    The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until the
+    transaction ends, so appends from every process are serialised without gaps."""
+    size = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(tree_size=AuditHead.tree_size + 1)
+        .returning(AuditHead.tree_size)
+    ).scalar_one()
+    return int(size) - 1
+
+
+def lock_head(session: Session) -> int:
+    """Take the head lock without appending; returns the tree size."""
+    size = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(tree_size=AuditHead.tree_size)
+        .returning(AuditHead.tree_size)
+    ).scalar_one()
+    return int(size)
+
+
+def tree_size(session: Session) -> int:
+    """The current tree size (no lock)."""
+    return int(session.scalar(select(AuditHead.tree_size).where(AuditHead.id == 1)) or 0)
+
+
+def nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+    """The stored hashes of ``keys`` (missing ones are absent from the result)."""
+    wanted = list(keys)
+    found: dict[NodeKey, bytes] = {}
+    for start in range(0, len(wanted), 200):
+        chunk = wanted[start : start + 200]
+        condition = or_(*(and_(AuditNode.level == lv, AuditNode.index == ix) for lv, ix in chunk))
+        query = select(AuditNode.level, AuditNode.index, AuditNode.hash).where(condition)
+        for level, index, value in session.execute(query):
+            found[(int(level), int(index))] = bytes(value)
+    return found
+
+
+def entries(session: Session, *, start: int, end: int) -> Sequence[AuditEntry]:
+    """Entries with ``start <= index < end`` in order."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.index >= start, AuditEntry.index < end)
+        .order_by(AuditEntry.index)
+    )
+    return session.scalars(query).all()
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The most recent checkpoint."""
+    return session.scalars(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+    ).first()
+
+
+def checkpoints(session: Session, *, after_id: int, limit: int) -> Sequence[AuditCheckpoint]:
+    """Checkpoints with id greater than ``after_id``, oldest first."""
+    query = (
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.id > after_id)
+        .order_by(AuditCheckpoint.id)
+        .limit(limit)
+    )
+    return session.scalars(query).all()

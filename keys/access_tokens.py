@@ -1,0 +1,190 @@
+"""JWT access tokens (RFC 9068): minted with the active token-signing key, verified by our
+resource servers (audit and sealing APIs) against the published token-signing keys.
+
+Security contract of :meth:`AccessTokenVerifier.verify`: the JOSE header must say
+``typ: at+jwt`` and ``alg`` ES256 or RS256 (never ``none``, never HMAC), and name a
+token-signing key that is published (next, active, or retired within the retention); the
+signature must verify with that key; ``iss`` must be our issuer, ``aud`` must contain the
+resource's audience, ``exp`` must be in the future and ``iat``/``nbf`` not in the future
+(30 s leeway); the ``scope`` must include the required scope. It does not check revocation
+(tokens are short-lived; introspection is the IdP's business).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from sqlalchemy.orm import Session
+
+from core.database import Database
+from keys import token_keys
+from keys.algorithms import KeyAlgorithm, jws_signature
+from keys.custody import KeyCustody
+
+LEEWAY = 30
+MAX_TOKEN = 8192
+_KEY_CACHE_SECONDS = 30.0
+
+
+class TokenError(ValueError):
+    """The token is not acceptable; ``error`` is the RFC 6750 error code."""
+
+    def __init__(self, message: str, *, error: str = "invalid_token") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """The verified claims a resource server acts on."""
+
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    claims: dict[str, Any]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def mint(
+    session: Session,
+    *,
+    custody: KeyCustody,
+    issuer: str,
+    audience: str,
+    subject: str,
+    client_id: str,
+    scope: str,
+    lifetime: timedelta,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """An RFC 9068 access token signed with the active token-signing key."""
+    key = token_keys.active_signing_key(session, custody)
+    now = int(time.time())
+    header = {"typ": "at+jwt", "alg": key.algorithm.value, "kid": key.key_id}
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "client_id": client_id,
+        "scope": scope,
+        "iat": now,
+        "nbf": now,
+        "exp": now + int(lifetime.total_seconds()),
+        "jti": secrets.token_urlsafe(16),
+        **(extra or {}),
+    }
+    signing_input = ".".join(
+        _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    signature = jws_signature(key.algorithm, key.sign(signing_input.encode()))
+    return f"{signing_input}.{_b64(signature)}"
+
+
+class AccessTokenVerifier:
+    """Verifies access tokens for one resource (audience) against the published keys."""
+
+    def __init__(self, *, database: Database, issuer: str, retention: timedelta) -> None:
+        self.database = database
+        self.issuer = issuer
+        self.retention = retention
+        self._keys: dict[str, tuple[KeyAlgorithm, Any]] = {}
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def _published(self, kid: str) -> tuple[KeyAlgorithm, Any] | None:
+        with self._lock:
+            fresh = time.monotonic() - self._loaded_at < _KEY_CACHE_SECONDS
+            if fresh and kid in self._keys:
+                return self._keys[kid]
+        with self.database.transaction() as session:
+            rows = token_keys.published(session, retention=self.retention)
+            keys = {
+                row.id: (
+                    KeyAlgorithm(row.algorithm),
+                    serialization.load_der_public_key(row.public_key),
+                )
+                for row in rows
+            }
+        with self._lock:
+            self._keys, self._loaded_at = keys, time.monotonic()
+        return keys.get(kid)
+
+    def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
+        """The token's claims, or :class:`TokenError` (see the module's security contract)."""
+        if len(token) > MAX_TOKEN or token.count(".") != 2:
+            raise TokenError("malformed token")
+        header_b64, claims_b64, signature_b64 = token.split(".")
+        try:
+            header = json.loads(_unb64(header_b64))
+            claims = json.loads(_unb64(claims_b64))
+            signature = _unb64(signature_b64)
+        except ValueError:
+            raise TokenError("malformed token") from None
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise TokenError("malformed token")
+        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+            raise TokenError("not an access token (typ must be at+jwt)")
+        algorithm = header.get("alg")
+        if algorithm not in {a.value for a in KeyAlgorithm}:
+            raise TokenError(f"unacceptable algorithm {algorithm!r}")
+        published = self._published(str(header.get("kid", "")))
+        if published is None or published[0].value != algorithm:
+            raise TokenError("unknown signing key")
+        _check_signature(published, f"{header_b64}.{claims_b64}".encode(), signature)
+        now = time.time()
+        if claims.get("iss") != self.issuer:
+            raise TokenError("wrong issuer")
+        audiences = claims.get("aud")
+        audiences = [audiences] if isinstance(audiences, str) else audiences or []
+        if audience not in audiences:
+            raise TokenError("the token is not for this resource")
+        if not isinstance(claims.get("exp"), int) or claims["exp"] < now - LEEWAY:
+            raise TokenError("the token has expired")
+        for claim in ("iat", "nbf"):
+            if isinstance(claims.get(claim), int) and claims[claim] > now + LEEWAY:
+                raise TokenError(f"the token's {claim} is in the future")
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        if scope not in scopes:
+            raise TokenError(f"the token lacks scope {scope}", error="insufficient_scope")
+        return AccessToken(
+            subject=str(claims.get("sub", "")),
+            client_id=str(claims.get("client_id", "")),
+            scopes=scopes,
+            claims=claims,
+        )
+
+
+def _check_signature(published: tuple[KeyAlgorithm, Any], data: bytes, signature: bytes) -> None:
+    algorithm, public = published
+    try:
+        if algorithm is KeyAlgorithm.ES256:
+            if len(signature) != 64:
+                raise InvalidSignature
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            assert isinstance(public, ec.EllipticCurvePublicKey)
+            public.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        else:
+            assert isinstance(public, rsa.RSAPublicKey)
+            public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise TokenError("bad signature") from None

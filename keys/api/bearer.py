@@ -1,0 +1,57 @@
+"""Bearer-token protection for our resource servers (RFC 6750), backed by
+:class:`keys.access_tokens.AccessTokenVerifier`.
+
+A missing or bad token gets 401 with ``WWW-Authenticate: Bearer error="invalid_token"``; a
+valid token without the scope gets 403 with ``error="insufficient_scope"`` (RFC 6750 §3.1);
+the body is a problem document either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from core.errors import Problem
+from keys.access_tokens import AccessToken, AccessTokenVerifier, TokenError
+
+REALM = "tongxing"
+
+
+def _challenge(error: str | None, description: str | None, scope: str) -> str:
+    parts = [f'realm="{REALM}"', f'scope="{scope}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{description}"')
+    return "Bearer " + ", ".join(parts)
+
+
+def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessToken]:
+    """A dependency admitting requests whose access token is for ``<issuer><resource>``
+    and carries ``scope``."""
+
+    def check(request: Request) -> AccessToken:
+        verifier: AccessTokenVerifier = request.app.state.tokens
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Problem(
+                status=401,
+                kind="token-required",
+                title="Access token required",
+                detail=f"Send an access token with scope {scope} as a Bearer token.",
+                headers={"WWW-Authenticate": _challenge(None, None, scope)},
+            )
+        try:
+            return verifier.verify(token.strip(), audience=verifier.issuer + resource, scope=scope)
+        except TokenError as exc:
+            insufficient = exc.error == "insufficient_scope"
+            raise Problem(
+                status=403 if insufficient else 401,
+                kind="insufficient-scope" if insufficient else "invalid-token",
+                title="Insufficient scope" if insufficient else "Invalid access token",
+                detail=str(exc),
+                headers={"WWW-Authenticate": _challenge(exc.error, str(exc), scope)},
+            ) from None
+
+    return check

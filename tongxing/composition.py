@@ -1,0 +1,45 @@
+"""Wires one process's domain services: key custody, the audit log, keys, token checks.
+
+The audit log records key events and signs its checkpoints with a key from custody, so
+custody is built first, then the log, then the key services that record into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audit.log import AuditLog, origin_for
+from core.database import Database
+from core.settings import Settings
+from keys.access_tokens import AccessTokenVerifier
+from keys.custody import KeyCustody
+from keys.hierarchy import Hierarchy
+from keys.runtime import KeyServices
+
+
+@dataclass
+class Domain:
+    """The domain services of one process."""
+
+    keys: KeyServices
+    audit: AuditLog
+    tokens: AccessTokenVerifier
+
+    def close(self) -> None:
+        """Close HSM sessions."""
+        self.keys.custody.close()
+
+
+def build_domain(*, settings: Settings, database: Database) -> Domain:
+    """Construct (without opening anything) the domain services on ``database``."""
+    custody = KeyCustody(settings=settings, database=database)
+    audit_log = AuditLog(database=database, custody=custody, origin=origin_for(settings.issuer))
+    keys = KeyServices(
+        custody=custody,
+        hierarchy=Hierarchy(settings=settings, custody=custody, events=audit_log),
+        events=audit_log,
+    )
+    tokens = AccessTokenVerifier(
+        database=database, issuer=settings.issuer, retention=keys.token_key_retention
+    )
+    return Domain(keys=keys, audit=audit_log, tokens=tokens)
