@@ -230,3 +230,12 @@ def key_services(database_url: str, tmp_path: Path) -> Iterator[Any]:
 
     with opened_key_services(key_settings(database_url=database_url, data_dir=tmp_path)) as ks:
         yield ks
+
+
+@pytest.fixture
+def domain(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Initialised domain services (keys + audit log) on each database engine."""
+    from tests.pki import key_settings, opened_domain
+
+    with opened_domain(key_settings(database_url=database_url, data_dir=tmp_path)) as opened:
+        yield opened

@@ -15,7 +15,7 @@ from core.database import Database
 from core.settings import Settings, load_settings
 from keys.runtime import KeyServices
 from tests.conftest import strong_secret
-from tongxing.composition import build_domain
+from tongxing.composition import Domain, build_domain
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,21 @@ def key_settings(*, database_url: str, data_dir: Path, **overrides: Any) -> Sett
 
 
 @contextmanager
-def opened_key_services(settings: Settings, *, initialise: bool = True) -> Iterator[KeyServices]:
-    """Key services for ``settings``, hierarchy created, closed afterwards."""
+def opened_domain(settings: Settings, *, initialise: bool = True) -> Iterator[Domain]:
+    """The domain services for ``settings`` (hierarchy created), closed afterwards."""
     database = Database(settings.resolved_database_url)
-    services = build_domain(settings=settings, database=database).keys
+    domain = build_domain(settings=settings, database=database)
     try:
         if initialise:
-            services.initialise(actor="test")
-        yield services
+            domain.keys.initialise(actor="test")
+        yield domain
     finally:
-        services.custody.close()
+        domain.close()
         database.dispose()
+
+
+@contextmanager
+def opened_key_services(settings: Settings, *, initialise: bool = True) -> Iterator[KeyServices]:
+    """Key services for ``settings``, hierarchy created, closed afterwards."""
+    with opened_domain(settings, initialise=initialise) as domain:
+        yield domain.keys

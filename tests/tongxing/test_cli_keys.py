@@ -52,7 +52,7 @@ def test_list_and_certificates(installed: dict[str, str]) -> None:
     tongxing("keys", "init", env=installed)
     keys = json.loads(tongxing("keys", "list", "--json", env=installed).stdout)
     purposes = sorted({k["purpose"] for k in keys})
-    assert purposes == ["issuing-ca", "ocsp", "root-ca", "token-signing", "tsa"]
+    assert purposes == ["audit-log", "issuing-ca", "ocsp", "root-ca", "token-signing", "tsa"]
     assert all(k["store"] == "software" and k["algorithm"] == "ES256" for k in keys)
     certificates = json.loads(tongxing("keys", "certificates", "--json", env=installed).stdout)
     assert {c["kind"] for c in certificates} == {"ca", "ocsp", "tsa"}

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from core.settings import SettingsError
-from tongxing.cli import db, keys, server
+from tongxing.cli import audit, db, keys, server
 from tongxing.preflight import StartupError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("serve")(server.serve)
 app.command("demo")(server.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")
 
 EXIT_CONFIG = 2
 
@@ -35,6 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; configuration and start-up problems become one line on stderr."""
     try:
         app(args=argv, standalone_mode=True)
-    except (SettingsError, StartupError, keys.CommandError) as exc:
+    except (SettingsError, StartupError, keys.CommandError, audit.AuditCommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)

@@ -1,0 +1,153 @@
+"""Offline verification of a whole log: recompute the tree from the entries and hold every
+signed checkpoint (and an auditor's own earlier checkpoint) against it.
+
+Framework-free; takes plain data so it works the same on a database, an export or the HTTP
+API. It reports every problem it finds and names the first entry that does not match.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+
+from audit import checkpoint as notes
+from audit import merkle
+
+
+@dataclass
+class VerifyReport:
+    """The outcome: ``ok`` only if ``problems`` is empty."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    verified_size: int = 0
+    first_bad_index: int | None = None
+    problems: list[str] = field(default_factory=list)
+    latest_note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def bad(self, message: str, index: int | None = None) -> None:
+        self.problems.append(message)
+        if index is not None and (self.first_bad_index is None or index < self.first_bad_index):
+            self.first_bad_index = index
+
+
+def verify_log(
+    *,
+    entries: list[tuple[int, bytes]],
+    checkpoint_notes: list[tuple[int, str]],
+    origin: str,
+    public_key_der: bytes,
+    stored_leaf_hashes: dict[int, bytes] | None = None,
+    trusted_note: str | None = None,
+) -> VerifyReport:
+    """Check ``entries`` ((index, leaf bytes), any order) against ``checkpoint_notes``
+    ((id, signed note), any order) signed by the log key, and against ``trusted_note``, a
+    checkpoint the auditor verified before (it must still be a prefix of this log)."""
+    report = VerifyReport(entries=len(entries))
+    ordered = sorted(entries, key=lambda item: item[0])
+    leaves: list[bytes] = []
+    for position, (index, leaf) in enumerate(ordered):
+        if index != position:
+            report.bad(f"entry {position} is missing (the next entry present is {index})", position)
+            break
+        try:
+            seq = json.loads(leaf).get("seq")
+        except (ValueError, AttributeError):
+            seq = None
+        if seq != index:
+            report.bad(f"entry {index} carries sequence number {seq!r}: moved or rewritten", index)
+        leaves.append(leaf)
+
+    checked: list[notes.Checkpoint] = []
+    for checkpoint_id, note in sorted(checkpoint_notes):
+        try:
+            checked.append(notes.verify(note, origin=origin, public_key_der=public_key_der))
+        except notes.CheckpointError as exc:
+            report.bad(f"checkpoint #{checkpoint_id} is not genuine: {exc}")
+    report.checkpoints = len(checked)
+    for earlier, later in itertools.pairwise(checked):
+        if later.size < earlier.size:
+            report.bad(
+                f"checkpoints go backwards from size {earlier.size} to {later.size}: "
+                "the log was truncated or forked"
+            )
+    if trusted_note is not None:
+        try:
+            checked.append(notes.verify(trusted_note, origin=origin, public_key_der=public_key_der))
+        except notes.CheckpointError as exc:
+            report.bad(f"the trusted checkpoint does not verify: {exc}")
+
+    roots = _prefix_roots(leaves, sorted({c.size for c in checked if 0 < c.size <= len(leaves)}))
+    previous_good = 0
+    for item in sorted(checked, key=lambda c: c.size):
+        if item.size > len(leaves):
+            report.bad(
+                f"a checkpoint covers {item.size} entries but only {len(leaves)} are "
+                "present: the log was truncated",
+                len(leaves),
+            )
+            continue
+        if item.size == 0:
+            continue
+        if roots[item.size] == item.root:
+            previous_good = max(previous_good, item.size)
+            report.verified_size = max(report.verified_size, item.size)
+            continue
+        culprit = _first_changed(leaves, stored_leaf_hashes, previous_good, item.size)
+        report.bad(f"entry {culprit} does not match the checkpoint of size {item.size}", culprit)
+    if checked:
+        latest = max(checked, key=lambda c: c.size)
+        report.latest_note = next(
+            (
+                note
+                for _, note in sorted(checkpoint_notes, reverse=True)
+                if _size_of(note) == latest.size
+            ),
+            trusted_note,
+        )
+    return report
+
+
+def _size_of(note: str) -> int | None:
+    try:
+        return notes.parse(note)[0].size
+    except notes.CheckpointError:
+        return None
+
+
+def _prefix_roots(leaves: list[bytes], sizes: list[int]) -> dict[int, bytes]:
+    """Roots of the first ``s`` leaves for every ``s`` in ``sizes``, in one pass."""
+    roots: dict[int, bytes] = {}
+    stack: list[tuple[int, bytes]] = []
+    wanted = iter(sizes)
+    target = next(wanted, None)
+    for count, leaf in enumerate(leaves, start=1):
+        height, value = 0, merkle.leaf_hash(leaf)
+        while stack and stack[-1][0] == height:
+            value = merkle.node_hash(stack.pop()[1], value)
+            height += 1
+        stack.append((height, value))
+        while target == count:
+            root = stack[-1][1]
+            for _, left in reversed(stack[:-1]):
+                root = merkle.node_hash(left, root)
+            roots[count] = root
+            target = next(wanted, None)
+    return roots
+
+
+def _first_changed(
+    leaves: list[bytes], stored: dict[int, bytes] | None, start: int, end: int
+) -> int:
+    """The first entry in [start, end) whose hash differs from the stored leaf hash (or
+    ``start`` when the stored hashes were changed too)."""
+    if stored:
+        for index in range(start, end):
+            if stored.get(index) != merkle.leaf_hash(leaves[index]):
+                return index
+    return start

@@ -1,0 +1,124 @@
+"""The audit log on SQLite and PostgreSQL: appends in the caller's transaction, checkpoints,
+proofs that verify against the signed checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from audit import checkpoint, merkle, repository
+from audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from tongxing.composition import Domain
+
+
+def _append(domain: Domain, n: int, *, batch: bool = False) -> list[int]:
+    indexes = []
+    if batch:
+        with domain.audit.database.transaction() as session:
+            for i in range(n):
+                indexes.append(
+                    domain.audit.append(
+                        session,
+                        type="test.event",
+                        actor="tester",
+                        subject=f"s{i}",
+                        details={"i": i},
+                    ).index
+                )
+        return indexes
+    for i in range(n):
+        with domain.audit.database.transaction() as session:
+            indexes.append(
+                domain.audit.append(
+                    session, type="test.event", actor="tester", subject=f"s{i}", details={"i": i}
+                ).index
+            )
+    return indexes
+
+
+def test_key_events_are_in_the_log(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session:
+        types = session.scalars(select(AuditEntry.type).order_by(AuditEntry.index)).all()
+    assert types[0] == "key.generated"
+    assert "certificate.issued" in types
+
+
+def test_appends_are_consecutive_and_checkpointed(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session:
+        start = repository.tree_size(session)
+    assert _append(domain, 3) == [start, start + 1, start + 2]
+    assert _append(domain, 4, batch=True) == list(range(start + 3, start + 7))
+    with domain.audit.database.transaction() as session:
+        latest = repository.latest_checkpoint(session)
+        assert latest is not None
+        assert latest.tree_size == start + 7
+        key = domain.audit.log_key(session)
+        assert key is not None
+        point = checkpoint.verify(
+            latest.note, origin=domain.audit.origin, public_key_der=key.public_key_der
+        )
+        assert point.root == domain.audit.root(session, start + 7)
+        entry = repository.entries(session, start=start + 5, end=start + 6)[0]
+        decoded = json.loads(entry.leaf)
+        assert decoded["seq"] == start + 5 and decoded["details"] == {"i": 2}
+        proof = domain.audit.inclusion_proof(session, index=start + 5, size=start + 7)
+        assert merkle.verify_inclusion(
+            leaf=merkle.leaf_hash(entry.leaf),
+            index=start + 5,
+            size=start + 7,
+            proof=proof,
+            root=point.root,
+        )
+        earlier = start + 3
+        consistency = domain.audit.consistency_proof(session, first=earlier, second=start + 7)
+        assert merkle.verify_consistency(
+            first=earlier,
+            second=start + 7,
+            proof=consistency,
+            first_root=domain.audit.root(session, earlier),
+            second_root=point.root,
+        )
+        # one checkpoint per committed transaction that appended
+        sizes = set(session.scalars(select(AuditCheckpoint.tree_size)).all())
+        assert {start + 1, start + 2, start + 3, start + 7} <= sizes
+        assert not {start + 4, start + 5, start + 6} & sizes
+
+
+def test_a_failed_transaction_leaves_no_trace(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session:
+        size = repository.tree_size(session)
+        nodes = session.scalar(select(func.count()).select_from(AuditNode))
+        checkpoints = session.scalar(select(func.count()).select_from(AuditCheckpoint))
+
+    def business_change_that_crashes() -> None:
+        with domain.audit.database.transaction() as session:
+            domain.audit.append(
+                session,
+                type="seal.applied",
+                actor="client",
+                subject="doc",
+                details={"sha256": "00"},
+            )
+            raise RuntimeError("the sealing failed after logging")
+
+    with pytest.raises(RuntimeError):
+        business_change_that_crashes()
+    with domain.audit.database.transaction() as session:
+        assert repository.tree_size(session) == size
+        assert session.scalar(select(func.count()).select_from(AuditNode)) == nodes
+        assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == checkpoints
+    assert _append(domain, 1) == [size]  # no gap after the rollback
+
+
+def test_periodic_checkpoint_only_when_stale(domain: Domain) -> None:
+    from datetime import timedelta
+
+    assert domain.audit.checkpoint_if_stale(max_age=timedelta(hours=1)) is False
+    assert domain.audit.checkpoint_if_stale(max_age=timedelta(seconds=0)) is True
+
+
+def test_floats_are_refused(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session, pytest.raises(TypeError, match="floats"):
+        domain.audit.append(session, type="x", actor="a", subject="s", details={"v": 1.5})

@@ -1,0 +1,178 @@
+"""``tongxing audit``: verify a log (here, from an export or over HTTP), export it, prove
+an entry's inclusion."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.hazmat.primitives import serialization
+
+from audit import sources
+from audit.log import origin_for
+from audit.verifier import verify_log
+from core.database import Database
+from core.settings import load_settings
+from tongxing import preflight
+from tongxing.composition import build_domain
+
+app = typer.Typer(help="Tamper-evident audit log.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class AuditCommandError(RuntimeError):
+    """An audit command could not run (not a failed verification); one line on stderr."""
+
+
+def _local_material() -> sources.LogMaterial:
+    settings = load_settings()
+    database = Database(settings.resolved_database_url)
+    try:
+        preflight.check_database(settings, database, migrate_schema=False)
+        with database.snapshot() as session:
+            return sources.from_database(session, origin=origin_for(settings.issuer))
+    except sources.SourceError as exc:
+        raise AuditCommandError(str(exc)) from None
+    finally:
+        database.dispose()
+
+
+@app.command("verify")
+def verify(
+    export: Annotated[Path | None, typer.Option("--export", help="Verify an export file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Verify a running deployment.")] = None,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="File with an audit:read access token.")
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="The log public key (PEM) you trust.")
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="File remembering the last verified checkpoint."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the tree from every entry and check every checkpoint; exit 1 on tampering."""
+    try:
+        if export:
+            material = sources.from_export(export.read_bytes())
+        elif url:
+            if token_file is None:
+                raise AuditCommandError("--url needs --token-file with an audit:read token")
+            material = sources.from_http(url, token=token_file.read_text().strip())
+        else:
+            material = _local_material()
+    except (sources.SourceError, OSError) as exc:
+        raise AuditCommandError(str(exc)) from None
+    if key:
+        pinned = serialization.load_pem_public_key(key.read_bytes()).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if pinned != material.public_key_der:
+            typer.echo("error: the log is signed with a different key than --key", err=True)
+            raise typer.Exit(1)
+    trusted = state.read_text() if state and state.exists() else None
+    report = verify_log(
+        entries=material.entries,
+        checkpoint_notes=material.checkpoints,
+        origin=material.origin,
+        public_key_der=material.public_key_der,
+        stored_leaf_hashes=material.leaf_hashes or None,
+        trusted_note=trusted,
+    )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "entries": report.entries,
+                    "checkpoints": report.checkpoints,
+                    "verified_size": report.verified_size,
+                    "first_bad_index": report.first_bad_index,
+                    "problems": report.problems,
+                },
+                ensure_ascii=False,
+            )
+        )
+    if not report.ok:
+        if not as_json:
+            first = report.first_bad_index
+            typer.echo(
+                f"TAMPERED: {report.problems[0]}"
+                if first is None
+                else f"TAMPERED: first entry that does not match: {first}",
+                err=True,
+            )
+            for problem in report.problems:
+                typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(1)
+    if state and report.latest_note:
+        state.write_text(report.latest_note)
+    if not as_json:
+        typer.echo(
+            f"OK: {report.entries} entries, {report.checkpoints} checkpoints verified; "
+            f"signed tree size {report.verified_size}"
+        )
+
+
+@app.command("export")
+def export_log(out: Annotated[Path, typer.Option("--out", help="File to create.")]) -> None:
+    """Write every entry, checkpoint and leaf hash to a file auditors verify offline."""
+    material = _local_material()
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise AuditCommandError(f"{out} exists; choose another file") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(material.to_export())
+    typer.echo(
+        f"wrote {len(material.entries)} entries and "
+        f"{len(material.checkpoints)} checkpoints to {out}"
+    )
+
+
+@app.command("prove")
+def prove(
+    index: Annotated[int, typer.Option("--index", min=0, help="Entry index.")],
+    tree_size: Annotated[
+        int | None, typer.Option("--tree-size", min=1, help="Default: latest checkpoint.")
+    ] = None,
+) -> None:
+    """An inclusion proof (with its checkpoint) that a third party can check."""
+    import base64
+
+    from audit import repository
+
+    settings = load_settings()
+    database = Database(settings.resolved_database_url)
+    domain = build_domain(settings=settings, database=database)
+    try:
+        preflight.check_database(settings, database, migrate_schema=False)
+        with database.snapshot() as session:
+            latest = repository.latest_checkpoint(session)
+            size = tree_size or (latest.tree_size if latest else 0)
+            if not 0 <= index < size:
+                raise AuditCommandError(f"entry {index} is not in a signed tree of size {size}")
+            hashes = domain.audit.inclusion_proof(session, index=index, size=size)
+            entry = repository.entries(session, start=index, end=index + 1)[0]
+            note = latest.note if latest and latest.tree_size == size else None
+    finally:
+        database.dispose()
+    typer.echo(
+        json.dumps(
+            {
+                "leaf_index": index,
+                "tree_size": size,
+                "hashes": [base64.b64encode(h).decode() for h in hashes],
+                "leaf": base64.b64encode(entry.leaf).decode(),
+                "checkpoint": note,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
