@@ -70,9 +70,12 @@ def verify(
     except (sources.SourceError, OSError) as exc:
         raise AuditCommandError(str(exc)) from None
     if key:
-        pinned = serialization.load_pem_public_key(key.read_bytes()).public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        try:
+            pinned = serialization.load_pem_public_key(key.read_bytes()).public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        except (OSError, ValueError) as exc:
+            raise AuditCommandError(f"--key {key}: not a readable PEM public key ({exc})") from None
         if pinned != material.public_key_der:
             typer.echo("error: the log is signed with a different key than --key", err=True)
             raise typer.Exit(1)

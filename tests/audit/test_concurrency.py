@@ -1,0 +1,78 @@
+"""Two processes appending at once on one PostgreSQL produce one log: no gaps, no forks."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from audit import sources
+from audit.models import AuditEntry
+from audit.verifier import verify_log
+from tests import backends
+from tests.conftest import require_backend, strong_secret
+from tests.pki import key_settings, opened_domain
+
+pytestmark = pytest.mark.slow
+PER_PROCESS = 300
+
+
+def test_two_processes_append_concurrently(tmp_path: Path) -> None:
+    require_backend("postgresql")
+    kek = strong_secret()
+    with backends.scratch_postgres_database() as url:
+        from core.database import Database
+        from tongxing import migrate
+
+        database = Database(url)
+        migrate.upgrade(database)
+        database.dispose()
+        settings = key_settings(database_url=url, data_dir=tmp_path, key_encryption_key=kek)
+        with opened_domain(settings) as domain:
+            with domain.audit.database.transaction() as session:
+                start = len(session.scalars(select(AuditEntry.index)).all())
+            workers = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.audit.append_worker",
+                        url,
+                        str(tmp_path),
+                        str(PER_PROCESS),
+                        tag,
+                    ],
+                    stdin=subprocess.PIPE,
+                    text=True,
+                )
+                for tag in ("process-a", "process-b")
+            ]
+            for worker in workers:
+                worker.stdin.write(kek)  # type: ignore[union-attr]
+                worker.stdin.close()  # type: ignore[union-attr]
+            for worker in workers:
+                assert worker.wait(timeout=240) == 0
+            with domain.audit.database.transaction() as session:
+                material = sources.from_database(session, origin=domain.audit.origin)
+                actors = session.scalars(
+                    select(AuditEntry.actor)
+                    .where(AuditEntry.index >= start)
+                    .order_by(AuditEntry.index)
+                ).all()
+        assert [i for i, _ in material.entries] == list(range(start + 2 * PER_PROCESS))
+        assert actors.count("process-a") == actors.count("process-b") == PER_PROCESS
+        interleaved = sum(1 for a, b in itertools.pairwise(actors) if a != b)
+        assert interleaved > 1  # they really ran at the same time
+        report = verify_log(
+            entries=material.entries,
+            checkpoint_notes=material.checkpoints,
+            origin=material.origin,
+            public_key_der=material.public_key_der,
+            stored_leaf_hashes=material.leaf_hashes,
+        )
+        assert report.ok, report.problems[:3]
+        assert report.verified_size == start + 2 * PER_PROCESS
