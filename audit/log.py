@@ -12,6 +12,7 @@ business change). Entries never contain documents or key material, only digests 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +34,9 @@ from keys.stores import SigningKey
 log = logging.getLogger("tongxing.audit")
 
 _PENDING = "tongxing_audit_pending"
+_FRONTIER = "tongxing_audit_frontier"
 _LISTENING = "tongxing_audit_listening"
+_KEY_LOOKUP_SECONDS = 60.0
 
 
 def origin_for(issuer: str) -> str:
@@ -57,6 +60,7 @@ class AuditLog:
         self.database = database
         self.custody = custody
         self.origin = origin
+        self._log_key_id: tuple[str | None, float] = (None, 0.0)
 
     # --- appending ------------------------------------------------------------------------
 
@@ -87,53 +91,76 @@ class AuditLog:
                 index=index, type=type, actor=actor, subject=subject, created_at=now, leaf=leaf
             )
         )
-        completed = merkle.new_nodes(index)
-        left_siblings = [merkle.children(key)[0] for key in completed[1:]]
-        stored = repository.nodes(session, left_siblings) if left_siblings else {}
+        # The right edge of the tree before this leaf: it holds every left sibling the new
+        # leaf merges with, and what the new root folds over. Cached across a batch.
+        cached = session.info.get(_FRONTIER)
+        if cached is not None and cached[0] == index:
+            edge = cached[1]
+        else:
+            edge = repository.nodes(session, merkle.frontier(index))
         value = merkle.leaf_hash(leaf)
         session.add(AuditNode(level=0, index=index, hash=value))
-        for key in completed[1:]:
-            left = stored.get(merkle.children(key)[0])
+        for key in merkle.new_nodes(index)[1:]:
+            left = edge.get(merkle.children(key)[0])
             if left is None:
                 raise RuntimeError(f"audit log is missing subtree {merkle.children(key)[0]}")
             value = merkle.node_hash(left, value)
             session.add(AuditNode(level=key[0], index=key[1], hash=value))
-        self._checkpoint_on_commit(session)
+        size = index + 1
+        keys = merkle.frontier(size)
+        edge = {key: edge[key] for key in keys[:-1]}
+        edge[keys[-1]] = value
+        session.info[_FRONTIER] = (size, edge)
+        session.info[_PENDING] = (size, merkle.fold([edge[key] for key in keys]))
+        self._listen(session)
         return Appended(index=index, leaf=leaf)
 
-    def _checkpoint_on_commit(self, session: Session) -> None:
-        session.info[_PENDING] = True
+    def _listen(self, session: Session) -> None:
         if session.info.get(_LISTENING):
             return
         session.info[_LISTENING] = True
 
         @event.listens_for(session, "before_commit")
         def _sign(committing: Session) -> None:
-            if committing.info.pop(_PENDING, False):
-                self._sign_checkpoint(committing, size=repository.lock_head(committing))
+            pending = committing.info.pop(_PENDING, None)
+            if pending is not None:
+                size, root = pending
+                self._sign_checkpoint(committing, size=size, root=root)
 
+        @event.listens_for(session, "after_commit")
         @event.listens_for(session, "after_rollback")
-        def _forget(rolled_back: Session) -> None:
-            rolled_back.info.pop(_PENDING, None)
+        def _forget(ended: Session) -> None:
+            # Another process may append before this session's next transaction.
+            ended.info.pop(_PENDING, None)
+            ended.info.pop(_FRONTIER, None)
 
     # --- checkpoints ----------------------------------------------------------------------
 
     def log_key(self, session: Session) -> SigningKey | None:
         """The active log key, if there is one and it can sign now."""
-        rows = key_repository.keys_in_state(session, purpose=AUDIT_LOG_PURPOSE, states=("active",))
-        if not rows:
-            return None
+        key_id, found_at = self._log_key_id
+        if key_id is None or time.monotonic() - found_at > _KEY_LOOKUP_SECONDS:
+            rows = key_repository.keys_in_state(
+                session, purpose=AUDIT_LOG_PURPOSE, states=("active",)
+            )
+            if not rows:
+                return None
+            key_id = rows[-1].id
+            self._log_key_id = (key_id, time.monotonic())
         try:
-            return self.custody.signing_key(session, rows[-1].id)
+            return self.custody.signing_key(session, key_id)
         except CustodyError:
             log.warning("the audit log key cannot sign; checkpoint deferred", exc_info=True)
             return None
 
-    def _sign_checkpoint(self, session: Session, *, size: int) -> AuditCheckpoint | None:
+    def _sign_checkpoint(
+        self, session: Session, *, size: int, root: bytes | None = None
+    ) -> AuditCheckpoint | None:
         key = self.log_key(session)
         if key is None:
             return None
-        root = merkle.root_hash(size, lambda keys: repository.nodes(session, keys))
+        if root is None:
+            root = self.root(session, size)
         now = datetime.now(UTC).replace(microsecond=0)
         note = checkpoint.sign(
             checkpoint.Checkpoint(origin=self.origin, size=size, root=root, time=now), key

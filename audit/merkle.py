@@ -45,6 +45,28 @@ def new_nodes(index: int) -> list[NodeKey]:
     return keys
 
 
+def frontier(size: int) -> list[NodeKey]:
+    """The complete subtrees whose hashes fold into the root of ``size`` leaves, left to
+    right (one per set bit of ``size``)."""
+    keys = []
+    start = 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            keys.append((level, start >> level))
+            start += 1 << level
+    return keys
+
+
+def fold(hashes: list[bytes]) -> bytes:
+    """The root from the frontier hashes (left to right)."""
+    if not hashes:
+        return EMPTY_ROOT
+    value = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        value = node_hash(left, value)
+    return value
+
+
 def children(key: NodeKey) -> tuple[NodeKey, NodeKey]:
     """The two stored children of a stored interior node."""
     level, index = key
