@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from asn1crypto import x509
 from sqlalchemy import text
@@ -126,12 +127,9 @@ class Hierarchy:
                 actor=actor,
             )
             report.created.append("audit log key")
-        if repository.ca(session, ROOT) is None:
-            self._create_root(session, algorithm=algorithm, actor=actor)
-            report.created.append("root CA")
-        for name in ISSUING_CAS:
+        for name in CA_NAMES:  # the root first: it signs the others
             if repository.ca(session, name) is None:
-                self._create_issuing_ca(session, name, algorithm=algorithm, actor=actor)
+                self._create_ca(session, name, algorithm=algorithm, actor=actor)
                 report.created.append(f"{name} CA")
         for name in CA_NAMES:
             if not self._current(session, kind="ocsp", owner=name):
@@ -194,78 +192,77 @@ class Hierarchy:
         )
         return row
 
-    def _create_root(self, session: Session, *, algorithm: KeyAlgorithm, actor: str) -> None:
-        key = self.custody.generate(session, purpose="root-ca", algorithm=algorithm, state="active")
-        name = self._ca_name(ROOT)
+    def issue(
+        self,
+        session: Session,
+        *,
+        issuer: Issuer,
+        issuer_ca: str,
+        kind: str,
+        owner: str,
+        key: SigningKey,
+        subject: x509.Name,
+        days: int,
+        extensions: list[dict[str, Any]],
+        actor: str,
+    ) -> IssuedCertificate:
+        """Sign a certificate for ``key`` (never outliving the issuer's own) and record it."""
         now = datetime.now(UTC)
+        not_after = now + timedelta(days=days)
+        if issuer.name != subject or issuer.key is not key:  # not self-signed: cap validity
+            not_after = min(not_after, as_utc(self.ca_certificate(session, issuer_ca).not_after))
         certificate = sign_certificate(
-            issuer=Issuer(name=name, key=key),
-            subject=name,
+            issuer=issuer,
+            subject=subject,
             subject_public_key_der=key.public_key_der,
             serial=random_serial(),
             not_before=now - BACKDATE,
-            not_after=now + timedelta(days=365 * CA_YEARS[ROOT]),
-            extensions=ca_extensions(path_length=1, endpoints=None),
+            not_after=not_after,
+            extensions=extensions,
         )
-        row = self.record_certificate(
+        return self.record_certificate(
             session,
-            issuer=ROOT,
-            kind="ca",
-            owner=ROOT,
+            issuer=issuer_ca,
+            kind=kind,
+            owner=owner,
             key=key,
             certificate=certificate,
             actor=actor,
         )
-        session.add(
-            CertificateAuthority(
-                name=ROOT, parent=None, key_id=key.key_id, certificate_id=row.id, crl_number=0
-            )
-        )
-        self.events.record(
-            session,
-            type="key.generated",
-            actor=actor,
-            subject=key.key_id,
-            details={"purpose": "root-ca", "algorithm": algorithm.value},
-        )
 
-    def _create_issuing_ca(
+    def _create_ca(
         self, session: Session, name: str, *, algorithm: KeyAlgorithm, actor: str
     ) -> None:
-        key = self.custody.generate(
-            session, purpose="issuing-ca", algorithm=algorithm, state="active", owner=name
+        purpose = "root-ca" if name == ROOT else "issuing-ca"
+        key = self._replace_key(
+            session, purpose=purpose, owner=name, algorithm=algorithm, actor=actor
         )
-        root = self.issuer(session, ROOT)
-        now = datetime.now(UTC)
-        certificate = sign_certificate(
-            issuer=root,
-            subject=self._ca_name(name),
-            subject_public_key_der=key.public_key_der,
-            serial=random_serial(),
-            not_before=now - BACKDATE,
-            not_after=now + timedelta(days=365 * CA_YEARS[name]),
-            extensions=ca_extensions(path_length=0, endpoints=self.endpoints(ROOT)),
-        )
-        row = self.record_certificate(
+        if name == ROOT:
+            issuer = Issuer(name=self._ca_name(ROOT), key=key)
+            extensions = ca_extensions(path_length=1, endpoints=None)
+        else:
+            issuer = self.issuer(session, ROOT)
+            extensions = ca_extensions(path_length=0, endpoints=self.endpoints(ROOT))
+        row = self.issue(
             session,
-            issuer=ROOT,
+            issuer=issuer,
+            issuer_ca=ROOT,
             kind="ca",
             owner=name,
             key=key,
-            certificate=certificate,
+            subject=self._ca_name(name),
+            days=365 * CA_YEARS[name],
+            extensions=extensions,
             actor=actor,
         )
         session.add(
             CertificateAuthority(
-                name=name, parent=ROOT, key_id=key.key_id, certificate_id=row.id, crl_number=0
+                name=name,
+                parent=None if name == ROOT else ROOT,
+                key_id=key.key_id,
+                certificate_id=row.id,
+                crl_number=0,
             )
-        )
-        self.events.record(
-            session,
-            type="key.generated",
-            actor=actor,
-            subject=key.key_id,
-            details={"purpose": "issuing-ca", "algorithm": algorithm.value},
         )
 
     def _replace_key(
@@ -296,17 +293,18 @@ class Hierarchy:
         key = self._replace_key(
             session, purpose="ocsp", owner=ca_name, algorithm=issuer.key.algorithm, actor=actor
         )
-        now = datetime.now(UTC)
-        certificate = sign_certificate(
+        return self.issue(
+            session,
             issuer=issuer,
+            issuer_ca=ca_name,
+            kind="ocsp",
+            owner=ca_name,
+            key=key,
             subject=build_name(
                 common_name=f"{self.settings.pki_name} OCSP Responder ({ca_name})",
                 organization=self.settings.pki_name,
             ),
-            subject_public_key_der=key.public_key_der,
-            serial=random_serial(),
-            not_before=now - BACKDATE,
-            not_after=now + timedelta(days=RESPONDER_DAYS),
+            days=RESPONDER_DAYS,
             extensions=end_entity_extensions(
                 key_usage={"digital_signature"},
                 extended_key_usage=["ocsp_signing"],
@@ -314,14 +312,6 @@ class Hierarchy:
                 ocsp_no_check=True,
                 revocation_pointers=False,
             ),
-        )
-        return self.record_certificate(
-            session,
-            issuer=ca_name,
-            kind="ocsp",
-            owner=ca_name,
-            key=key,
-            certificate=certificate,
             actor=actor,
         )
 
@@ -331,29 +321,22 @@ class Hierarchy:
         key = self._replace_key(
             session, purpose="tsa", owner="tsa", algorithm=issuer.key.algorithm, actor=actor
         )
-        now = datetime.now(UTC)
-        certificate = sign_certificate(
+        return self.issue(
+            session,
             issuer=issuer,
+            issuer_ca=INFRA_CA,
+            kind="tsa",
+            owner="tsa",
+            key=key,
             subject=build_name(
                 common_name=f"{self.settings.pki_name} Time Stamping Unit",
                 organization=self.settings.pki_name,
             ),
-            subject_public_key_der=key.public_key_der,
-            serial=random_serial(),
-            not_before=now - BACKDATE,
-            not_after=now + timedelta(days=TSA_DAYS),
+            days=TSA_DAYS,
             extensions=end_entity_extensions(
                 key_usage={"digital_signature", "non_repudiation"},
                 extended_key_usage=["time_stamping"],
                 endpoints=self.endpoints(INFRA_CA),
             ),
-        )
-        return self.record_certificate(
-            session,
-            issuer=INFRA_CA,
-            kind="tsa",
-            owner="tsa",
-            key=key,
-            certificate=certificate,
             actor=actor,
         )

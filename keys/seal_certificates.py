@@ -7,16 +7,13 @@ social credit code (ETSI EN 319 412-1 §5.1.4 semantics identifier ``NTRCN-<code
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from sqlalchemy.orm import Session
 
-from core.clock import as_utc
 from keys import repository
 from keys.algorithms import KeyAlgorithm
-from keys.hierarchy import BACKDATE, SEAL_CA, Hierarchy, HierarchyError
+from keys.hierarchy import SEAL_CA, Hierarchy, HierarchyError
 from keys.models import IssuedCertificate
-from keys.x509_builder import build_name, end_entity_extensions, random_serial, sign_certificate
+from keys.x509_builder import build_name, end_entity_extensions
 
 SEAL_DAYS = 2 * 365
 
@@ -65,32 +62,23 @@ def issue_seal_certificate(
             subject=key.key_id,
             details={"purpose": "seal", "owner": owner, "algorithm": key.algorithm.value},
         )
-    ca_certificate = hierarchy.ca_certificate(session, SEAL_CA)
-    now = datetime.now(UTC)
-    not_after = min(now + timedelta(days=days), as_utc(ca_certificate.not_after))
-    certificate = sign_certificate(
+    return hierarchy.issue(
+        session,
         issuer=issuer,
+        issuer_ca=SEAL_CA,
+        kind="seal",
+        owner=owner,
+        key=key,
         subject=build_name(
             common_name=seal_name,
             organization=organization,
             organization_identifier=f"NTRCN-{uscc}",
         ),
-        subject_public_key_der=key.public_key_der,
-        serial=random_serial(),
-        not_before=now - BACKDATE,
-        not_after=not_after,
+        days=days,
         extensions=end_entity_extensions(
             key_usage={"digital_signature", "non_repudiation"},
             extended_key_usage=None,
             endpoints=hierarchy.endpoints(SEAL_CA),
         ),
-    )
-    return hierarchy.record_certificate(
-        session,
-        issuer=SEAL_CA,
-        kind="seal",
-        owner=owner,
-        key=key,
-        certificate=certificate,
         actor=actor,
     )

@@ -65,7 +65,7 @@ def test_app_settings_are_real_and_production_grade(compose: dict[str, Any]) -> 
 
 def test_migrations_run_once_before_the_apps(compose: dict[str, Any]) -> None:
     migrate = compose["services"]["migrate"]
-    assert migrate["command"] == ["tongxing", "db", "upgrade"]
+    assert migrate["command"] == ["sh", "-c", "tongxing db upgrade && tongxing keys init"]
     assert migrate["environment"] == next(iter(_app_services(compose).values()))["environment"]
 
 
