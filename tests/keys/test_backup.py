@@ -203,3 +203,21 @@ def test_altered_bundle_is_refused(key_services: KeyServices, tmp_path: Path) ->
                 bundle=json.dumps(document).encode(),
                 passphrase=PASSPHRASE,
             )
+
+
+def test_no_key_material_in_logs(
+    key_services: KeyServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with key_services.database.transaction() as session:
+        bundle = backup.export_bundle(session, kek=key_services.custody.kek, passphrase=PASSPHRASE)
+        key_services.hierarchy.issuer(session, "seal").key.sign(b"x")
+        rows = repository.keys(session)
+    logged = caplog.text
+    assert "PRIVATE KEY" not in logged
+    for row in rows:
+        assert row.reference is not None
+        assert row.reference.hex() not in logged
+    assert bundle.decode()[:50] not in logged

@@ -162,3 +162,19 @@ def test_root_offline_and_back(tmp_path: Path) -> None:
         for k in json.loads(tongxing("keys", "list", "--json", env=env).stdout)
     }
     assert states["root-ca"] == "active"
+
+
+def test_missing_pkcs11_token_stops_the_start(installed: dict[str, str], softhsm) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        **installed,
+        "TONGXING_PKCS11_MODULE": softhsm.module,
+        "TONGXING_PKCS11_TOKEN_LABEL": "no-such-token",
+        "TONGXING_PKCS11_PIN": "1234",
+        "TONGXING_PKCS11_PURPOSES": "seal",
+    }
+    tongxing("keys", "init", env=installed)
+    result = tongxing("serve", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        "error: TONGXING_PKCS11_MODULE: PKCS#11 token 'no-such-token' not found"
+    )
