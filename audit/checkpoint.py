@@ -101,11 +101,17 @@ def verify(note: str, *, origin: str, public_key_der: bytes) -> Checkpoint:
     """The checkpoint if ``note`` carries a valid signature by the log key, else an error.
 
     Signatures by other keys are ignored (c2sp.org/signed-note §Signatures)."""
+    if not isinstance(note, str):
+        raise CheckpointError("a checkpoint must be text")
     checkpoint, text, signatures = parse(note)
     if checkpoint.origin != origin:
         raise CheckpointError(f"checkpoint is for origin {checkpoint.origin!r}, not {origin!r}")
-    public = serialization.load_der_public_key(public_key_der)
-    assert isinstance(public, ec.EllipticCurvePublicKey)
+    try:
+        public = serialization.load_der_public_key(public_key_der)
+    except ValueError:
+        raise CheckpointError("the log public key is not a valid key") from None
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise CheckpointError("the log public key is not an ECDSA key")
     wanted = key_id(public_key_der)
     for name, blob in signatures:
         if name == origin and blob[:4] == wanted:

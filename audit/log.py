@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,7 @@ from keys.stores import SigningKey
 
 log = logging.getLogger("tongxing.audit")
 
-_PENDING = "tongxing_audit_pending"
+_APPENDED = "tongxing_audit_appended"
 _FRONTIER = "tongxing_audit_frontier"
 _LISTENING = "tongxing_audit_listening"
 _KEY_LOOKUP_SECONDS = 60.0
@@ -74,6 +75,8 @@ class AuditLog:
         self, session: Session, *, type: str, actor: str, subject: str, details: dict[str, Any]
     ) -> Appended:
         """Append one entry; returns its index (the ``Tongxing-Audit-Index`` of a seal)."""
+        # Validate before claiming an index: a claimed index must always get its entry.
+        canonical_json(details)
         index = repository.claim_next_index(session)
         now = datetime.now(UTC).replace(microsecond=0)
         leaf = canonical_json(
@@ -111,7 +114,7 @@ class AuditLog:
         edge = {key: edge[key] for key in keys[:-1]}
         edge[keys[-1]] = value
         session.info[_FRONTIER] = (size, edge)
-        session.info[_PENDING] = (size, merkle.fold([edge[key] for key in keys]))
+        session.info[_APPENDED] = True
         self._listen(session)
         return Appended(index=index, leaf=leaf)
 
@@ -122,17 +125,21 @@ class AuditLog:
 
         @event.listens_for(session, "before_commit")
         def _sign(committing: Session) -> None:
-            pending = committing.info.pop(_PENDING, None)
-            if pending is not None:
-                size, root = pending
+            if committing.info.pop(_APPENDED, False):
+                size = repository.lock_head(committing)
+                cached = committing.info.get(_FRONTIER)
+                if cached is not None and cached[0] == size:
+                    root = merkle.fold([cached[1][key] for key in merkle.frontier(size)])
+                else:  # a savepoint rolled back since: recompute from what is stored
+                    root = self.root(committing, size)
                 self._sign_checkpoint(committing, size=size, root=root)
 
-        @event.listens_for(session, "after_commit")
-        @event.listens_for(session, "after_rollback")
-        def _forget(ended: Session) -> None:
-            # Another process may append before this session's next transaction.
-            ended.info.pop(_PENDING, None)
+        @event.listens_for(session, "after_transaction_end")
+        def _forget(ended: Session, transaction: Any) -> None:
+            # Any end (a savepoint's included) may undo appends: drop the cached right edge.
             ended.info.pop(_FRONTIER, None)
+            if transaction.parent is None:
+                ended.info.pop(_APPENDED, None)
 
     # --- checkpoints ----------------------------------------------------------------------
 
@@ -162,9 +169,13 @@ class AuditLog:
         if root is None:
             root = self.root(session, size)
         now = datetime.now(UTC).replace(microsecond=0)
-        note = checkpoint.sign(
-            checkpoint.Checkpoint(origin=self.origin, size=size, root=root, time=now), key
-        )
+        try:
+            note = checkpoint.sign(
+                checkpoint.Checkpoint(origin=self.origin, size=size, root=root, time=now), key
+            )
+        except Exception:  # an HSM hiccup must not undo the business change
+            log.warning("the audit log key failed to sign; checkpoint deferred", exc_info=True)
+            return None
         row = AuditCheckpoint(tree_size=size, root_hash=root, note=note, created_at=now)
         session.add(row)
         return row
@@ -184,14 +195,28 @@ class AuditLog:
 
     # --- reading ----------------------------------------------------------------------------
 
+    def public_key_pem(self, session: Session) -> tuple[bytes, str] | None:
+        """The log key as (DER, PEM text), for auditors."""
+        key = self.log_key(session)
+        if key is None:
+            return None
+        pem = serialization.load_der_public_key(key.public_key_der).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return key.public_key_der, pem.decode()
+
     def root(self, session: Session, size: int) -> bytes:
         """The root hash of the first ``size`` entries."""
         return merkle.root_hash(size, lambda keys: repository.nodes(session, keys))
 
     def inclusion_proof(self, session: Session, *, index: int, size: int) -> list[bytes]:
         """The audit path of entry ``index`` in the tree of ``size`` entries."""
-        return merkle.inclusion_proof(index, size, lambda keys: repository.nodes(session, keys))
+        return merkle.inclusion_proof(
+            index, size=size, fetch=lambda keys: repository.nodes(session, keys)
+        )
 
     def consistency_proof(self, session: Session, *, first: int, second: int) -> list[bytes]:
         """The proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
-        return merkle.consistency_proof(first, second, lambda keys: repository.nodes(session, keys))
+        return merkle.consistency_proof(
+            first, second=second, fetch=lambda keys: repository.nodes(session, keys)
+        )

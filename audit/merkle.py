@@ -135,7 +135,7 @@ def root_hash(size: int, fetch: Callable[[Iterable[NodeKey]], Mapping[NodeKey, b
 
 
 def inclusion_proof(
-    index: int, size: int, fetch: Callable[[Iterable[NodeKey]], Mapping[NodeKey, bytes]]
+    index: int, *, size: int, fetch: Callable[[Iterable[NodeKey]], Mapping[NodeKey, bytes]]
 ) -> list[bytes]:
     """The audit path of leaf ``index`` in the tree of ``size`` leaves."""
     if not 0 <= index < size:
@@ -144,7 +144,7 @@ def inclusion_proof(
 
 
 def consistency_proof(
-    first: int, second: int, fetch: Callable[[Iterable[NodeKey]], Mapping[NodeKey, bytes]]
+    first: int, *, second: int, fetch: Callable[[Iterable[NodeKey]], Mapping[NodeKey, bytes]]
 ) -> list[bytes]:
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
     if not 0 < first <= second:

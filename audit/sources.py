@@ -85,29 +85,51 @@ def from_database(session: Session, *, origin: str) -> LogMaterial:
     )
 
 
+def _entry(index: object, leaf: object) -> tuple[int, bytes]:
+    if not isinstance(index, int) or isinstance(index, bool) or not isinstance(leaf, str):
+        raise SourceError("an entry must have an integer index and a base64 leaf")
+    return index, base64.b64decode(leaf, validate=True)
+
+
+def _checkpoint(checkpoint_id: object, note: object) -> tuple[int, str]:
+    if not isinstance(checkpoint_id, int) or not isinstance(note, str):
+        raise SourceError("a checkpoint must have an integer id and text")
+    return checkpoint_id, note
+
+
 def from_export(data: bytes) -> LogMaterial:
-    """The log from a file written by `tongxing audit export`."""
+    """The log from a file written by `tongxing audit export` (every field type-checked)."""
     try:
         document: dict[str, Any] = json.loads(data)
-        if document.get("format") != EXPORT_FORMAT:
+        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
             raise SourceError(f"not a {EXPORT_FORMAT} file")
         return LogMaterial(
-            origin=document["origin"],
-            public_key_der=base64.b64decode(document["public_key"]),
-            entries=[(int(e["index"]), base64.b64decode(e["leaf"])) for e in document["entries"]],
-            checkpoints=[(int(c["id"]), c["note"]) for c in document["checkpoints"]],
+            origin=str(document["origin"]),
+            public_key_der=base64.b64decode(document["public_key"], validate=True),
+            entries=[_entry(e["index"], e["leaf"]) for e in document["entries"]],
+            checkpoints=[_checkpoint(c["id"], c["note"]) for c in document["checkpoints"]],
             leaf_hashes={
-                int(i): base64.b64decode(h) for i, h in document.get("leaf_hashes", {}).items()
+                int(i): base64.b64decode(h, validate=True)
+                for i, h in document.get("leaf_hashes", {}).items()
             },
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         if isinstance(exc, SourceError):
             raise
-        raise SourceError("the file is not a Tongxing audit export") from None
+        raise SourceError("the file is not a well-formed Tongxing audit export") from None
 
 
 def from_http(base_url: str, *, token: str, timeout: float = 30.0) -> LogMaterial:
     """The log fetched from a running deployment (entries need an ``audit:read`` token)."""
+    try:
+        return _fetch(base_url, token=token, timeout=timeout)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, SourceError):
+            raise
+        raise SourceError(f"{base_url} answered something that is not an audit log") from None
+
+
+def _fetch(base_url: str, *, token: str, timeout: float) -> LogMaterial:
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
         key = _get(client, "/audit/v1/key")
         public = serialization.load_pem_public_key(key["public_key_pem"].encode())
@@ -118,7 +140,7 @@ def from_http(base_url: str, *, token: str, timeout: float = 30.0) -> LogMateria
         after = 0
         while True:
             page = _get(client, f"/audit/v1/checkpoints?after={after}")["checkpoints"]
-            checkpoints += [(c["id"], c["note"]) for c in page]
+            checkpoints += [_checkpoint(c["id"], c["note"]) for c in page]
             if not page:
                 break
             after = page[-1]["id"]
@@ -126,7 +148,7 @@ def from_http(base_url: str, *, token: str, timeout: float = 30.0) -> LogMateria
         headers = {"authorization": f"Bearer {token}"}
         while True:
             page = _get(client, f"/audit/v1/entries?start={len(entries)}", headers=headers)
-            entries += [(e["index"], base64.b64decode(e["leaf"])) for e in page["entries"]]
+            entries += [_entry(e["index"], e["leaf"]) for e in page["entries"]]
             if not page["entries"] or len(entries) >= page["tree_size"]:
                 break
     return LogMaterial(
@@ -138,11 +160,14 @@ def from_http(base_url: str, *, token: str, timeout: float = 30.0) -> LogMateria
     )
 
 
-def _get(client: httpx.Client, path: str, headers: dict[str, str] | None = None) -> Any:
+def _get(client: httpx.Client, path: str, *, headers: dict[str, str] | None = None) -> Any:
     try:
         response = client.get(path, headers=headers)
     except httpx.HTTPError as exc:
         raise SourceError(f"cannot reach {client.base_url}{path}: {exc}") from None
     if response.status_code != 200:
         raise SourceError(f"{path} answered {response.status_code}: {response.text[:200]}")
-    return response.json()
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        raise SourceError(f"{path} did not answer JSON") from None

@@ -2,7 +2,9 @@
 signed checkpoint (and an auditor's own earlier checkpoint) against it.
 
 Framework-free; takes plain data so it works the same on a database, an export or the HTTP
-API. It reports every problem it finds and names the first entry that does not match.
+API. It reports every problem it finds and names the first entry that does not match (or
+the smallest range that must contain it, when stored leaf hashes cannot narrow it down).
+Malformed input is reported as a problem, never raised.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class VerifyReport:
     verified_size: int = 0
     first_bad_index: int | None = None
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     latest_note: str | None = None
 
     @property
@@ -49,26 +52,10 @@ def verify_log(
     ((id, signed note), any order) signed by the log key, and against ``trusted_note``, a
     checkpoint the auditor verified before (it must still be a prefix of this log)."""
     report = VerifyReport(entries=len(entries))
-    ordered = sorted(entries, key=lambda item: item[0])
-    leaves: list[bytes] = []
-    for position, (index, leaf) in enumerate(ordered):
-        if index != position:
-            report.bad(f"entry {position} is missing (the next entry present is {index})", position)
-            break
-        try:
-            seq = json.loads(leaf).get("seq")
-        except (ValueError, AttributeError):
-            seq = None
-        if seq != index:
-            report.bad(f"entry {index} carries sequence number {seq!r}: moved or rewritten", index)
-        leaves.append(leaf)
-
-    checked: list[notes.Checkpoint] = []
-    for checkpoint_id, note in sorted(checkpoint_notes):
-        try:
-            checked.append(notes.verify(note, origin=origin, public_key_der=public_key_der))
-        except notes.CheckpointError as exc:
-            report.bad(f"checkpoint #{checkpoint_id} is not genuine: {exc}")
+    leaves = _ordered_leaves(entries, report)
+    checked = _genuine_checkpoints(
+        checkpoint_notes, report, origin=origin, public_key_der=public_key_der
+    )
     report.checkpoints = len(checked)
     for earlier, later in itertools.pairwise(checked):
         if later.size < earlier.size:
@@ -79,10 +66,11 @@ def verify_log(
     if trusted_note is not None:
         try:
             checked.append(notes.verify(trusted_note, origin=origin, public_key_der=public_key_der))
-        except notes.CheckpointError as exc:
+        except (notes.CheckpointError, ValueError, TypeError) as exc:
             report.bad(f"the trusted checkpoint does not verify: {exc}")
 
-    roots = _prefix_roots(leaves, sorted({c.size for c in checked if 0 < c.size <= len(leaves)}))
+    sizes = sorted({c.size for c in checked if 0 < c.size <= len(leaves)})
+    roots = _prefix_roots(leaves, sizes)
     previous_good = 0
     for item in sorted(checked, key=lambda c: c.size):
         if item.size > len(leaves):
@@ -91,15 +79,33 @@ def verify_log(
                 "present: the log was truncated",
                 len(leaves),
             )
-            continue
-        if item.size == 0:
-            continue
-        if roots[item.size] == item.root:
+        elif item.size and roots[item.size] == item.root:
             previous_good = max(previous_good, item.size)
             report.verified_size = max(report.verified_size, item.size)
-            continue
-        culprit = _first_changed(leaves, stored_leaf_hashes, previous_good, item.size)
-        report.bad(f"entry {culprit} does not match the checkpoint of size {item.size}", culprit)
+        elif item.size:
+            culprit = _first_changed(
+                leaves, stored=stored_leaf_hashes, start=previous_good, end=item.size
+            )
+            if culprit is None:
+                report.bad(
+                    f"an entry in [{previous_good}, {item.size}) does not match the "
+                    f"checkpoint of size {item.size}",
+                    previous_good,
+                )
+            else:
+                report.bad(
+                    f"entry {culprit} does not match the checkpoint of size {item.size}", culprit
+                )
+    if report.ok and len(leaves) > report.verified_size:
+        tail = _first_changed(
+            leaves, stored=stored_leaf_hashes, start=report.verified_size, end=len(leaves)
+        )
+        if tail is not None:
+            report.bad(f"entry {tail} differs from its stored leaf hash", tail)
+        report.warnings.append(
+            f"{len(leaves) - report.verified_size} entries from index {report.verified_size} "
+            "on are not covered by a signed checkpoint yet"
+        )
     if checked:
         latest = max(checked, key=lambda c: c.size)
         report.latest_note = next(
@@ -113,10 +119,47 @@ def verify_log(
     return report
 
 
+def _ordered_leaves(entries: list[tuple[int, bytes]], report: VerifyReport) -> list[bytes]:
+    """The leaves 0..n-1 in order, stopping at the first gap or duplicate."""
+    leaves: list[bytes] = []
+    for position, (index, leaf) in enumerate(sorted(entries, key=lambda item: item[0])):
+        if index < position:
+            report.bad(f"entry {index} appears more than once", index)
+            break
+        if index > position:
+            report.bad(f"entry {position} is missing (the next entry present is {index})", position)
+            break
+        try:
+            decoded = json.loads(leaf)
+            seq = decoded.get("seq") if isinstance(decoded, dict) else None
+        except (ValueError, RecursionError):
+            seq = None
+        if seq != index:
+            report.bad(f"entry {index} carries sequence number {seq!r}: moved or rewritten", index)
+        leaves.append(leaf)
+    return leaves
+
+
+def _genuine_checkpoints(
+    checkpoint_notes: list[tuple[int, str]],
+    report: VerifyReport,
+    *,
+    origin: str,
+    public_key_der: bytes,
+) -> list[notes.Checkpoint]:
+    checked: list[notes.Checkpoint] = []
+    for checkpoint_id, note in sorted(checkpoint_notes, key=lambda item: item[0]):
+        try:
+            checked.append(notes.verify(note, origin=origin, public_key_der=public_key_der))
+        except notes.CheckpointError as exc:
+            report.bad(f"checkpoint #{checkpoint_id} is not genuine: {exc}")
+    return checked
+
+
 def _size_of(note: str) -> int | None:
     try:
         return notes.parse(note)[0].size
-    except notes.CheckpointError:
+    except (notes.CheckpointError, TypeError):
         return None
 
 
@@ -133,21 +176,18 @@ def _prefix_roots(leaves: list[bytes], sizes: list[int]) -> dict[int, bytes]:
             height += 1
         stack.append((height, value))
         while target == count:
-            root = stack[-1][1]
-            for _, left in reversed(stack[:-1]):
-                root = merkle.node_hash(left, root)
-            roots[count] = root
+            roots[count] = merkle.fold([hashed for _, hashed in stack])
             target = next(wanted, None)
     return roots
 
 
 def _first_changed(
-    leaves: list[bytes], stored: dict[int, bytes] | None, start: int, end: int
-) -> int:
-    """The first entry in [start, end) whose hash differs from the stored leaf hash (or
-    ``start`` when the stored hashes were changed too)."""
+    leaves: list[bytes], *, stored: dict[int, bytes] | None, start: int, end: int
+) -> int | None:
+    """The first entry in [start, end) whose hash differs from the stored leaf hash; None
+    when that cannot tell (no stored hashes, or they were changed too)."""
     if stored:
         for index in range(start, end):
             if stored.get(index) != merkle.leaf_hash(leaves[index]):
                 return index
-    return start
+    return None

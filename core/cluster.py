@@ -78,7 +78,7 @@ class Membership:
 
     def members(self) -> list[InstanceView]:
         """Instances running or recently stopped, with whether each is alive now."""
-        with self.database.transaction() as session:
+        with self.database.reading() as session:
             rows = repository.recent_instances(session, since=datetime.now(UTC) - RECENT)
         return [
             InstanceView(

@@ -68,10 +68,25 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: a transaction that reads and later writes fails at once ("database is
+        # locked") if another connection committed in between; writers therefore take the
+        # write lock when they begin, waiting for it up to the busy timeout.
+        writer = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            if self.is_sqlite
+            else (self.engine)
+        )
+        self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits when the block ends and rolls back if it raises."""
+        """A read-write unit of work: commits when the block ends, rolls back if it raises."""
+        with self.write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction (on SQLite it does not take the write lock)."""
         with self.sessions() as session, session.begin():
             yield session
 
@@ -118,7 +133,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -35,6 +35,7 @@ from keys.custody import KeyCustody
 LEEWAY = 30
 MAX_TOKEN = 8192
 _KEY_CACHE_SECONDS = 30.0
+_UNKNOWN_KID_RELOAD_SECONDS = 5.0
 
 
 class TokenError(ValueError):
@@ -111,10 +112,13 @@ class AccessTokenVerifier:
 
     def _published(self, kid: str) -> tuple[KeyAlgorithm, Any] | None:
         with self._lock:
-            fresh = time.monotonic() - self._loaded_at < _KEY_CACHE_SECONDS
-            if fresh and kid in self._keys:
+            age = time.monotonic() - self._loaded_at
+            if kid in self._keys and age < _KEY_CACHE_SECONDS:
                 return self._keys[kid]
-        with self.database.transaction() as session:
+            # An unknown kid reloads at most every few seconds: bogus tokens cost no queries.
+            if kid not in self._keys and age < _UNKNOWN_KID_RELOAD_SECONDS:
+                return None
+        with self.database.reading() as session:
             rows = token_keys.published(session, retention=self.retention)
             keys = {
                 row.id: (
@@ -128,7 +132,9 @@ class AccessTokenVerifier:
         return keys.get(kid)
 
     def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
-        """The token's claims, or :class:`TokenError` (see the module's security contract)."""
+        """The token's claims, or :class:`TokenError` (see the module's security contract).
+
+        Error messages are fixed texts: nothing from the token is echoed back."""
         if len(token) > MAX_TOKEN or token.count(".") != 2:
             raise TokenError("malformed token")
         header_b64, claims_b64, signature_b64 = token.split(".")
@@ -136,34 +142,26 @@ class AccessTokenVerifier:
             header = json.loads(_unb64(header_b64))
             claims = json.loads(_unb64(claims_b64))
             signature = _unb64(signature_b64)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TokenError("malformed token") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise TokenError("malformed token")
         if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
             raise TokenError("not an access token (typ must be at+jwt)")
+        if "crit" in header:
+            raise TokenError("critical header parameters are not supported")
         algorithm = header.get("alg")
         if algorithm not in {a.value for a in KeyAlgorithm}:
-            raise TokenError(f"unacceptable algorithm {algorithm!r}")
-        published = self._published(str(header.get("kid", "")))
+            raise TokenError("unacceptable signature algorithm")
+        kid = header.get("kid")
+        published = self._published(kid) if isinstance(kid, str) else None
         if published is None or published[0].value != algorithm:
             raise TokenError("unknown signing key")
-        _check_signature(published, f"{header_b64}.{claims_b64}".encode(), signature)
-        now = time.time()
-        if claims.get("iss") != self.issuer:
-            raise TokenError("wrong issuer")
-        audiences = claims.get("aud")
-        audiences = [audiences] if isinstance(audiences, str) else audiences or []
-        if audience not in audiences:
-            raise TokenError("the token is not for this resource")
-        if not isinstance(claims.get("exp"), int) or claims["exp"] < now - LEEWAY:
-            raise TokenError("the token has expired")
-        for claim in ("iat", "nbf"):
-            if isinstance(claims.get(claim), int) and claims[claim] > now + LEEWAY:
-                raise TokenError(f"the token's {claim} is in the future")
+        _check_signature(published, data=f"{header_b64}.{claims_b64}".encode(), signature=signature)
+        self._check_claims(claims, audience=audience)
         scopes = frozenset(str(claims.get("scope", "")).split())
         if scope not in scopes:
-            raise TokenError(f"the token lacks scope {scope}", error="insufficient_scope")
+            raise TokenError("the token lacks the required scope", error="insufficient_scope")
         return AccessToken(
             subject=str(claims.get("sub", "")),
             client_id=str(claims.get("client_id", "")),
@@ -171,8 +169,35 @@ class AccessTokenVerifier:
             claims=claims,
         )
 
+    def _check_claims(self, claims: dict[str, Any], *, audience: str) -> None:
+        now = time.time()
+        if claims.get("iss") != self.issuer:
+            raise TokenError("wrong issuer")
+        audiences = claims.get("aud")
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        if not isinstance(audiences, list) or audience not in audiences:
+            raise TokenError("the token is not for this resource")
+        expiry = claims.get("exp")
+        if (
+            not isinstance(expiry, int | float)
+            or isinstance(expiry, bool)
+            or (expiry < now - LEEWAY)
+        ):
+            raise TokenError("the token has expired or has no valid exp")
+        for claim in ("iat", "nbf"):
+            value = claims.get(claim)
+            if value is None:
+                continue
+            if (
+                not isinstance(value, int | float)
+                or isinstance(value, bool)
+                or (value > now + LEEWAY)
+            ):
+                raise TokenError(f"the token's {claim} is invalid or in the future")
 
-def _check_signature(published: tuple[KeyAlgorithm, Any], data: bytes, signature: bytes) -> None:
+
+def _check_signature(published: tuple[KeyAlgorithm, Any], *, data: bytes, signature: bytes) -> None:
     algorithm, public = published
     try:
         if algorithm is KeyAlgorithm.ES256:

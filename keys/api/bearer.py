@@ -18,12 +18,17 @@ from keys.access_tokens import AccessToken, AccessTokenVerifier, TokenError
 REALM = "tongxing"
 
 
-def _challenge(error: str | None, description: str | None, scope: str) -> str:
-    parts = [f'realm="{REALM}"', f'scope="{scope}"']
+def _quoted(text: str) -> str:
+    # RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only.
+    return "".join(c for c in text if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
+
+
+def _challenge(*, error: str | None, description: str | None, scope: str) -> str:
+    parts = [f'realm="{REALM}"', f'scope="{_quoted(scope)}"']
     if error:
-        parts.append(f'error="{error}"')
+        parts.append(f'error="{_quoted(error)}"')
     if description:
-        parts.append(f'error_description="{description}"')
+        parts.append(f'error_description="{_quoted(description)}"')
     return "Bearer " + ", ".join(parts)
 
 
@@ -40,7 +45,7 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 kind="token-required",
                 title="Access token required",
                 detail=f"Send an access token with scope {scope} as a Bearer token.",
-                headers={"WWW-Authenticate": _challenge(None, None, scope)},
+                headers={"WWW-Authenticate": _challenge(error=None, description=None, scope=scope)},
             )
         try:
             return verifier.verify(token.strip(), audience=verifier.issuer + resource, scope=scope)
@@ -51,7 +56,11 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 kind="insufficient-scope" if insufficient else "invalid-token",
                 title="Insufficient scope" if insufficient else "Invalid access token",
                 detail=str(exc),
-                headers={"WWW-Authenticate": _challenge(exc.error, str(exc), scope)},
+                headers={
+                    "WWW-Authenticate": _challenge(
+                        error=exc.error, description=str(exc), scope=scope
+                    )
+                },
             ) from None
 
     return check

@@ -18,7 +18,7 @@ CACHE_SECONDS = int(token_keys.PUBLISH_AHEAD.total_seconds())
 @router.get("/jwks", summary="JSON Web Key Set of the token-signing keys")
 def jwks(request: Request, keys: KeysDep) -> Response:
     """Cached for five minutes; the next key is published before it signs, so caching is safe."""
-    with keys.database.transaction() as session:
+    with keys.database.reading() as session:
         rows = token_keys.published(session, retention=keys.token_key_retention)
         body = json.dumps(token_keys.jwks(rows), separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

@@ -54,7 +54,7 @@ def _split(filename: str, allowed: tuple[str, ...]) -> tuple[str, str]:
 def ca_certificate(filename: Annotated[str, Path()], keys: KeysDep) -> Response:
     """The current certificate of a CA of the hierarchy."""
     name, extension = _split(filename, ("crt", "cer", "pem"))
-    with keys.database.transaction() as session:
+    with keys.database.reading() as session:
         try:
             der = keys.hierarchy.ca_certificate(session, name).der
         except HierarchyError:
@@ -87,7 +87,7 @@ def certificate_revocation_list(filename: Annotated[str, Path()], keys: KeysDep)
 
 
 def _ocsp(keys: KeysDep, request_der: bytes) -> Response:
-    with keys.database.transaction() as session:
+    with keys.database.reading() as session:
         answer = ocsp_responder.respond(session, hierarchy=keys.hierarchy, request_der=request_der)
     return Response(answer, media_type=OCSP_RESPONSE)
 
@@ -115,7 +115,7 @@ async def time_stamp(request: Request, keys: KeysDep) -> Response:
     body = await _protocol_body(request, TSA_QUERY)
 
     def answer() -> bytes:
-        with keys.database.transaction() as session:
+        with keys.database.reading() as session:
             return tsa.timestamp(session, hierarchy=keys.hierarchy, request_der=body)
 
     return Response(await run_in_threadpool(answer), media_type=TSA_REPLY)

@@ -3,7 +3,9 @@ proofs that verify against the signed checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -122,3 +124,61 @@ def test_periodic_checkpoint_only_when_stale(domain: Domain) -> None:
 def test_floats_are_refused(domain: Domain) -> None:
     with domain.audit.database.transaction() as session, pytest.raises(TypeError, match="floats"):
         domain.audit.append(session, type="x", actor="a", subject="s", details={"v": 1.5})
+
+
+def test_a_rejected_entry_claims_no_index(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session:
+        size = repository.tree_size(session)
+        # A careless caller swallows the error and commits anyway.
+        with contextlib.suppress(TypeError):
+            domain.audit.append(session, type="x", actor="a", subject="s", details={"v": 0.5})
+    assert _append(domain, 1) == [size]  # the log is not wedged
+
+
+def test_a_rolled_back_savepoint_keeps_the_checkpoint_right(domain: Domain) -> None:
+    with domain.audit.database.transaction() as session:
+        size = repository.tree_size(session)
+        domain.audit.append(session, type="kept", actor="a", subject="s", details={})
+        savepoint = session.begin_nested()
+        domain.audit.append(session, type="undone", actor="a", subject="s", details={})
+        savepoint.rollback()
+        domain.audit.append(session, type="kept", actor="a", subject="s2", details={})
+    with domain.audit.database.reading() as session:
+        latest = repository.latest_checkpoint(session)
+        assert latest is not None and latest.tree_size == size + 2
+        assert latest.root_hash == domain.audit.root(session, size + 2)
+        types = [e.type for e in repository.entries(session, start=size, end=size + 5)]
+    assert types == ["kept", "kept"]
+
+
+def test_concurrent_writers_on_sqlite_wait_instead_of_failing(tmp_path: Path) -> None:
+    from core.database import Database
+    from tests.pki import key_settings, opened_domain
+    from tongxing import migrate
+
+    url = f"sqlite:///{tmp_path / 'concurrent.db'}"
+    migrate.upgrade(Database(url))
+    with opened_domain(key_settings(database_url=url, data_dir=tmp_path)) as domain:
+        _write_concurrently(domain)
+
+
+def _write_concurrently(domain: Domain) -> None:
+    import threading
+
+    errors: list[Exception] = []
+
+    def writer(tag: str) -> None:
+        for i in range(20):
+            try:
+                with domain.audit.database.transaction() as session:
+                    repository.tree_size(session)  # read first, then write
+                    domain.audit.append(session, type="t", actor=tag, subject=str(i), details={})
+            except Exception as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

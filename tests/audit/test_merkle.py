@@ -78,7 +78,7 @@ def test_inclusion_proofs_verify_and_fail_when_altered(
     size = data.draw(st.integers(1, len(entries)))
     index = data.draw(st.integers(0, size - 1))
     root = merkle.root_hash(size, fetch)
-    proof = merkle.inclusion_proof(index, size, fetch)
+    proof = merkle.inclusion_proof(index, size=size, fetch=fetch)
     leaf = merkle.leaf_hash(entries[index])
     assert merkle.verify_inclusion(leaf=leaf, index=index, size=size, proof=proof, root=root)
     assert not merkle.verify_inclusion(
@@ -107,7 +107,7 @@ def test_consistency_proofs_verify_and_fail_when_altered(
     second = data.draw(st.integers(1, len(entries)))
     first = data.draw(st.integers(1, second))
     first_root, second_root = merkle.root_hash(first, fetch), merkle.root_hash(second, fetch)
-    proof = merkle.consistency_proof(first, second, fetch)
+    proof = merkle.consistency_proof(first, second=second, fetch=fetch)
     assert merkle.verify_consistency(
         first=first, second=second, proof=proof, first_root=first_root, second_root=second_root
     )
@@ -140,15 +140,15 @@ def test_agrees_with_pymerkle(entries: list[bytes], data: st.DataObject) -> None
     # pymerkle's audit path starts with the leaf itself and numbers leaves from 1.
     index = data.draw(st.integers(0, size - 1))
     theirs = reference.prove_inclusion(index + 1, size).serialize()["path"]
-    ours = merkle.inclusion_proof(index, size, fetch)
+    ours = merkle.inclusion_proof(index, size=size, fetch=fetch)
     assert [bytes.fromhex(h) for h in theirs[1:]] == ours
 
 
 def test_argument_checks() -> None:
     fetch = fetcher(stored_tree([b"a", b"b"]))
     with pytest.raises(ValueError, match="not in a tree"):
-        merkle.inclusion_proof(2, 2, fetch)
+        merkle.inclusion_proof(2, size=2, fetch=fetch)
     with pytest.raises(ValueError, match="no consistency proof"):
-        merkle.consistency_proof(3, 2, fetch)
+        merkle.consistency_proof(3, second=2, fetch=fetch)
     with pytest.raises(LookupError, match="missing stored subtrees"):
         merkle.root_hash(2, fetcher({}))

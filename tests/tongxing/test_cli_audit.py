@@ -34,13 +34,14 @@ def installed(tmp_path: Path) -> dict[str, str]:
 
 
 def _tamper(env: dict[str, str], index: int) -> None:
+    """Rewrite the actor of entry ``index`` (every entry of `keys init` has one)."""
     with sqlite3.connect(Path(env["TONGXING_DATA_DIR"]) / "tongxing.db") as connection:
         (leaf,) = connection.execute(
             'SELECT leaf FROM audit_entries WHERE "index" = ?', (index,)
         ).fetchone()
         connection.execute(
             'UPDATE audit_entries SET leaf = ? WHERE "index" = ?',
-            (bytes(leaf).replace(b"key.generated", b"key.destroyed"), index),
+            (bytes(leaf).replace(b"admin:cli", b"admin:CLI"), index),
         )
 
 
@@ -55,7 +56,7 @@ def test_verify_export_and_tamper(installed: dict[str, str], tmp_path: Path) -> 
     _tamper(installed, 2)
     caught = tongxing("audit", "verify", env=installed)
     assert caught.returncode == 1
-    assert caught.stderr.startswith("TAMPERED: first entry that does not match: 2")
+    assert "\nTAMPERED: first entry that does not match: 2\n" in caught.stderr
     still_good = tongxing("audit", "verify", "--export", str(export), env={})
     assert still_good.returncode == 0  # the auditor's earlier export is unaffected
 

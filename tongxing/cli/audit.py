@@ -3,6 +3,7 @@ an entry's inclusion."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -57,7 +58,10 @@ def verify(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the tree from every entry and check every checkpoint; exit 1 on tampering."""
+    """Recompute the tree from every entry and check every checkpoint.
+
+    Exit 0: intact; 1: tampered (the first entry that does not match is named); 2: the log
+    could not be read."""
     try:
         if export:
             material = sources.from_export(export.read_bytes())
@@ -79,6 +83,13 @@ def verify(
         if pinned != material.public_key_der:
             typer.echo("error: the log is signed with a different key than --key", err=True)
             raise typer.Exit(1)
+    if not key and not (state and state.exists()):
+        fingerprint = hashlib.sha256(material.public_key_der).hexdigest()[:16]
+        typer.echo(
+            f"warning: trusting the log key the log itself supplies (SHA-256 {fingerprint}…); "
+            "pin it with --key or keep --state",
+            err=True,
+        )
     trusted = state.read_text() if state and state.exists() else None
     report = verify_log(
         entries=material.entries,
@@ -98,6 +109,7 @@ def verify(
                     "verified_size": report.verified_size,
                     "first_bad_index": report.first_bad_index,
                     "problems": report.problems,
+                    "warnings": report.warnings,
                 },
                 ensure_ascii=False,
             )
@@ -116,6 +128,8 @@ def verify(
         raise typer.Exit(1)
     if state and report.latest_note:
         state.write_text(report.latest_note)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if not as_json:
         typer.echo(
             f"OK: {report.entries} entries, {report.checkpoints} checkpoints verified; "

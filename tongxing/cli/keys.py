@@ -90,7 +90,7 @@ def list_keys(
     purpose: Annotated[str | None, typer.Option(help="Only keys of this purpose.")] = None,
 ) -> None:
     """Managed keys with purpose, algorithm, store and state (never key material)."""
-    with key_services() as services, services.database.transaction() as session:
+    with key_services() as services, services.database.reading() as session:
         rows = [
             {
                 "id": r.id,
@@ -120,7 +120,7 @@ def certificates(
     owner: Annotated[str | None, typer.Option(help="Only this owner (seal id, CA).")] = None,
 ) -> None:
     """Issued certificates with issuer, serial, kind, subject and status."""
-    with key_services() as services, services.database.transaction() as session:
+    with key_services() as services, services.database.reading() as session:
         rows = [
             {
                 "issuer": c.issuer,
@@ -223,7 +223,7 @@ def export_root(
     der: Annotated[bool, typer.Option("--der", help="DER instead of PEM.")] = False,
 ) -> None:
     """The root CA certificate that auditors and relying parties install as trust anchor."""
-    with key_services() as services, services.database.transaction() as session:
+    with key_services() as services, services.database.reading() as session:
         certificate = services.hierarchy.ca_certificate(session, ROOT).der
     data = certificate if der else pem.armor("CERTIFICATE", certificate)
     if out:
