@@ -1,4 +1,4 @@
-"""SQL models of ``keys``: the KEK parameters, managed keys, CAs and issued certificates."""
+"""SQL models of ``keys``: KEK parameters, managed keys, CAs, certificates, data keys."""
 
 from __future__ import annotations
 
@@ -93,3 +93,13 @@ class IssuedCertificate(Base):
     status: Mapped[str] = mapped_column(String(16), default="good")
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class DataKey(Base):
+    """A sealed symmetric key for one purpose."""
+
+    __tablename__ = "data_keys"
+
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

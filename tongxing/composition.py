@@ -13,6 +13,7 @@ from core.database import Database
 from core.settings import Settings
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
+from keys.data_keys import DataKeys
 from keys.hierarchy import Hierarchy
 from keys.runtime import KeyServices
 
@@ -24,6 +25,7 @@ class Domain:
     keys: KeyServices
     audit: AuditLog
     tokens: AccessTokenVerifier
+    data_keys: DataKeys
 
     def close(self) -> None:
         """Close HSM sessions."""
@@ -42,4 +44,5 @@ def build_domain(*, settings: Settings, database: Database) -> Domain:
     tokens = AccessTokenVerifier(
         database=database, issuer=settings.issuer, retention=keys.token_key_retention
     )
-    return Domain(keys=keys, audit=audit_log, tokens=tokens)
+    data_keys = DataKeys(custody=custody)
+    return Domain(keys=keys, audit=audit_log, tokens=tokens, data_keys=data_keys)

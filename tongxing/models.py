@@ -3,8 +3,9 @@
 from audit import models as audit_models
 from core import models as core_models
 from core.database import Base
+from idp import models as idp_models
 from keys import models as keys_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "core_models", "keys_models", "metadata"]
+__all__ = ["audit_models", "core_models", "idp_models", "keys_models", "metadata"]

@@ -13,7 +13,8 @@ import sys
 import typer
 
 from core.settings import SettingsError
-from tongxing.cli import audit, db, keys, server
+from tongxing.cli import audit, clients, db, keys, server, users
+from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
 app = typer.Typer(
@@ -28,6 +29,9 @@ app.command("demo")(server.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(users.users, name="users")
+app.add_typer(users.orgs, name="orgs")
+app.add_typer(clients.app, name="clients")
 
 EXIT_CONFIG = 2
 
@@ -36,6 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; configuration and start-up problems become one line on stderr."""
     try:
         app(args=argv, standalone_mode=True)
-    except (SettingsError, StartupError, keys.CommandError, audit.AuditCommandError) as exc:
+    except (
+        SettingsError,
+        StartupError,
+        keys.CommandError,
+        audit.AuditCommandError,
+        AdminCommandError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)

@@ -1,0 +1,200 @@
+"""Registering relying parties and machine clients, with the rules that keep them safe.
+
+Security contract: redirect and logout URIs are absolute https URLs without fragments
+(plain http only for loopback hosts, RFC 8252 §7.3) and are later matched exactly;
+public clients (``none``) may only use the authorization code flow (PKCE is enforced at
+the authorization endpoint); ``private_key_jwt`` needs a jwks_uri; confidential clients'
+secrets are stored only as HMAC-SHA-256 digests. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from core.events import EventRecorder
+from idp import client_secrets, repository
+from idp.models import Client
+from keys.data_keys import DataKeys
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+_SCOPE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 §3.3 scope-token
+
+
+class ClientError(ValueError):
+    """A registration was refused; the message says why."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_uri(uri: str, *, what: str) -> str:
+    """An absolute https URI without fragment (http allowed for loopback hosts)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ClientError(f"{what} {uri!r} must be an absolute https URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ClientError(f"{what} {uri!r} must use https (http only for loopback hosts)")
+    if parts.fragment or "#" in uri:
+        raise ClientError(f"{what} {uri!r} must not contain a fragment")
+    return uri
+
+
+def register(
+    session: Session,
+    *,
+    data_keys: DataKeys,
+    events: EventRecorder,
+    client_id: str,
+    name: str,
+    grant_types: list[str],
+    scopes: list[str],
+    actor: str,
+    auth_method: str | None = None,
+    secret: str | None = None,
+    jwks_uri: str | None = None,
+    redirect_uris: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+    backchannel_logout_uri: str | None = None,
+    pairwise_sector: str | None = None,
+) -> tuple[Client, str | None]:
+    """Register a client; returns it and its secret in clear (generated if not supplied)
+    for confidential secret-based clients: the only time the secret is ever shown."""
+    if not _CLIENT_ID.match(client_id):
+        raise ClientError("client ids have 3-64 characters: letters, digits, '.', '_', '-'")
+    if repository.client(session, client_id) is not None:
+        raise ClientError(f"client {client_id!r} exists already")
+    method = auth_method or ("private_key_jwt" if jwks_uri else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise ClientError(f"authentication method must be one of {', '.join(AUTH_METHODS)}")
+    if not grant_types or any(g not in GRANT_TYPES for g in grant_types):
+        raise ClientError(f"grant types must be among {', '.join(GRANT_TYPES)}")
+    if any(not _SCOPE.match(s) for s in scopes):
+        raise ClientError("scopes are space-free tokens of printable ASCII")
+    redirect_uris = [check_uri(u, what="redirect URI") for u in redirect_uris or []]
+    logout_uris = [
+        check_uri(u, what="post-logout redirect URI") for u in post_logout_redirect_uris or []
+    ]
+    if backchannel_logout_uri:
+        check_uri(backchannel_logout_uri, what="back-channel logout URI")
+    if "authorization_code" in grant_types:
+        if not redirect_uris:
+            raise ClientError("the authorization code flow needs at least one redirect URI")
+        if "openid" not in scopes:
+            raise ClientError("clients of the authorization code flow need the openid scope")
+    elif redirect_uris:
+        raise ClientError("redirect URIs only make sense with the authorization_code grant")
+    if method == "none" and ("client_credentials" in grant_types):
+        raise ClientError("public clients (auth method none) cannot use client_credentials")
+    if method == "private_key_jwt":
+        if not jwks_uri:
+            raise ClientError("private_key_jwt needs --jwks-uri")
+        check_uri(jwks_uri, what="jwks_uri")
+    elif jwks_uri:
+        raise ClientError("--jwks-uri is only for private_key_jwt clients")
+    clear: str | None = None
+    digest: bytes | None = None
+    if method in ("client_secret_basic", "client_secret_post"):
+        if secret is not None:
+            try:
+                client_secrets.check_strength(secret)
+            except client_secrets.WeakSecret as exc:
+                raise ClientError(str(exc)) from None
+        clear = secret or client_secrets.generate()
+        digest = client_secrets.digest(
+            clear, key=data_keys.get(session, client_secrets.DATA_KEY_PURPOSE)
+        )
+    elif secret is not None:
+        raise ClientError(f"clients authenticating with {method} have no secret")
+    client = Client(
+        client_id=client_id,
+        name=name.strip() or client_id,
+        auth_method=method,
+        secret_digest=digest,
+        jwks_uri=jwks_uri,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=logout_uris,
+        backchannel_logout_uri=backchannel_logout_uri,
+        grant_types=list(dict.fromkeys(grant_types)),
+        scopes=list(dict.fromkeys(scopes)),
+        pairwise_sector=pairwise_sector,
+        extra={},
+        disabled=False,
+        created_at=datetime.now(UTC),
+    )
+    session.add(client)
+    events.record(
+        session,
+        type="client.created",
+        actor=actor,
+        subject=client_id,
+        details={
+            "auth_method": method,
+            "grant_types": client.grant_types,
+            "redirect_uris": redirect_uris,
+            "scopes": client.scopes,
+        },
+    )
+    return client, (clear if secret is None else None)
+
+
+def rotate_secret(
+    session: Session,
+    *,
+    data_keys: DataKeys,
+    events: EventRecorder,
+    client_id: str,
+    actor: str,
+    secret: str | None = None,
+) -> str | None:
+    """Replace a confidential client's secret; returns the new one when generated."""
+    client = _client(session, client_id)
+    if client.auth_method not in ("client_secret_basic", "client_secret_post"):
+        raise ClientError(f"client {client_id!r} does not authenticate with a secret")
+    if secret is not None:
+        try:
+            client_secrets.check_strength(secret)
+        except client_secrets.WeakSecret as exc:
+            raise ClientError(str(exc)) from None
+    clear = secret or client_secrets.generate()
+    client.secret_digest = client_secrets.digest(
+        clear, key=data_keys.get(session, client_secrets.DATA_KEY_PURPOSE)
+    )
+    client.secret_rotated_at = datetime.now(UTC)
+    events.record(session, type="client.secret_rotated", actor=actor, subject=client_id, details={})
+    return clear if secret is None else None
+
+
+def set_disabled(
+    session: Session, *, events: EventRecorder, client_id: str, disabled: bool, actor: str
+) -> Client:
+    """Disable (or re-enable) a client."""
+    client = _client(session, client_id)
+    client.disabled = disabled
+    events.record(
+        session,
+        type="client.disabled" if disabled else "client.enabled",
+        actor=actor,
+        subject=client_id,
+        details={},
+    )
+    return client
+
+
+def _client(session: Session, client_id: str) -> Client:
+    client = repository.client(session, client_id)
+    if client is None:
+        raise ClientError(f"no client {client_id!r}")
+    return client

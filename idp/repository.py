@@ -1,0 +1,65 @@
+"""Every SQL statement of the identity provider."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from idp.models import Client, Membership, Organisation, User
+
+
+def user_by_login(session: Session, login: str) -> User | None:
+    """A user by username, email or phone."""
+    query = select(User).where(
+        or_(User.username == login, User.email == login, User.phone == login)
+    )
+    return session.scalars(query).first()
+
+
+def user_by_national_id_digest(session: Session, digest: str) -> User | None:
+    """The user holding an identity number, found through its keyed digest."""
+    return session.scalars(select(User).where(User.national_id_digest == digest)).first()
+
+
+def users(session: Session) -> Sequence[User]:
+    """Every user, by username."""
+    return session.scalars(select(User).order_by(User.username)).all()
+
+
+def organisation(session: Session, ref: str) -> Organisation | None:
+    """An organisation by id or unified social credit code."""
+    query = select(Organisation).where(or_(Organisation.id == ref, Organisation.uscc == ref))
+    return session.scalars(query).first()
+
+
+def organisations(session: Session) -> Sequence[Organisation]:
+    """Every organisation, by name."""
+    return session.scalars(select(Organisation).order_by(Organisation.name)).all()
+
+
+def membership(session: Session, *, organisation_id: str, user_id: str) -> Membership | None:
+    """A person's membership of an organisation."""
+    return session.get(Membership, (organisation_id, user_id))
+
+
+def memberships_of(session: Session, user_id: str) -> Sequence[tuple[Membership, Organisation]]:
+    """The organisations a person belongs to (enabled ones), with the membership."""
+    query = (
+        select(Membership, Organisation)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user_id, Organisation.disabled.is_(False))
+        .order_by(Organisation.name)
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def client(session: Session, client_id: str) -> Client | None:
+    """A client by id."""
+    return session.get(Client, client_id)
+
+
+def clients(session: Session) -> Sequence[Client]:
+    """Every client, by id."""
+    return session.scalars(select(Client).order_by(Client.client_id)).all()

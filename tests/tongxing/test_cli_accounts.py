@@ -1,0 +1,148 @@
+"""``tongxing users``, ``orgs`` and ``clients`` as an administrator uses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import strong_secret
+from tests.processes import tongxing
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    values = {
+        "TONGXING_MODE": "production",
+        "TONGXING_DATA_DIR": str(tmp_path_factory.mktemp("accounts")),
+        "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
+    }
+    assert tongxing("db", "upgrade", env=values).returncode == 0
+    assert tongxing("keys", "init", env=values).returncode == 0
+    return values
+
+
+def test_people_and_organisations(env: dict[str, str]) -> None:
+    created = tongxing(
+        "users",
+        "create",
+        "--username",
+        "wangwu",
+        "--password-stdin",
+        "--national-id-stdin",
+        "--name",
+        "王五",
+        env=env,
+        stdin="correct horse battery\n11010519491231002X\n",
+    )
+    assert created.returncode == 0, created.stderr
+    user_id = created.stdout.strip().splitlines()[-1]
+    assert len(user_id) == 32
+    listing = json.loads(tongxing("users", "list", "--json", env=env).stdout)
+    assert listing[0]["national_id"] == "110***********002X"
+    weak = tongxing(
+        "users", "create", "--username", "zhaoliu", "--password-stdin", env=env, stdin="123\n"
+    )
+    assert weak.returncode == 2 and weak.stderr.strip() == (
+        "error: passwords need at least 10 characters"
+    )
+    org = tongxing(
+        "orgs", "create", "--name", "某某科技有限公司", "--uscc", "91350100M000100Y43", env=env
+    )
+    assert org.returncode == 0 and len(org.stdout.strip()) == 32
+    member = tongxing(
+        "orgs",
+        "add-member",
+        "--org",
+        "91350100M000100Y43",
+        "--user",
+        "wangwu",
+        "--role",
+        "admin",
+        env=env,
+    )
+    assert member.returncode == 0, member.stderr
+    bad = tongxing("orgs", "create", "--name", "x", "--uscc", "91350100M000100Y44", env=env)
+    assert bad.returncode == 2 and "check character" in bad.stderr
+    changed = tongxing(
+        "users", "set-password", "wangwu", env=env, stdin="another long passphrase\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert tongxing("users", "disable", "wangwu", env=env).stdout.strip() == "disabled"
+
+
+def test_clients(env: dict[str, str], tmp_path: Path) -> None:
+    created = tongxing(
+        "clients",
+        "create",
+        "--client-id",
+        "housing",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "openid profile",
+        "--redirect-uri",
+        "https://housing.example/cb",
+        "--post-logout-redirect-uri",
+        "https://housing.example/",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip().splitlines()[-1] == "housing"
+    assert created.stderr.startswith("client secret (shown once): ")
+    chosen = tongxing(
+        "clients",
+        "create",
+        "--client-id",
+        "cert-system",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "seal:sign",
+        "--client-secret-stdin",
+        env=env,
+        stdin="a chosen secret of enough length\n",
+    )
+    assert chosen.returncode == 0 and "shown once" not in chosen.stderr
+    public = tongxing(
+        "clients",
+        "create",
+        "--client-id",
+        "mobile",
+        "--public",
+        "--grant-type",
+        "authorization_code",
+        "--scope",
+        "openid",
+        "--redirect-uri",
+        "http://127.0.0.1:7000/cb",
+        env=env,
+    )
+    assert public.returncode == 0, public.stderr
+    refused = tongxing(
+        "clients",
+        "create",
+        "--client-id",
+        "evil",
+        "--grant-type",
+        "authorization_code",
+        "--scope",
+        "openid",
+        "--redirect-uri",
+        "http://evil.example/cb",
+        env=env,
+    )
+    assert refused.returncode == 2 and "must use https" in refused.stderr
+    listing = {
+        c["client_id"]: c for c in json.loads(tongxing("clients", "list", "--json", env=env).stdout)
+    }
+    assert listing["mobile"]["auth_method"] == "none"
+    assert all(set(c) & {"secret", "secret_digest"} == set() for c in listing.values())
+    rotated = tongxing("clients", "rotate-secret", "housing", env=env)
+    assert rotated.returncode == 0 and "shown once" in rotated.stderr
+    assert tongxing("clients", "disable", "housing", env=env).stdout.strip() == "disabled"
+    audit = tongxing("audit", "verify", env=env)
+    assert audit.returncode == 0, audit.stderr

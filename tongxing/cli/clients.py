@@ -1,0 +1,152 @@
+"""``tongxing clients``: register and manage relying parties and machine clients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from idp import clients as registry
+from idp import repository
+from idp.clients import ClientError
+from tongxing.cli.runtime import ADMIN_ACTOR, AdminCommandError, admin_domain, read_secret
+
+app = typer.Typer(help="Relying parties and machine clients.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command("create")
+def create(
+    client_id: Annotated[str, typer.Option("--client-id")],
+    grant_type: Annotated[list[str], typer.Option("--grant-type", help="Repeatable.")],
+    scope: Annotated[str, typer.Option("--scope", help='Space-separated, e.g. "openid profile".')],
+    name: Annotated[str, typer.Option("--name")] = "",
+    client_secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read a chosen secret from stdin.")
+    ] = False,
+    public: Annotated[bool, typer.Option("--public", help="No secret (PKCE).")] = False,
+    jwks_uri: Annotated[str | None, typer.Option("--jwks-uri", help="private_key_jwt.")] = None,
+    auth_method: Annotated[
+        str | None,
+        typer.Option(
+            "--auth-method",
+            help="client_secret_basic (default) | client_secret_post | private_key_jwt | none",
+        ),
+    ] = None,
+    redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri")] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option("--post-logout-redirect-uri")
+    ] = None,
+    backchannel_logout_uri: Annotated[str | None, typer.Option("--backchannel-logout-uri")] = None,
+    pairwise_sector: Annotated[
+        str | None, typer.Option("--pairwise-sector", help="Opt in to pairwise subjects.")
+    ] = None,
+) -> None:
+    """Register a client. A generated secret is printed once, on stderr; the client id
+    alone is the last line of stdout."""
+    if public and (client_secret_stdin or jwks_uri):
+        raise AdminCommandError("--public clients have neither a secret nor a jwks_uri")
+    secret = read_secret(None, what="client secret") if client_secret_stdin else None
+    method = "none" if public else auth_method
+    with admin_domain() as domain, domain.keys.database.transaction() as session:
+        try:
+            _, generated = registry.register(
+                session,
+                data_keys=domain.data_keys,
+                events=domain.audit,
+                client_id=client_id,
+                name=name,
+                grant_types=grant_type,
+                scopes=scope.split(),
+                actor=ADMIN_ACTOR,
+                auth_method=method,
+                secret=secret,
+                jwks_uri=jwks_uri,
+                redirect_uris=redirect_uri or [],
+                post_logout_redirect_uris=post_logout_redirect_uri or [],
+                backchannel_logout_uri=backchannel_logout_uri,
+                pairwise_sector=pairwise_sector,
+            )
+        except ClientError as exc:
+            raise AdminCommandError(str(exc)) from None
+    if generated:
+        typer.echo(f"client secret (shown once): {generated}", err=True)
+    typer.echo(client_id)
+
+
+@app.command("list")
+def list_clients(as_json: JsonOption = False) -> None:
+    """Registered clients (never their secrets)."""
+    with admin_domain() as domain, domain.keys.database.reading() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "client_id": c.client_id,
+                "name": c.name,
+                "auth_method": c.auth_method,
+                "grant_types": c.grant_types,
+                "scopes": c.scopes,
+                "redirect_uris": c.redirect_uris,
+                "disabled": c.disabled,
+            }
+            for c in repository.clients(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['client_id']:<24} {r['auth_method']:<20} {' '.join(r['grant_types'])}"
+            f"{'  (disabled)' if r['disabled'] else ''}"
+        )
+
+
+@app.command("disable")
+def disable(
+    client_id: Annotated[str, typer.Argument()],
+    enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+) -> None:
+    """Disable a client (its tokens stop being issued)."""
+    with admin_domain() as domain, domain.keys.database.transaction() as session:
+        try:
+            registry.set_disabled(
+                session,
+                events=domain.audit,
+                client_id=client_id,
+                disabled=not enable,
+                actor=ADMIN_ACTOR,
+            )
+        except ClientError as exc:
+            raise AdminCommandError(str(exc)) from None
+    typer.echo("enabled" if enable else "disabled")
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    client_id: Annotated[str, typer.Argument()],
+    client_secret_stdin: Annotated[
+        bool, typer.Option("--client-secret-stdin", help="Read the new secret from stdin.")
+    ] = False,
+    secret_file: Annotated[Path | None, typer.Option("--client-secret-file")] = None,
+) -> None:
+    """Replace a client's secret; a generated one is printed once, on stderr."""
+    secret = None
+    if client_secret_stdin or secret_file:
+        secret = read_secret(secret_file, what="client secret")
+    with admin_domain() as domain, domain.keys.database.transaction() as session:
+        try:
+            generated = registry.rotate_secret(
+                session,
+                data_keys=domain.data_keys,
+                events=domain.audit,
+                client_id=client_id,
+                actor=ADMIN_ACTOR,
+                secret=secret,
+            )
+        except ClientError as exc:
+            raise AdminCommandError(str(exc)) from None
+    if generated:
+        typer.echo(f"client secret (shown once): {generated}", err=True)
+    typer.echo(client_id)
