@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     )
     token_key_retention_hours: int = Field(default=24, ge=1)
     audit_checkpoint_seconds: int = Field(default=300, ge=5)
+    access_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )

@@ -25,6 +25,7 @@ from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
+from idp.api import token as token_routes
 from keys.api import jwks, pki
 from tongxing import pages, preflight
 from tongxing.composition import Domain, build_domain
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.keys = domain.keys
     app.state.audit = domain.audit
     app.state.tokens = domain.tokens
+    app.state.domain = domain
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(ops.router)
@@ -96,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pki.router)
     app.include_router(jwks.router)
     app.include_router(audit_routes.router)
+    app.include_router(token_routes.router)
 
     # Outermost last: request id and logging see everything, including 413s.
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(services.metrics_registry))

@@ -1,0 +1,1 @@
+"""Framework-free protocol logic of the identity provider, named after the specs."""

@@ -1,0 +1,58 @@
+"""The client credentials grant (RFC 6749 §4.4) issuing RFC 9068 JWT access tokens.
+
+Security contract: only clients registered for ``client_credentials`` may use it; the
+granted scopes are the requested ones, each registered for the client (an unregistered
+scope is ``invalid_scope``, never silently dropped); with no ``scope`` the client's
+registered scopes are granted. The token names exactly one resource as audience.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idp.errors import InvalidScope, UnauthorizedClient
+from idp.models import Client
+from idp.resources import audience_for
+from keys import access_tokens
+from keys.custody import KeyCustody
+
+
+def grant(
+    session: Session,
+    *,
+    client: Client,
+    form: Mapping[str, str],
+    custody: KeyCustody,
+    issuer: str,
+    lifetime: timedelta,
+) -> dict[str, Any]:
+    """The token response (RFC 6749 §5.1) for an authenticated ``client``."""
+    if "client_credentials" not in client.grant_types:
+        raise UnauthorizedClient("this client may not use the client_credentials grant")
+    requested = frozenset(form.get("scope", "").split()) or frozenset(client.scopes)
+    if not requested:
+        raise InvalidScope("the client has no scopes registered")
+    if not requested <= set(client.scopes):
+        raise InvalidScope("a requested scope is not registered for this client")
+    audience = audience_for(issuer=issuer, scopes=requested, resource=form.get("resource"))
+    scope = " ".join(sorted(requested))
+    token = access_tokens.mint(
+        session,
+        custody=custody,
+        issuer=issuer,
+        audience=audience,
+        subject=client.client_id,
+        client_id=client.client_id,
+        scope=scope,
+        lifetime=lifetime,
+    )
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "scope": scope,
+    }
