@@ -32,11 +32,12 @@ class KeyServices:
 
         Raises ``CustodyError`` with a one-line reason when custody cannot be opened.
         """
-        self.custody.open(create=initialise)
-        if self.custody.settings.hsm_purposes:
-            self.custody.store("pkcs11")  # fail at start, not at the first signature
         if initialise:
             self.initialise(actor="system:demo")
+        else:
+            self.custody.open(create=False)
+        if self.custody.settings.hsm_purposes:
+            self.custody.store("pkcs11")  # fail at start, not at the first signature
 
     def initialise(self, *, actor: str) -> InitReport:
         """Create the KEK parameters and the missing parts of the hierarchy (idempotent)."""

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +30,6 @@ from tongxing import pages, preflight
 from tongxing.composition import Domain, build_domain
 
 log = logging.getLogger("tongxing")
-
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 def build_services(settings: Settings) -> tuple[Services, Domain]:

@@ -19,17 +19,35 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 def domain(client: TestClient) -> Domain:
     found: Domain = client.app.state.domain  # type: ignore[attr-defined]
     with found.keys.database.transaction() as session:
-        for client_id, scopes, method in (("cert-system", ["seal:sign"], "client_secret_basic"),
-                                          ("audit-office", ["audit:read"], "client_secret_post"),
-                                          ("both", ["seal:sign", "audit:read"], None)):
-            registry.register(session, data_keys=found.data_keys, events=found.audit,
-                              client_id=client_id, name=client_id,
-                              grant_types=["client_credentials"], scopes=scopes, actor="t",
-                              auth_method=method, secret=SECRET)
-        registry.register(session, data_keys=found.data_keys, events=found.audit,
-                          client_id="web-app", name="web", grant_types=["authorization_code"],
-                          scopes=["openid"], redirect_uris=["https://web.example/cb"],
-                          actor="t", secret=SECRET)
+        for client_id, scopes, method in (
+            ("cert-system", ["seal:sign"], "client_secret_basic"),
+            ("audit-office", ["audit:read"], "client_secret_post"),
+            ("both", ["seal:sign", "audit:read"], None),
+        ):
+            registry.register(
+                session,
+                data_keys=found.data_keys,
+                events=found.audit,
+                client_id=client_id,
+                name=client_id,
+                grant_types=["client_credentials"],
+                scopes=scopes,
+                actor="t",
+                auth_method=method,
+                secret=SECRET,
+            )
+        registry.register(
+            session,
+            data_keys=found.data_keys,
+            events=found.audit,
+            client_id="web-app",
+            name="web",
+            grant_types=["authorization_code"],
+            scopes=["openid"],
+            redirect_uris=["https://web.example/cb"],
+            actor="t",
+            secret=SECRET,
+        )
     return found
 
 
@@ -39,43 +57,64 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def test_client_credentials_with_basic_and_post(client: TestClient, domain: Domain) -> None:
-    response = client.post("/token", data={"grant_type": "client_credentials"},
-                           headers=_basic("cert-system", SECRET))
+    response = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("cert-system", SECRET)
+    )
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert body["token_type"] == "Bearer" and body["scope"] == "seal:sign"
     assert body["expires_in"] == 600
     issuer = domain.keys.custody.settings.issuer
-    verified = domain.tokens.verify(body["access_token"], audience=issuer + "/seal",
-                                    scope="seal:sign")
+    verified = domain.tokens.verify(
+        body["access_token"], audience=issuer + "/seal", scope="seal:sign"
+    )
     assert verified.client_id == "cert-system"
-    posted = client.post("/token", headers=FORM, data={
-        "grant_type": "client_credentials", "client_id": "audit-office", "client_secret": SECRET})
+    posted = client.post(
+        "/token",
+        headers=FORM,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "audit-office",
+            "client_secret": SECRET,
+        },
+    )
     assert posted.status_code == 200, posted.text
 
 
 def test_a_token_from_the_endpoint_opens_the_audit_log(client: TestClient, domain: Domain) -> None:
-    token = client.post("/token", headers=FORM, data={
-        "grant_type": "client_credentials", "client_id": "audit-office",
-        "client_secret": SECRET}).json()["access_token"]
+    token = client.post(
+        "/token",
+        headers=FORM,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "audit-office",
+            "client_secret": SECRET,
+        },
+    ).json()["access_token"]
     entries = client.get("/audit/v1/entries", headers={"authorization": f"Bearer {token}"})
     assert entries.status_code == 200
-    seal_token = client.post("/token", data={"grant_type": "client_credentials"},
-                             headers=_basic("cert-system", SECRET)).json()["access_token"]
+    seal_token = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("cert-system", SECRET)
+    ).json()["access_token"]
     refused = client.get("/audit/v1/entries", headers={"authorization": f"Bearer {seal_token}"})
     assert refused.status_code == 401  # a token for the sealing API is not for the log
 
 
 @pytest.mark.parametrize(
     ("client_id", "secret"),
-    [("cert-system", "wrong secret of some length"), ("nobody", SECRET),
-     ("audit-office", SECRET)],  # audit-office registered client_secret_post, not Basic
+    [
+        ("cert-system", "wrong secret of some length"),
+        ("nobody", SECRET),
+        ("audit-office", SECRET),
+    ],  # audit-office registered client_secret_post, not Basic
 )
-def test_failed_client_authentication(client: TestClient, domain: Domain, client_id: str,
-                                      secret: str) -> None:
-    response = client.post("/token", data={"grant_type": "client_credentials"},
-                           headers=_basic(client_id, secret))
+def test_failed_client_authentication(
+    client: TestClient, domain: Domain, client_id: str, secret: str
+) -> None:
+    response = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic(client_id, secret)
+    )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
@@ -83,10 +122,12 @@ def test_failed_client_authentication(client: TestClient, domain: Domain, client
 
 def test_disabled_clients_get_no_tokens(client: TestClient, domain: Domain) -> None:
     with domain.keys.database.transaction() as session:
-        registry.set_disabled(session, events=domain.audit, client_id="cert-system",
-                              disabled=True, actor="t")
-    response = client.post("/token", data={"grant_type": "client_credentials"},
-                           headers=_basic("cert-system", SECRET))
+        registry.set_disabled(
+            session, events=domain.audit, client_id="cert-system", disabled=True, actor="t"
+        )
+    response = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("cert-system", SECRET)
+    )
     assert response.json()["error"] == "invalid_client"
 
 
@@ -96,12 +137,15 @@ def test_disabled_clients_get_no_tokens(client: TestClient, domain: Domain) -> N
         ({"grant_type": "client_credentials", "scope": "audit:read"}, "invalid_scope"),
         ({"grant_type": "password"}, "unsupported_grant_type"),
         ({}, "invalid_request"),
-        ({"grant_type": "client_credentials", "resource": "https://elsewhere.example/seal"},
-         "invalid_target"),
+        (
+            {"grant_type": "client_credentials", "resource": "https://elsewhere.example/seal"},
+            "invalid_target",
+        ),
     ],
 )
-def test_protocol_errors(client: TestClient, domain: Domain, data: dict[str, str],
-                         error: str) -> None:
+def test_protocol_errors(
+    client: TestClient, domain: Domain, data: dict[str, str], error: str
+) -> None:
     response = client.post("/token", data=data, headers=_basic("cert-system", SECRET))
     assert response.status_code == 400
     assert response.json()["error"] == error
@@ -109,32 +153,49 @@ def test_protocol_errors(client: TestClient, domain: Domain, data: dict[str, str
 
 
 def test_one_resource_per_token(client: TestClient, domain: Domain) -> None:
-    mixed = client.post("/token", data={"grant_type": "client_credentials"},
-                        headers=_basic("both", SECRET))
+    mixed = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("both", SECRET)
+    )
     assert mixed.json()["error"] == "invalid_scope"
-    one = client.post("/token", data={"grant_type": "client_credentials", "scope": "audit:read"},
-                      headers=_basic("both", SECRET))
+    one = client.post(
+        "/token",
+        data={"grant_type": "client_credentials", "scope": "audit:read"},
+        headers=_basic("both", SECRET),
+    )
     assert one.json()["scope"] == "audit:read"
 
 
 def test_only_registered_grants(client: TestClient, domain: Domain) -> None:
-    response = client.post("/token", data={"grant_type": "client_credentials"},
-                           headers=_basic("web-app", SECRET))
+    response = client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("web-app", SECRET)
+    )
     assert response.json()["error"] == "unauthorized_client"
 
 
 def test_malformed_requests(client: TestClient, domain: Domain) -> None:
     as_json = client.post("/token", json={"grant_type": "client_credentials"})
     assert as_json.json()["error"] == "invalid_request"
-    twice = client.post("/token", content="grant_type=client_credentials&grant_type=x",
-                        headers=_basic("cert-system", SECRET))
+    twice = client.post(
+        "/token",
+        content="grant_type=client_credentials&grant_type=x",
+        headers=_basic("cert-system", SECRET),
+    )
     assert twice.json()["error"] == "invalid_request"
-    both = client.post("/token", data={"grant_type": "client_credentials",
-                                       "client_id": "cert-system", "client_secret": SECRET},
-                       headers=_basic("cert-system", SECRET))
+    both = client.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "cert-system",
+            "client_secret": SECRET,
+        },
+        headers=_basic("cert-system", SECRET),
+    )
     assert both.json()["error"] == "invalid_request"
-    garbage = client.post("/token", data={"grant_type": "client_credentials"},
-                          headers={**FORM, "authorization": "Basic !!!"})
+    garbage = client.post(
+        "/token",
+        data={"grant_type": "client_credentials"},
+        headers={**FORM, "authorization": "Basic !!!"},
+    )
     assert garbage.status_code == 401
     assert client.get("/token").status_code == 405
 

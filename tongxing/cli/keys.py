@@ -14,23 +14,20 @@ import typer
 from asn1crypto import pem
 
 from core.clock import as_utc
-from core.database import Database
-from core.settings import load_settings
 from keys import backup, repository, token_keys
 from keys.algorithms import KeyAlgorithm
 from keys.certificate_status import REVOCATION_REASONS, set_status
 from keys.custody import CustodyError
 from keys.hierarchy import CA_NAMES, ROOT, HierarchyError
 from keys.runtime import KeyServices
-from tongxing import preflight
-from tongxing.composition import build_domain
+from tongxing.cli.runtime import ADMIN_ACTOR, AdminCommandError, admin_domain
 
 app = typer.Typer(help="Key hierarchy and key custody.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 CaOption = Annotated[str, typer.Option("--ca", help=f"Issuing CA: {', '.join(CA_NAMES)}.")]
 SerialOption = Annotated[str, typer.Option("--serial", help="Certificate serial (hex).")]
-ACTOR = "admin:cli"
+ACTOR = ADMIN_ACTOR
 
 
 class CommandError(RuntimeError):
@@ -40,19 +37,13 @@ class CommandError(RuntimeError):
 @contextmanager
 def key_services(*, create: bool = False) -> Iterator[KeyServices]:
     """Key services on the configured database, custody opened (checking the KEK)."""
-    settings = preflight.prepare_settings(load_settings())
-    database = Database(settings.resolved_database_url)
-    preflight.check_database(settings, database, migrate_schema=False)
-    services = build_domain(settings=settings, database=database).keys
     try:
-        if not services.custody.open(create=create):
-            raise CommandError("keys are not initialised: run `tongxing keys init`")
-        yield services
+        with admin_domain(create_keys=create) as domain:
+            yield domain.keys
     except (CustodyError, HierarchyError, backup.BackupError, token_keys.RotationError) as exc:
         raise CommandError(str(exc)) from None
-    finally:
-        services.custody.close()
-        database.dispose()
+    except AdminCommandError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _read_secret(source: Path | None, what: str) -> bytes:

@@ -21,15 +21,16 @@ class AdminCommandError(RuntimeError):
 
 
 @contextmanager
-def admin_domain() -> Iterator[Domain]:
-    """The domain services on the configured database, key custody opened."""
+def admin_domain(*, create_keys: bool = False) -> Iterator[Domain]:
+    """The domain services on the configured database, key custody opened (with
+    ``create_keys``, a new installation's KEK parameters are set up)."""
     settings = preflight.prepare_settings(load_settings())
     database = Database(settings.resolved_database_url)
     preflight.check_database(settings, database, migrate_schema=False)
     domain = build_domain(settings=settings, database=database)
     try:
         try:
-            opened = domain.keys.custody.open(create=False)
+            opened = domain.keys.custody.open(create=create_keys)
         except CustodyError as exc:
             raise AdminCommandError(str(exc)) from None
         if not opened:
