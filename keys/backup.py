@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
@@ -28,7 +29,7 @@ from keys import repository
 from keys.crl import OFFLINE_VALIDITY, issue_crl
 from keys.envelope import KeyDecryptionError, KeyEncryptionKey, open_private_key, seal_private_key
 from keys.hierarchy import ROOT, Hierarchy
-from keys.models import CertificateAuthority, IssuedCertificate, ManagedKey
+from keys.models import CertificateAuthority, DataKey, IssuedCertificate, ManagedKey
 
 FORMAT = "tongxing-key-backup/2"
 MIN_PASSPHRASE = 12
@@ -180,9 +181,31 @@ def export_bundle(session: Session, *, kek: KeyEncryptionKey, passphrase: bytes)
                 }
                 for ca in repository.cas(session)
             ],
+            # Client-secret peppers and field-encryption keys: without them a restored
+            # installation could not check a single client secret.
+            "data_keys": [
+                {
+                    "purpose": row.purpose,
+                    "sealed": _b64(
+                        seal_private_key(
+                            backup_kek,
+                            _open_data_key(row, kek=kek),
+                            key_id=f"data-key:{row.purpose}",
+                        )
+                    ),
+                }
+                for row in session.scalars(select(DataKey).order_by(DataKey.purpose))
+            ],
         }
 
     return _sealed_document(passphrase=passphrase, build=build)
+
+
+def _open_data_key(row: DataKey, *, kek: KeyEncryptionKey) -> bytes:
+    try:
+        return open_private_key(kek, row.sealed, key_id=f"data-key:{row.purpose}")
+    except KeyDecryptionError as exc:
+        raise BackupError(str(exc)) from None
 
 
 def _open_bundle(bundle: bytes, passphrase: bytes) -> tuple[dict[str, Any], KeyEncryptionKey]:
@@ -294,6 +317,21 @@ def _restore(
                 last_crl=None,
                 last_crl_next_update=None,
                 crl_stale=True,  # re-signed at the first fetch
+            )
+        )
+    for record in document.get("data_keys", []):
+        label = f"data-key:{record['purpose']}"
+        sealed = _unb64(record["sealed"])
+        assert sealed is not None
+        try:
+            clear = open_private_key(backup_kek, sealed, key_id=label)
+        except KeyDecryptionError as exc:
+            raise BackupError(str(exc)) from None
+        session.add(
+            DataKey(
+                purpose=record["purpose"],
+                sealed=seal_private_key(kek, clear, key_id=label),
+                created_at=datetime.now(UTC),
             )
         )
     return len(document["keys"])

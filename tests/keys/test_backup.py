@@ -221,3 +221,45 @@ def test_no_key_material_in_logs(
         assert row.reference is not None
         assert row.reference.hex() not in logged
     assert bundle.decode()[:50] not in logged
+
+
+def test_data_keys_travel_with_the_backup(domain: object, tmp_path: Path) -> None:
+    from idp import client_secrets, repository
+    from idp import clients as registry
+
+    source = domain  # the full domain: keys, audit log and data keys
+    with source.keys.database.transaction() as session:  # type: ignore[attr-defined]
+        _, secret = registry.register(
+            session,
+            data_keys=source.data_keys,
+            events=source.audit,  # type: ignore[attr-defined]
+            client_id="cert-system",
+            name="c",
+            grant_types=["client_credentials"],
+            scopes=["seal:sign"],
+            actor="t",
+        )
+        digest = repository.client(session, "cert-system").secret_digest  # type: ignore[union-attr]
+        bundle = backup.export_bundle(
+            session,
+            kek=source.keys.custody.kek,  # type: ignore[attr-defined]
+            passphrase=PASSPHRASE,
+        )
+    target = key_settings(database_url=f"sqlite:///{tmp_path / 'dk.db'}", data_dir=tmp_path)
+    from core.database import Database
+    from tests.pki import opened_domain
+    from tongxing import migrate
+
+    database = Database(target.resolved_database_url)
+    migrate.upgrade(database)
+    database.dispose()
+    with opened_domain(target, initialise=False) as restored:
+        restored.keys.custody.open(create=True)
+        with restored.keys.database.transaction() as session:
+            backup.restore_bundle(
+                session, kek=restored.keys.custody.kek, bundle=bundle, passphrase=PASSPHRASE
+            )
+        with restored.keys.database.transaction() as session:
+            key = restored.data_keys.get(session, client_secrets.DATA_KEY_PURPOSE)
+    assert secret is not None
+    assert client_secrets.matches(secret, stored=digest, key=key)
