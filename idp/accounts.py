@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.events import EventRecorder
@@ -28,9 +29,10 @@ from idp.identifiers import (
 from idp.models import ASSURANCE_LEVELS, ROLES, Membership, Organisation, User
 from keys.data_keys import DataKeys
 
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+# A username needs a letter, so it can never be mistaken for a phone number at login.
+_USERNAME = re.compile(r"^(?=.*[a-z])[a-z0-9][a-z0-9_.-]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
-_PHONE = re.compile(r"^\+?\d{6,15}$")
+_PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 NATIONAL_ID_KEY = "national-id"
 NATIONAL_ID_DIGEST_KEY = "national-id-digest"
 
@@ -60,7 +62,11 @@ def create_user(
     """A new person; the username is lower-cased and must be unused."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
-        raise AccountError("usernames have 3-64 characters: a-z, 0-9, '.', '_', '-'")
+        raise AccountError(
+            "usernames have 3-64 characters: a-z, 0-9, '.', '_', '-', at least one letter"
+        )
+    if len(display_name) > 128 or (email is not None and len(email) > 254):
+        raise AccountError("the name or email address is too long")
     if email is not None and not _EMAIL.match(email := email.strip().lower()):
         raise AccountError("the email address is not valid")
     if phone is not None and not _PHONE.match(phone := phone.strip().replace(" ", "")):
@@ -89,8 +95,11 @@ def create_user(
     )
     if national_id is not None:
         _set_national_id(session, user, data_keys=data_keys, national_id=national_id)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent twin loses here, not with a traceback
+            session.add(user)
+    except IntegrityError:
+        raise AccountError("the username, email, phone or identity number is taken") from None
     events.record(
         session,
         type="user.created",
@@ -138,8 +147,15 @@ def reveal_national_id(session: Session, user: User, *, data_keys: DataKeys) -> 
     return clear.decode()
 
 
+def _login(login: str) -> str:
+    """Logins compare as created: lower-case, phone numbers without spaces."""
+    login = login.strip().lower()
+    compact = login.replace(" ", "")
+    return compact if _PHONE.match(compact) else login
+
+
 def _user(session: Session, login: str) -> User:
-    user = repository.user_by_login(session, login.strip().lower())
+    user = repository.user_by_login(session, _login(login))
     if user is None:
         raise AccountError(f"no account {login!r}")
     return user
@@ -185,13 +201,13 @@ def authenticate(session: Session, *, login: str, password: str) -> User | None:
     """The enabled account whose password this is, upgrading an old hash; else None.
 
     Always costs one argon2 verification, so timing does not reveal unknown logins."""
-    user = repository.user_by_login(session, login.strip().lower())
+    user = repository.user_by_login(session, _login(login))
     stored = user.password_hash if user is not None and not user.disabled else None
     matches, needs_rehash = passwords.verify_password(stored, password)
     if not matches or user is None:
         return None
     if needs_rehash:
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = passwords.rehash(password)
     return user
 
 
@@ -203,15 +219,18 @@ def create_organisation(
         code = normalise_uscc(uscc)
     except ValueError as exc:
         raise AccountError(str(exc)) from None
-    if not name.strip():
-        raise AccountError("an organisation needs a name")
+    if not name.strip() or len(name) > 200:
+        raise AccountError("an organisation needs a name of at most 200 characters")
     if repository.organisation(session, code) is not None:
         raise AccountError(f"an organisation with code {code} exists already")
     organisation = Organisation(
         id=uuid.uuid4().hex, name=name.strip(), uscc=code, disabled=False, created_at=_now()
     )
-    session.add(organisation)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(organisation)
+    except IntegrityError:
+        raise AccountError(f"an organisation with code {code} exists already") from None
     events.record(
         session,
         type="organisation.created",
@@ -234,6 +253,8 @@ def add_member(
     if found is None:
         raise AccountError(f"no organisation {organisation!r}")
     user = _user(session, login)
+    if found.disabled or user.disabled:
+        raise AccountError("disabled people or organisations cannot be given roles")
     member = repository.membership(session, organisation_id=found.id, user_id=user.id)
     if member is None:
         member = Membership(organisation_id=found.id, user_id=user.id, role=role, created_at=_now())

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.events import EventRecorder
@@ -40,13 +41,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_uri(uri: str, *, what: str) -> str:
-    """An absolute https URI without fragment (http allowed for loopback hosts)."""
+def check_uri(uri: str, *, what: str, loopback_http: bool = False) -> str:
+    """An absolute https URI without fragment, userinfo, control characters or backslashes;
+    with ``loopback_http``, plain http to a loopback host too (browser redirects only:
+    never for URIs this server itself fetches or posts to)."""
+    if len(uri) > 512 or any(ord(c) < 0x21 or c == "\\" for c in uri):
+        raise ClientError(f"{what} contains spaces, control characters or backslashes")
     parts = urlsplit(uri)
+    try:
+        parts.port  # noqa: B018 - raises for an invalid port
+    except ValueError:
+        raise ClientError(f"{what} {uri!r} has an invalid port") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ClientError(f"{what} {uri!r} must be an absolute https URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ClientError(f"{what} {uri!r} must use https (http only for loopback hosts)")
+    if parts.username is not None or parts.password is not None:
+        raise ClientError(f"{what} {uri!r} must not contain user information")
+    if parts.scheme == "http" and not (loopback_http and _is_loopback(parts.hostname)):
+        hint = " (http only for loopback hosts)" if loopback_http else ""
+        raise ClientError(f"{what} {uri!r} must use https{hint}")
     if parts.fragment or "#" in uri:
         raise ClientError(f"{what} {uri!r} must not contain a fragment")
     return uri
@@ -83,9 +95,12 @@ def register(
         raise ClientError(f"grant types must be among {', '.join(GRANT_TYPES)}")
     if any(not _SCOPE.match(s) for s in scopes):
         raise ClientError("scopes are space-free tokens of printable ASCII")
-    redirect_uris = [check_uri(u, what="redirect URI") for u in redirect_uris or []]
+    redirect_uris = [
+        check_uri(u, what="redirect URI", loopback_http=True) for u in redirect_uris or []
+    ]
     logout_uris = [
-        check_uri(u, what="post-logout redirect URI") for u in post_logout_redirect_uris or []
+        check_uri(u, what="post-logout redirect URI", loopback_http=True)
+        for u in post_logout_redirect_uris or []
     ]
     if backchannel_logout_uri:
         check_uri(backchannel_logout_uri, what="back-channel logout URI")
@@ -96,8 +111,15 @@ def register(
             raise ClientError("clients of the authorization code flow need the openid scope")
     elif redirect_uris:
         raise ClientError("redirect URIs only make sense with the authorization_code grant")
-    if method == "none" and ("client_credentials" in grant_types):
-        raise ClientError("public clients (auth method none) cannot use client_credentials")
+    if method == "none" and (
+        "client_credentials" in grant_types or "authorization_code" not in grant_types
+    ):
+        raise ClientError(
+            "public clients (auth method none) only use the authorization code "
+            "flow (with refresh tokens)"
+        )
+    if len(name) > 128:
+        raise ClientError("the client name is too long")
     if method == "private_key_jwt":
         if not jwks_uri:
             raise ClientError("private_key_jwt needs --jwks-uri")
@@ -134,7 +156,11 @@ def register(
         disabled=False,
         created_at=datetime.now(UTC),
     )
-    session.add(client)
+    try:
+        with session.begin_nested():
+            session.add(client)
+    except IntegrityError:
+        raise ClientError(f"client {client_id!r} exists already") from None
     events.record(
         session,
         type="client.created",

@@ -23,7 +23,7 @@ class InvalidIdentifier(ValueError):
 def normalise_national_id(value: str) -> str:
     """An 18-character resident identity number, upper-case, validated."""
     number = value.strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise InvalidIdentifier("a resident identity number has 17 digits and a check character")
     try:
         date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

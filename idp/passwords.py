@@ -40,6 +40,12 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+def rehash(password: str) -> str:
+    """A fresh hash of a password that just verified (no policy check: it was accepted
+    under the policy of its time and the person is not choosing it now)."""
+    return _HASHER.hash(password)
+
+
 def verify_password(stored: str | None, password: str) -> tuple[bool, bool]:
     """(matches, needs_rehash). ``stored`` None (unknown account) still costs a hash."""
     if len(password) > MAX_LENGTH:

@@ -27,7 +27,7 @@ def _error(exc: OAuthError) -> JSONResponse:
 @router.post("/token", summary="Token endpoint (client_credentials)")
 async def token(request: Request) -> JSONResponse:
     """Issue an access token; errors use RFC 6749 §5.2 codes."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != (
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != (
         "application/x-www-form-urlencoded"
     ):
         return _error(InvalidRequest("send the request as application/x-www-form-urlencoded"))
@@ -37,7 +37,8 @@ async def token(request: Request) -> JSONResponse:
         entries = form.getlist(key)
         if len(entries) != 1 or not isinstance(entries[0], str):
             return _error(InvalidRequest(f"parameter {key} must appear once"))  # RFC 6749 §3.2
-        values[key] = entries[0]
+        if entries[0] != "":  # RFC 6749 §3.2: an empty parameter counts as omitted
+            values[key] = entries[0]
     domain = request.app.state.domain
     try:
         body = await run_in_threadpool(_issue, domain, values, request.headers.get("authorization"))

@@ -56,7 +56,6 @@ def authenticate_client(
         client_id, secret, method = form_id or "", None, "none"
     if basic and form_id is not None and form_id != client_id:
         raise InvalidRequest("client_id in the body differs from the authenticated client")
-    challenge = BASIC_CHALLENGE if basic else None
     client = repository.client(session, client_id) if client_id else None
     stored = client.secret_digest if client is not None else None
     secret_ok = secret is not None and client_secrets.matches(secret, stored=stored, key=digest_key)
@@ -66,5 +65,5 @@ def authenticate_client(
         or client.auth_method != method
         or (method != "none" and not secret_ok)
     ):
-        raise InvalidClient("client authentication failed", headers=challenge)
+        raise InvalidClient("client authentication failed", headers=BASIC_CHALLENGE)
     return client

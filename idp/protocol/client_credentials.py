@@ -3,7 +3,8 @@
 Security contract: only clients registered for ``client_credentials`` may use it; the
 granted scopes are the requested ones, each registered for the client (an unregistered
 scope is ``invalid_scope``, never silently dropped); with no ``scope`` the client's
-registered scopes are granted. The token names exactly one resource as audience.
+registered scopes are granted, which works only when they all belong to one resource.
+The token names exactly one resource as audience.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def grant(
     """The token response (RFC 6749 §5.1) for an authenticated ``client``."""
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")
-    requested = frozenset(form.get("scope", "").split()) or frozenset(client.scopes)
+    # RFC 6749 §3.3: scope tokens are separated by single spaces; other whitespace is wrong.
+    requested = frozenset(s for s in form.get("scope", "").split(" ") if s)
+    if any(not s.isprintable() or s != s.strip() for s in requested):
+        raise InvalidScope("scopes are separated by single spaces")
+    requested = requested or frozenset(client.scopes)
     if not requested:
         raise InvalidScope("the client has no scopes registered")
     if not requested <= set(client.scopes):

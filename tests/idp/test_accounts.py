@@ -201,7 +201,7 @@ def test_confidential_client_secret_is_only_a_digest(domain: Domain) -> None:
         ({"scopes": ["profile"]}, "openid scope"),
         (
             {"auth_method": "none", "grant_types": ["client_credentials"], "redirect_uris": []},
-            "cannot use client_credentials",
+            "only use the authorization code",
         ),
         ({"auth_method": "private_key_jwt"}, "needs --jwks-uri"),
         ({"secret": "short"}, "at least 20"),
@@ -231,3 +231,45 @@ def test_loopback_http_and_public_clients(domain: Domain) -> None:
         redirect_uris=[],
     )
     assert machine_secret is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "uri", "message"),
+    [
+        ("redirect_uris", ["https://user:pw@permits.example/cb"], "user information"),
+        ("redirect_uris", ["https://good.example\\@evil.example/cb"], "backslashes"),
+        ("redirect_uris", ["https://permits.example/c b"], "spaces"),
+        ("redirect_uris", ["https://permits.example:99999/cb"], "invalid port"),
+        ("backchannel_logout_uri", "http://127.0.0.1:6379/", "must use https"),
+    ],
+)
+def test_uri_tricks_are_refused(domain: Domain, field: str, uri: object, message: str) -> None:
+    with pytest.raises(ClientError, match=message):
+        _register(domain, **{field: uri})
+
+
+def test_non_ascii_digits_and_phone_shaped_usernames(domain: Domain) -> None:
+    with pytest.raises(AccountError, match="17 digits"):
+        _user(domain, username="lisi", national_id="１１０１０５１９４９１２３１００２X")
+    with pytest.raises(AccountError, match="phone"):
+        _user(domain, username="lisi", phone="+８６１３８００００００００")
+    with pytest.raises(AccountError, match="at least one letter"):
+        _user(domain, username="13800000000")
+
+
+def test_a_rolled_back_data_key_is_never_used(domain: Domain) -> None:
+    purpose = "test-rollback-key"
+    created: list[bytes] = []
+
+    def request_that_fails() -> None:
+        with domain.keys.database.transaction() as session:
+            created.append(domain.data_keys.get(session, purpose))
+            raise RuntimeError("the request failed after creating the key")
+
+    with pytest.raises(RuntimeError):
+        request_that_fails()
+    with domain.keys.database.transaction() as session:
+        second = domain.data_keys.get(session, purpose)
+    with domain.keys.database.reading() as session:
+        assert domain.data_keys.get(session, purpose) == second
+    assert created[0] != second

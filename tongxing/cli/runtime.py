@@ -42,9 +42,9 @@ def admin_domain(*, create_keys: bool = False) -> Iterator[Domain]:
 
 
 def read_secret(source: Path | None, *, what: str) -> str:
-    """A secret from a file or stdin (first line), never from an argument."""
+    """A secret from a file or stdin (its first line, exactly), never from an argument."""
     data = source.read_text() if source else sys.stdin.read()
-    line = data.splitlines()[0].strip() if data.strip() else ""
-    if not line:
+    line = data.splitlines()[0] if data else ""
+    if not line.strip():
         raise AdminCommandError(f"no {what} given on stdin")
     return line

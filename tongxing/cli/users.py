@@ -43,21 +43,26 @@ def create_user(
     ] = "unverified",
 ) -> None:
     """Create a person; prints the new id alone on the last line."""
-    lines = (
-        iter(typer.get_text_stream("stdin").read().splitlines())
+    if password_stdin and password_file:
+        raise AdminCommandError("give the password on stdin or in a file, not both")
+    # stdin carries, one per line and in this order: the password, the identity number.
+    lines = iter(
+        typer.get_text_stream("stdin").read().splitlines()
         if (password_stdin or national_id_stdin)
-        else iter(())
+        else ()
     )
     password = None
     if password_file:
         password = read_secret(password_file, what="password")
     elif password_stdin:
-        password = next(lines, "").strip() or None
-        if password is None:
+        password = next(lines, "")  # kept exactly: spaces may be part of a password
+        if not password:
             raise AdminCommandError("no password given on stdin")
     national_id = None
     if national_id_stdin:
-        national_id = next(lines, "").strip() or None
+        national_id = next(lines, "").strip()
+        if not national_id:
+            raise AdminCommandError("no identity number given on stdin")
     with admin_domain() as domain, domain.keys.database.transaction() as session:
         try:
             user = accounts.create_user(
