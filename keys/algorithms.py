@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 
@@ -35,15 +34,6 @@ class KeyAlgorithm(StrEnum):
 
 
 RSA_BITS = 3072
-
-
-def algorithm_of(public_key: object) -> KeyAlgorithm:
-    """The algorithm matching a cryptography public key (only the supported kinds)."""
-    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name == "secp256r1":
-        return KeyAlgorithm.ES256
-    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048:
-        return KeyAlgorithm.RS256
-    raise ValueError(f"unsupported public key type {type(public_key).__name__}")
 
 
 def jws_signature(algorithm: KeyAlgorithm, der_signature: bytes) -> bytes:

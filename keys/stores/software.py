@@ -31,10 +31,6 @@ class SoftwareSigningKey(SigningKey):
         assert isinstance(self._private, rsa.RSAPrivateKey)
         return self._private.sign(data, _PKCS1, _SHA256)
 
-    def export_sealed(self, kek: KeyEncryptionKey) -> bytes:
-        """The key sealed under ``kek`` (for encrypted backup or offline custody)."""
-        return seal_private_key(kek, _pkcs8(self._private), key_id=self.key_id)
-
 
 def _pkcs8(private_key: PrivateKeyTypes) -> bytes:
     return private_key.private_bytes(
