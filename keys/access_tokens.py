@@ -12,7 +12,6 @@ resource's audience, ``exp`` must be in the future and ``iat``/``nbf`` not in th
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import threading
@@ -29,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from core.database import Database
 from keys import token_keys
-from keys.algorithms import KeyAlgorithm, jws_signature
+from keys.algorithms import KeyAlgorithm
 from keys.custody import KeyCustody
+from keys.jws import b64url_decode, sign_compact
 
 LEEWAY = 30
 MAX_TOKEN = 8192
@@ -56,14 +56,6 @@ class AccessToken:
     claims: dict[str, Any]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def mint(
     session: Session,
     *,
@@ -79,7 +71,6 @@ def mint(
     """An RFC 9068 access token signed with the active token-signing key."""
     key = token_keys.active_signing_key(session, custody)
     now = int(time.time())
-    header = {"typ": "at+jwt", "alg": key.algorithm.value, "kid": key.key_id}
     claims = {
         "iss": issuer,
         "sub": subject,
@@ -92,11 +83,7 @@ def mint(
         "jti": secrets.token_urlsafe(16),
         **(extra or {}),
     }
-    signing_input = ".".join(
-        _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
-    )
-    signature = jws_signature(key.algorithm, key.sign(signing_input.encode()))
-    return f"{signing_input}.{_b64(signature)}"
+    return sign_compact(key=key, claims=claims, typ="at+jwt")
 
 
 class AccessTokenVerifier:
@@ -139,9 +126,9 @@ class AccessTokenVerifier:
             raise TokenError("malformed token")
         header_b64, claims_b64, signature_b64 = token.split(".")
         try:
-            header = json.loads(_unb64(header_b64))
-            claims = json.loads(_unb64(claims_b64))
-            signature = _unb64(signature_b64)
+            header = json.loads(b64url_decode(header_b64))
+            claims = json.loads(b64url_decode(claims_b64))
+            signature = b64url_decode(signature_b64)
         except (ValueError, RecursionError):
             raise TokenError("malformed token") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
