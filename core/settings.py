@@ -8,7 +8,6 @@ that the database or store are reachable; that is ``tongxing.preflight``'s job.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import os
 from collections.abc import Mapping
 from enum import StrEnum
@@ -18,6 +17,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.hosts import is_loopback
 
 ENV_PREFIX = "TONGXING_"
 
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
         if self.ops_token is not None:
             _require_strong_secret("ops_token", self.ops_token)
         issuer = urlsplit(self.issuer)
-        if issuer.scheme != "https" and not _is_loopback(issuer.hostname or ""):
+        if issuer.scheme != "https" and not is_loopback(issuer.hostname or ""):
             raise SettingsError(
                 f"{env_name('issuer')} must use https in production mode (got {self.issuer})"
             )
@@ -175,15 +176,6 @@ class Settings(BaseSettings):
         if self.mode is Mode.PRODUCTION:
             _require_strong_secret("key_encryption_key_file", SecretStr(material.decode("latin-1")))
         return material
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _require_strong_secret(field: str, secret: SecretStr) -> None:

@@ -9,7 +9,6 @@ secrets are stored only as HMAC-SHA-256 digests. Every change is audited.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.events import EventRecorder
+from core.hosts import is_loopback
 from idp import client_secrets, repository
 from idp.models import Client
 from keys.data_keys import DataKeys
@@ -30,15 +30,6 @@ _SCOPE = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")  # RFC 6749 §3.3 scope-toke
 
 class ClientError(ValueError):
     """A registration was refused; the message says why."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_uri(uri: str, *, what: str, loopback_http: bool = False) -> str:
@@ -56,7 +47,7 @@ def check_uri(uri: str, *, what: str, loopback_http: bool = False) -> str:
         raise ClientError(f"{what} {uri!r} must be an absolute https URL")
     if parts.username is not None or parts.password is not None:
         raise ClientError(f"{what} {uri!r} must not contain user information")
-    if parts.scheme == "http" and not (loopback_http and _is_loopback(parts.hostname)):
+    if parts.scheme == "http" and not (loopback_http and is_loopback(parts.hostname)):
         hint = " (http only for loopback hosts)" if loopback_http else ""
         raise ClientError(f"{what} {uri!r} must use https{hint}")
     if parts.fragment or "#" in uri:
