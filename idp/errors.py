@@ -53,3 +53,42 @@ class InvalidTarget(OAuthError):
     """RFC 8707 §2: the requested resource is unknown or not allowed."""
 
     error = "invalid_target"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+
+
+class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: ``prompt=none`` but nobody is signed in."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+
+
+class UntrustedRedirect(Exception):
+    """The client or redirect URI cannot be trusted: the error is shown on our own page and
+    never sent to the (unverified) redirect URI (RFC 6749 §4.1.2.1)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
