@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     token_key_retention_hours: int = Field(default=24, ge=1)
     audit_checkpoint_seconds: int = Field(default=300, ge=5)
     access_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
+    id_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
+    authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    sso_session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=60)
+    login_attempts_per_account: int = Field(
+        default=5, ge=1, description="failed sign-ins per account before back-off starts"
+    )
+    login_attempts_per_address: int = Field(
+        default=50, ge=1, description="failed sign-ins per source address per 15 minutes"
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )

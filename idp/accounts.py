@@ -147,7 +147,7 @@ def reveal_national_id(session: Session, user: User, *, data_keys: DataKeys) -> 
     return clear.decode()
 
 
-def _login(login: str) -> str:
+def normalise_login(login: str) -> str:
     """Logins compare as created: lower-case, phone numbers without spaces."""
     login = login.strip().lower()
     compact = login.replace(" ", "")
@@ -155,7 +155,7 @@ def _login(login: str) -> str:
 
 
 def _user(session: Session, login: str) -> User:
-    user = repository.user_by_login(session, _login(login))
+    user = repository.user_by_login(session, normalise_login(login))
     if user is None:
         raise AccountError(f"no account {login!r}")
     return user
@@ -201,7 +201,7 @@ def authenticate(session: Session, *, login: str, password: str) -> User | None:
     """The enabled account whose password this is, upgrading an old hash; else None.
 
     Always costs one argon2 verification, so timing does not reveal unknown logins."""
-    user = repository.user_by_login(session, _login(login))
+    user = repository.user_by_login(session, normalise_login(login))
     stored = user.password_hash if user is not None and not user.disabled else None
     matches, needs_rehash = passwords.verify_password(stored, password)
     if not matches or user is None:

@@ -72,6 +72,8 @@ def register(
     post_logout_redirect_uris: list[str] | None = None,
     backchannel_logout_uri: str | None = None,
     pairwise_sector: str | None = None,
+    first_party: bool = False,
+    loopback_backchannel: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -94,7 +96,13 @@ def register(
         for u in post_logout_redirect_uris or []
     ]
     if backchannel_logout_uri:
-        check_uri(backchannel_logout_uri, what="back-channel logout URI")
+        # This server posts to it: plain http to loopback only where the caller allows it
+        # (demo mode, tests), never by default (a registered URI must not reach local services).
+        check_uri(
+            backchannel_logout_uri,
+            what="back-channel logout URI",
+            loopback_http=loopback_backchannel,
+        )
     if "authorization_code" in grant_types:
         if not redirect_uris:
             raise ClientError("the authorization code flow needs at least one redirect URI")
@@ -143,7 +151,8 @@ def register(
         grant_types=list(dict.fromkeys(grant_types)),
         scopes=list(dict.fromkeys(scopes)),
         pairwise_sector=pairwise_sector,
-        extra={},
+        # First-party apps (the city's own) skip the consent page; others ask once per scope.
+        extra={"first_party": True} if first_party else {},
         disabled=False,
         created_at=datetime.now(UTC),
     )
@@ -162,6 +171,8 @@ def register(
             "grant_types": client.grant_types,
             "redirect_uris": redirect_uris,
             "scopes": client.scopes,
+            "first_party": first_party,
+            "pairwise_sector": pairwise_sector,
         },
     )
     return client, (clear if secret is None else None)

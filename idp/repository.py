@@ -63,3 +63,8 @@ def client(session: Session, client_id: str) -> Client | None:
 def clients(session: Session) -> Sequence[Client]:
     """Every client, by id."""
     return session.scalars(select(Client).order_by(Client.client_id)).all()
+
+
+def user(session: Session, user_id: str) -> User | None:
+    """A user by id."""
+    return session.get(User, user_id)

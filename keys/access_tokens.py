@@ -33,6 +33,7 @@ from keys.custody import KeyCustody
 from keys.jws import b64url_decode, sign_compact
 
 LEEWAY = 30
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt"})
 MAX_TOKEN = 8192
 _KEY_CACHE_SECONDS = 30.0
 _UNKNOWN_KID_RELOAD_SECONDS = 5.0
@@ -118,10 +119,12 @@ class AccessTokenVerifier:
             self._keys, self._loaded_at = keys, time.monotonic()
         return keys.get(kid)
 
-    def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
-        """The token's claims, or :class:`TokenError` (see the module's security contract).
-
-        Error messages are fixed texts: nothing from the token is echoed back."""
+    def verify_signature(
+        self, token: str, *, types: frozenset[str]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims of a JWS we signed: ``typ`` among ``types`` (lower case; ""
+        for a token without ``typ``), an accepted ``alg``, a published ``kid``, a valid
+        signature. Claims (issuer, expiry, audience) are the caller's to check."""
         if len(token) > MAX_TOKEN or token.count(".") != 2:
             raise TokenError("malformed token")
         header_b64, claims_b64, signature_b64 = token.split(".")
@@ -133,8 +136,8 @@ class AccessTokenVerifier:
             raise TokenError("malformed token") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise TokenError("malformed token")
-        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
-            raise TokenError("not an access token (typ must be at+jwt)")
+        if str(header.get("typ", "")).lower().removeprefix("application/") not in types:
+            raise TokenError("unexpected token type")
         if "crit" in header:
             raise TokenError("critical header parameters are not supported")
         algorithm = header.get("alg")
@@ -145,6 +148,18 @@ class AccessTokenVerifier:
         if published is None or published[0].value != algorithm:
             raise TokenError("unknown signing key")
         _check_signature(published, data=f"{header_b64}.{claims_b64}".encode(), signature=signature)
+        return header, claims
+
+    def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
+        """The token's claims, or :class:`TokenError` (see the module's security contract).
+
+        Error messages are fixed texts: nothing from the token is echoed back."""
+        try:
+            _, claims = self.verify_signature(token, types=ACCESS_TOKEN_TYPES)
+        except TokenError as exc:
+            if str(exc) == "unexpected token type":
+                raise TokenError("not an access token (typ must be at+jwt)") from None
+            raise
         self._check_claims(claims, audience=audience)
         scopes = frozenset(str(claims.get("scope", "")).split())
         if scope not in scopes:
@@ -156,15 +171,11 @@ class AccessTokenVerifier:
             claims=claims,
         )
 
-    def _check_claims(self, claims: dict[str, Any], *, audience: str) -> None:
+    def check_lifetime(self, claims: dict[str, Any]) -> None:
+        """Issuer ours, ``exp`` not passed, ``iat``/``nbf`` not in the future (30 s leeway)."""
         now = time.time()
         if claims.get("iss") != self.issuer:
             raise TokenError("wrong issuer")
-        audiences = claims.get("aud")
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        if not isinstance(audiences, list) or audience not in audiences:
-            raise TokenError("the token is not for this resource")
         expiry = claims.get("exp")
         if (
             not isinstance(expiry, int | float)
@@ -182,6 +193,14 @@ class AccessTokenVerifier:
                 or (value > now + LEEWAY)
             ):
                 raise TokenError(f"the token's {claim} is invalid or in the future")
+
+    def _check_claims(self, claims: dict[str, Any], *, audience: str) -> None:
+        self.check_lifetime(claims)
+        audiences = claims.get("aud")
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        if not isinstance(audiences, list) or audience not in audiences:
+            raise TokenError("the token is not for this resource")
 
 
 def _check_signature(published: tuple[KeyAlgorithm, Any], *, data: bytes, signature: bytes) -> None:

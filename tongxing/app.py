@@ -8,10 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+import idp as idp_package
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.body_limit import BodyLimitMiddleware
@@ -24,10 +27,15 @@ from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
+from idp.api import account as account_routes
+from idp.api import authorize as authorize_routes
+from idp.api import discovery as discovery_routes
+from idp.api import logout as logout_routes
 from idp.api import token as token_routes
+from idp.api import userinfo as userinfo_routes
 from keys.api import jwks, pki
 from tongxing import pages, preflight
-from tongxing.composition import Domain, build_domain
+from tongxing.composition import Domain, build_domain, build_identity_provider
 
 log = logging.getLogger("tongxing")
 
@@ -88,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.audit = domain.audit
     app.state.tokens = domain.tokens
     app.state.domain = domain
+    app.state.idp = build_identity_provider(domain=domain, store=services.store)
+    app.state.backchannel_transport = None  # the demo apps may be reached in-process
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(ops.router)
@@ -96,6 +106,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(jwks.router)
     app.include_router(audit_routes.router)
     app.include_router(token_routes.router)
+    app.include_router(discovery_routes.router)
+    app.include_router(authorize_routes.router)
+    app.include_router(userinfo_routes.router)
+    app.include_router(logout_routes.router)
+    app.include_router(account_routes.router)
+    app.mount(
+        "/static/idp",
+        StaticFiles(directory=Path(idp_package.__file__).parent / "static"),
+        name="idp-static",
+    )
 
     # Outermost last: request id and logging see everything, including 413s.
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(services.metrics_registry))

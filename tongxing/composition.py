@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from audit.log import AuditLog, origin_for
 from core.database import Database
 from core.settings import Settings
+from core.store import Store
+from idp.runtime import IdentityProvider
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
@@ -46,3 +48,17 @@ def build_domain(*, settings: Settings, database: Database) -> Domain:
     )
     data_keys = DataKeys(custody=custody)
     return Domain(keys=keys, audit=audit_log, tokens=tokens, data_keys=data_keys)
+
+
+def build_identity_provider(*, domain: Domain, store: Store) -> IdentityProvider:
+    """The identity provider on the process's domain services and shared store."""
+    custody = domain.keys.custody
+    return IdentityProvider(
+        settings=custody.settings,
+        database=custody.database,
+        store=store,
+        custody=custody,
+        data_keys=domain.data_keys,
+        events=domain.audit,
+        tokens=domain.tokens,
+    )

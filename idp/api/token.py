@@ -1,87 +1,126 @@
-"""The token endpoint (RFC 6749 §3.2) and authorization-server metadata (RFC 8414)."""
+"""The token endpoint (RFC 6749 §3.2), introspection (RFC 7662) and revocation (RFC 7009):
+the endpoints where clients authenticate."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from idp import client_secrets
+from idp.api.web import idp_of
 from idp.errors import InvalidRequest, OAuthError, UnsupportedGrantType
-from idp.protocol import client_credentials
+from idp.models import Client
+from idp.protocol import authorization_code, client_credentials, refresh_token, rfc7662
 from idp.protocol.client_authentication import authenticate_client
+from idp.runtime import IdentityProvider
 
 router = APIRouter(tags=["identity"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-GRANTS = ("client_credentials",)
+GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
 def _error(exc: OAuthError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers={**NO_STORE, **exc.headers})
 
 
-@router.post("/token", summary="Token endpoint (client_credentials)")
-async def token(request: Request) -> JSONResponse:
-    """Issue an access token; errors use RFC 6749 §5.2 codes."""
+async def _form(request: Request) -> dict[str, str]:
+    """The form parameters; each at most once, empty ones omitted (RFC 6749 §3.2)."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != (
         "application/x-www-form-urlencoded"
     ):
-        return _error(InvalidRequest("send the request as application/x-www-form-urlencoded"))
+        raise InvalidRequest("send the request as application/x-www-form-urlencoded")
     form = await request.form()
     values: dict[str, str] = {}
     for key in form:
         entries = form.getlist(key)
         if len(entries) != 1 or not isinstance(entries[0], str):
-            return _error(InvalidRequest(f"parameter {key} must appear once"))  # RFC 6749 §3.2
-        if entries[0] != "":  # RFC 6749 §3.2: an empty parameter counts as omitted
+            raise InvalidRequest(f"parameter {key} must appear once")
+        if entries[0] != "":
             values[key] = entries[0]
-    domain = request.app.state.domain
-    try:
-        body = await run_in_threadpool(_issue, domain, values, request.headers.get("authorization"))
-    except OAuthError as exc:
-        return _error(exc)
-    return JSONResponse(body, headers=NO_STORE)
+    return values
 
 
-def _issue(domain: Any, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+def _client(idp: IdentityProvider, form: dict[str, str], authorization: str | None) -> Client:
+    key = idp.data_key(client_secrets.DATA_KEY_PURPOSE)
+    with idp.database.reading() as session:
+        return authenticate_client(session, authorization=authorization, form=form, digest_key=key)
+
+
+async def _authenticated(
+    request: Request, handler: Callable[[IdentityProvider, Client, dict[str, str]], Any]
+) -> Any:
+    idp = idp_of(request)
+    form = await _form(request)
+    authorization = request.headers.get("authorization")
+
+    def run() -> Any:
+        return handler(idp, _client(idp, form, authorization), form)
+
+    return await run_in_threadpool(run)
+
+
+def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[str, Any]:
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("grant_type is missing")
     if grant_type not in GRANTS:
         raise UnsupportedGrantType("this grant type is not supported")
-    settings = domain.keys.custody.settings
-    with domain.keys.database.transaction() as session:
-        key = domain.data_keys.get(session, client_secrets.DATA_KEY_PURPOSE)
-        client = authenticate_client(
-            session, authorization=authorization, form=form, digest_key=key
-        )
+    if grant_type == "authorization_code":
+        return authorization_code.grant(idp, client=client, form=form)
+    if grant_type == "refresh_token":
+        return refresh_token.grant(idp, client=client, form=form)
+    with idp.database.reading() as session:
         return client_credentials.grant(
             session,
             client=client,
             form=form,
-            custody=domain.keys.custody,
-            issuer=settings.issuer,
-            lifetime=timedelta(seconds=settings.access_token_ttl_seconds),
+            custody=idp.custody,
+            issuer=idp.issuer,
+            lifetime=idp.access_token_lifetime,
         )
 
 
-@router.get(
-    "/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)"
-)
-def metadata(request: Request) -> JSONResponse:
-    """What this authorization server supports today."""
-    issuer = request.app.state.domain.keys.custody.settings.issuer
-    body = {
-        "issuer": issuer,
-        "token_endpoint": f"{issuer}/token",
-        "jwks_uri": f"{issuer}/jwks",
-        "grant_types_supported": list(GRANTS),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["seal:sign", "audit:read"],
-        "response_types_supported": [],
-    }
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=300"})
+@router.post("/token", summary="Token endpoint")
+async def token(request: Request) -> JSONResponse:
+    """Issue tokens (authorization_code, refresh_token, client_credentials); errors use
+    RFC 6749 §5.2 codes."""
+    try:
+        body = await _authenticated(request, _issue)
+    except OAuthError as exc:
+        return _error(exc)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/introspect", summary="Token introspection (RFC 7662)")
+async def introspect(request: Request) -> JSONResponse:
+    """Whether a token is active, for the client it was issued to."""
+
+    def run(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        return rfc7662.introspect(idp, client=client, token=form.get("token", ""))
+
+    try:
+        body = await _authenticated(request, run)
+    except OAuthError as exc:
+        return _error(exc)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/revoke", summary="Token revocation (RFC 7009)")
+async def revoke(request: Request) -> Response:
+    """Revoke a token's grant; 200 whether or not the token was known."""
+
+    def run(idp: IdentityProvider, client: Client, form: dict[str, str]) -> None:
+        if "token" not in form:
+            raise InvalidRequest("token is missing")
+        rfc7662.revoke(idp, client=client, token=form["token"])
+
+    try:
+        await _authenticated(request, run)
+    except OAuthError as exc:
+        return _error(exc)
+    return Response(status_code=200, headers=NO_STORE)

@@ -203,4 +203,9 @@ def test_malformed_requests(client: TestClient, domain: Domain) -> None:
 def test_metadata(client: TestClient) -> None:
     body = client.get("/.well-known/oauth-authorization-server").json()
     assert body["token_endpoint"] == body["issuer"] + "/token"
-    assert body["grant_types_supported"] == ["client_credentials"]
+    assert body["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+    ]
+    assert body == client.get("/.well-known/openid-configuration").json()

@@ -44,6 +44,9 @@ def create(
     pairwise_sector: Annotated[
         str | None, typer.Option("--pairwise-sector", help="Opt in to pairwise subjects.")
     ] = None,
+    first_party: Annotated[
+        bool, typer.Option("--first-party", help="The city's own app: no consent page.")
+    ] = False,
 ) -> None:
     """Register a client. A generated secret is printed once, on stderr; the client id
     alone is the last line of stdout."""
@@ -69,6 +72,8 @@ def create(
                 post_logout_redirect_uris=post_logout_redirect_uri or [],
                 backchannel_logout_uri=backchannel_logout_uri,
                 pairwise_sector=pairwise_sector,
+                first_party=first_party,
+                loopback_backchannel=domain.keys.custody.settings.mode.value == "demo",
             )
         except ClientError as exc:
             raise AdminCommandError(str(exc)) from None

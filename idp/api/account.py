@@ -1,0 +1,104 @@
+"""The account page: my sessions, my connected apps, sign out of one or every session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from idp import consents, repository
+from idp.api import web
+from idp.api.logout import propagate
+from idp.sessions import COOKIE as SSO_COOKIE
+
+router = APIRouter(tags=["identity"], include_in_schema=False)
+
+
+@router.get("/account")
+async def account(request: Request) -> Response:
+    """What the signed-in person can see and end."""
+    idp = web.idp_of(request)
+    handle = request.cookies.get(SSO_COOKIE)
+    sso = idp.sessions.get(handle)
+    browser, new = web.browser_id(request)
+
+    def build() -> Response:
+        if sso is None:
+            return web.render(request, "account.html", {"user": None}, status=401)
+        with idp.database.reading() as session:
+            user = repository.user(session, sso.user_id)
+            apps = []
+            for consent in consents.of_user(session, sso.user_id):
+                client = repository.client(session, consent.client_id)
+                apps.append(client.name if client else consent.client_id)
+            org = (
+                repository.organisation(session, sso.organisation_id)
+                if sso.organisation_id
+                else None
+            )
+        sessions = [
+            (
+                ref,
+                s,
+                datetime.fromtimestamp(s.auth_time, UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                s.sid == sso.sid,
+            )
+            for ref, s in idp.sessions.of_user(sso.user_id)
+        ]
+        return web.render(
+            request,
+            "account.html",
+            {
+                "user": user,
+                "apps": apps,
+                "sessions": sessions,
+                "org_name": org.name if org else None,
+                "csrf_token": web.csrf_token(idp, browser, "account"),
+            },
+        )
+
+    response = await run_in_threadpool(build)
+    if new:
+        web.set_browser_cookie(response, idp, browser)
+    return response
+
+
+@router.post("/account/sessions/end")
+async def end_one(
+    request: Request,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    session: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """End one of my sessions (this one or another device's)."""
+    idp = web.idp_of(request)
+    sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
+    if sso is None or not await run_in_threadpool(web.csrf_ok, request, idp, "account", csrf_token):
+        return web.see_other("/account")
+    ended = idp.sessions.end_by_reference(sso.user_id, session)
+    response = web.see_other("/account")
+    if ended is not None:
+        if ended.sid == sso.sid:
+            web.clear_sso_cookie(response, idp)
+        await propagate(request, ended, reason="account-page", response=response)
+    return response
+
+
+@router.post("/account/sign-out-everywhere")
+async def end_all(
+    request: Request, csrf_token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    """End every session of mine, on every device."""
+    idp = web.idp_of(request)
+    sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
+    if sso is None or not await run_in_threadpool(web.csrf_ok, request, idp, "account", csrf_token):
+        return web.see_other("/account")
+    response = web.render(request, "logged_out.html", {})
+    web.clear_sso_cookie(response, idp)
+    for reference, _ in idp.sessions.of_user(sso.user_id):
+        ended = idp.sessions.end_by_reference(sso.user_id, reference)
+        if ended is not None:
+            await propagate(request, ended, reason="everywhere", response=response)
+    return response

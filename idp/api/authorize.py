@@ -1,0 +1,336 @@
+"""The authorization endpoint and its pages: sign-in, organisation choice, consent."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from core.csrf import BROWSER_COOKIE
+from idp import consents, repository
+from idp.api import web
+from idp.authorization import (
+    AuthorizationFlow,
+    ErrorPage,
+    Redirect,
+    ShowConsent,
+    ShowLogin,
+    ShowOrganisation,
+    Step,
+)
+from idp.interactions import Interaction
+from idp.login import Failed, sign_in
+from idp.sessions import COOKIE as SSO_COOKIE
+
+router = APIRouter(tags=["identity"], include_in_schema=False)
+
+
+def _step_response(request: Request, step: Step, *, browser: str, new_browser: bool) -> Response:
+    idp = web.idp_of(request)
+    response: Response
+    if isinstance(step, Redirect):
+        status = 303 if request.method == "POST" else 302
+        response = Response(status_code=status, headers={"Location": step.location})
+    elif isinstance(step, ErrorPage):
+        response = web.render(request, "error.html", {"message": step.description}, status=400)
+    else:
+        pages = {
+            ShowLogin: "/login",
+            ShowOrganisation: "/login/organisation",
+            ShowConsent: "/consent",
+        }
+        response = web.see_other(f"{pages[type(step)]}?interaction={step.interaction.id}")
+    if new_browser:
+        web.set_browser_cookie(response, idp, browser)
+    return response
+
+
+def _params(request: Request, form: dict[str, str] | None = None) -> dict[str, str] | ErrorPage:
+    source = form if form is not None else request.query_params
+    items = source.multi_items() if hasattr(source, "multi_items") else list(source.items())
+    params: dict[str, str] = {}
+    for key, value in items:
+        if key in params:  # RFC 6749 §3.1: parameters must not be included more than once
+            return ErrorPage(f"the parameter {key} appears more than once")
+        if value != "":
+            params[key] = value
+    return params
+
+
+@router.get("/authorize")
+async def authorize(request: Request) -> Response:
+    """OIDC Core §3.1.2.1 (GET)."""
+    return await _authorize(request, _params(request))
+
+
+@router.post("/authorize")
+async def authorize_post(request: Request) -> Response:
+    """OIDC Core §3.1.2.1 (POST, form-encoded)."""
+    form = await request.form()
+    return await _authorize(request, _params(request, form))  # type: ignore[arg-type]
+
+
+async def _authorize(request: Request, params: dict[str, str] | ErrorPage) -> Response:
+    idp = web.idp_of(request)
+    browser, new = web.browser_id(request)
+    if isinstance(params, ErrorPage):
+        return _step_response(request, params, browser=browser, new_browser=new)
+    flow = AuthorizationFlow(idp)
+    step = await run_in_threadpool(
+        flow.start, params, browser=browser, handle=request.cookies.get(SSO_COOKIE)
+    )
+    return _step_response(request, step, browser=browser, new_browser=new)
+
+
+def _interaction(request: Request, interaction_id: str | None) -> Interaction | None:
+    return web.idp_of(request).interactions.get(
+        interaction_id, browser=request.cookies.get(BROWSER_COOKIE)
+    )
+
+
+def _expired(request: Request) -> HTMLResponse:
+    return web.render(
+        request, "error.html", {"message": web.texts(request)["error_expired"]}, status=400
+    )
+
+
+def _bad_form(request: Request) -> HTMLResponse:
+    return web.render(
+        request, "error.html", {"message": web.texts(request)["error_csrf"]}, status=403
+    )
+
+
+async def _resume(request: Request, interaction: Interaction, handle: str | None) -> Response:
+    flow = AuthorizationFlow(web.idp_of(request))
+    step = await run_in_threadpool(flow.resume, interaction, handle=handle)
+    return _step_response(request, step, browser=interaction.browser, new_browser=False)
+
+
+def _client_name(request: Request, interaction: Interaction) -> tuple[str, str | None]:
+    idp = web.idp_of(request)
+    client_id = interaction.params.get("client_id", "")
+    with idp.database.reading() as session:
+        client = repository.client(session, client_id)
+    redirect = interaction.params.get("redirect_uri")
+    return (client.name if client else client_id), (web.origin(redirect) if redirect else None)
+
+
+@router.get("/login")
+async def login_page(request: Request, interaction: str | None = None) -> Response:
+    """The sign-in form of an interaction."""
+    found = _interaction(request, interaction)
+    if found is None:
+        return _expired(request)
+    return await run_in_threadpool(_login_form, request, found, "", None, 200)
+
+
+def _login_form(
+    request: Request, interaction: Interaction, login: str, error: str | None, status: int
+) -> HTMLResponse:
+    idp = web.idp_of(request)
+    name, target = _client_name(request, interaction)
+    return web.render(
+        request,
+        "login.html",
+        {
+            "interaction": interaction.id,
+            "csrf_token": web.csrf_token(idp, interaction.browser, "login"),
+            "client_name": name,
+            "login": login,
+            "error": error,
+        },
+        status=status,
+        form_targets=(target,) if target else (),
+    )
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    interaction: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    login: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Check the credentials; on success continue the authorization request."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction)
+    if found is None:
+        return _expired(request)
+    if not await run_in_threadpool(web.csrf_ok, request, idp, "login", csrf_token):
+        return _bad_form(request)
+    t = web.texts(request)
+    if not login or not password:
+        return await run_in_threadpool(_login_form, request, found, login, t["login_failed"], 400)
+    result = await run_in_threadpool(
+        sign_in,
+        idp,
+        login=login,
+        password=password,
+        address=web.address(request),
+        user_agent=request.headers.get("user-agent", ""),
+        handle=request.cookies.get(SSO_COOKIE),
+    )
+    if isinstance(result, Failed):
+        refusal = result.refusal
+        if refusal is None:
+            message, status = t["login_failed"], 400
+        else:
+            key = "login_locked" if refusal.scope == "account" else "address_locked"
+            message, status = t[key].format(seconds=refusal.retry_after), 429
+        page = await run_in_threadpool(_login_form, request, found, login, message, status)
+        if refusal is not None:
+            page.headers["Retry-After"] = str(refusal.retry_after)
+        return page
+    found.login_at = result.session.auth_time
+    idp.interactions.save(found)
+    response = await _resume(request, found, result.handle)
+    web.set_sso_cookie(response, idp, result.handle)
+    if result.ended is not None:
+        from idp.api.logout import propagate
+
+        await propagate(request, result.ended, reason="replaced", response=response)
+    return response
+
+
+@router.get("/login/organisation")
+async def organisation_page(request: Request, interaction: str | None = None) -> Response:
+    """Choose the organisation to act for (or oneself)."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction)
+    sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
+    if found is None or sso is None:
+        return _expired(request)
+
+    def build() -> HTMLResponse:
+        with idp.database.reading() as session:
+            choices = repository.memberships_of(session, sso.user_id)
+        name, target = _client_name(request, found)
+        return web.render(
+            request,
+            "organisation.html",
+            {
+                "interaction": found.id,
+                "csrf_token": web.csrf_token(idp, found.browser, "organisation"),
+                "client_name": name,
+                "choices": choices,
+            },
+            form_targets=(target,) if target else (),
+        )
+
+    return await run_in_threadpool(build)
+
+
+@router.post("/login/organisation")
+async def organisation_submit(
+    request: Request,
+    interaction: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    organisation: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Record whom the person acts for in the SSO session, then continue."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction)
+    handle = request.cookies.get(SSO_COOKIE)
+    sso = idp.sessions.get(handle)
+    if found is None or sso is None or handle is None:
+        return _expired(request)
+    if not await run_in_threadpool(web.csrf_ok, request, idp, "organisation", csrf_token):
+        return _bad_form(request)
+    chosen: str | None = organisation or None
+    if chosen is not None:
+        with idp.database.reading() as session:
+            if repository.membership(session, organisation_id=chosen, user_id=sso.user_id) is None:
+                return _bad_form(request)
+
+    def choose(s: object) -> None:
+        s.organisation_id = chosen  # type: ignore[attr-defined]
+        s.organisation_chosen = True  # type: ignore[attr-defined]
+
+    idp.sessions.update(handle, choose)
+    found.organisation_chosen = True
+    idp.interactions.save(found)
+    return await _resume(request, found, handle)
+
+
+@router.get("/consent")
+async def consent_page(request: Request, interaction: str | None = None) -> Response:
+    """Ask the person to allow the client the requested scopes."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction)
+    if found is None or idp.sessions.get(request.cookies.get(SSO_COOKIE)) is None:
+        return _expired(request)
+
+    def build() -> HTMLResponse:
+        name, target = _client_name(request, found)
+        scopes = [s for s in dict.fromkeys(found.params.get("scope", "").split()) if s]
+        with idp.database.reading() as session:
+            client = repository.client(session, found.params.get("client_id", ""))
+        allowed = set(client.scopes) if client else set()
+        return web.render(
+            request,
+            "consent.html",
+            {
+                "interaction": found.id,
+                "csrf_token": web.csrf_token(idp, found.browser, "consent"),
+                "client_name": name,
+                "scopes": [s for s in scopes if s in allowed],
+            },
+            form_targets=(target,) if target else (),
+        )
+
+    return await run_in_threadpool(build)
+
+
+@router.post("/consent")
+async def consent_submit(
+    request: Request,
+    interaction: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    decision: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Record the decision (an audit event either way), then continue or refuse."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction)
+    handle = request.cookies.get(SSO_COOKIE)
+    sso = idp.sessions.get(handle)
+    if found is None or sso is None:
+        return _expired(request)
+    if not await run_in_threadpool(web.csrf_ok, request, idp, "consent", csrf_token):
+        return _bad_form(request)
+    client_id = found.params.get("client_id", "")
+    allow = decision == "allow"
+
+    def record() -> None:
+        with idp.database.transaction() as session:
+            client = repository.client(session, client_id)
+            requested = found.params.get("scope", "").split()
+            granted = [s for s in requested if client is not None and s in client.scopes]
+            if allow and client is not None:
+                consents.grant(session, user_id=sso.user_id, client_id=client_id, granted=granted)
+            idp.events.record(
+                session,
+                type="consent.granted" if allow else "consent.denied",
+                actor=sso.user_id,
+                subject=client_id,
+                details={"scopes": granted, "sid": sso.sid},
+            )
+
+    await run_in_threadpool(record)
+    if not allow:
+        step = await run_in_threadpool(AuthorizationFlow(idp).deny, found)
+        return _step_response(request, step, browser=found.browser, new_browser=False)
+    found.consented = True
+    idp.interactions.save(found)
+    return await _resume(request, found, handle)
+
+
+@router.get("/authorize/resume")
+async def resume(request: Request, interaction: str | None = None) -> Response:
+    """Continue an interaction (e.g. after the language was switched mid-way)."""
+    found = _interaction(request, interaction)
+    if found is None:
+        return _expired(request)
+    return await _resume(request, found, request.cookies.get(SSO_COOKIE))

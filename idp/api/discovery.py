@@ -1,0 +1,107 @@
+"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 (the same document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from idp.api.web import idp_of
+from idp.protocol.oidc_core import ACR_VALUES, SCOPES
+from idp.resources import RESOURCES
+from keys.algorithms import KeyAlgorithm
+
+router = APIRouter(tags=["identity"])
+
+
+def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
+    """What this provider supports, with absolute endpoint URLs."""
+    resource_scopes = sorted({s for scopes in RESOURCES.values() for s in scopes})
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "end_session_endpoint": f"{issuer}/logout",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "scopes_supported": [*SCOPES, *resource_scopes],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": [algorithm],
+        "userinfo_signing_alg_values_supported": [],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "sid",
+            "at_hash",
+            "azp",
+            "name",
+            "preferred_username",
+            "updated_at",
+            "assurance",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+            "org",
+        ],
+        "acr_values_supported": list(ACR_VALUES),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": False,
+        "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+        "ui_locales_supported": ["zh-CN", "en"],
+        "resource_indicators_supported": True,
+    }
+
+
+def _response(request: Request) -> JSONResponse:
+    idp = idp_of(request)
+    algorithm = KeyAlgorithm(idp.settings.key_algorithm).value
+    return JSONResponse(
+        metadata(idp.issuer, algorithm),
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID provider metadata")
+def openid_configuration(request: Request) -> JSONResponse:
+    """OpenID Connect Discovery 1.0 §4."""
+    return _response(request)
+
+
+@router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
+def oauth_metadata(request: Request) -> JSONResponse:
+    """RFC 8414 §3."""
+    return _response(request)

@@ -1,0 +1,65 @@
+"""The userinfo endpoint (OIDC Core §5.3) with RFC 6750 bearer-token errors."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from idp.api.web import idp_of
+from idp.protocol import userinfo
+from idp.protocol.token_response import USERINFO_PATH
+from keys.access_tokens import TokenError
+
+router = APIRouter(tags=["identity"])
+
+
+def _challenge(error: str | None, description: str | None = None) -> JSONResponse:
+    parts = ['realm="tongxing"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{description}"')
+    status = 403 if error == "insufficient_scope" else 401
+    body = {"error": error or "invalid_request"}
+    if description:
+        body["error_description"] = description
+    return JSONResponse(
+        body,
+        status_code=status if error else 401,
+        headers={"WWW-Authenticate": "Bearer " + ", ".join(parts), "Cache-Control": "no-store"},
+    )
+
+
+async def _token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):  # RFC 6750 §2.2
+        form = await request.form()
+        found = form.get("access_token")
+        return found if isinstance(found, str) and found else None
+    return None
+
+
+@router.get("/userinfo", summary="UserInfo endpoint")
+@router.post("/userinfo", summary="UserInfo endpoint")
+async def get_userinfo(request: Request) -> JSONResponse:
+    """Claims about the person, for an access token with the openid scope."""
+    token = await _token(request)
+    if token is None:
+        return _challenge(None)
+    idp = idp_of(request)
+
+    def run() -> dict[str, object]:
+        verified = idp.tokens.verify(token, audience=idp.issuer + USERINFO_PATH, scope="openid")
+        return userinfo.claims(idp, verified)
+
+    try:
+        claims = await run_in_threadpool(run)
+    except TokenError as exc:
+        # Fixed texts from our own checks: nothing from the token is echoed.
+        return _challenge(exc.error, str(exc).replace('"', "'"))
+    return JSONResponse(claims, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,239 @@
+"""The authorization endpoint's steps (OIDC Core §3.1.2): validate, then sign-in,
+organisation choice and consent as needed, then a code — or an error for the client.
+
+Framework-free: the router turns each :class:`Step` into a page or a redirect.
+
+Security contract: nothing is sent to a redirect URI before the client and the exact
+redirect URI are verified (those errors become :class:`ErrorPage`); afterwards every error
+is returned to the client with ``state`` and ``iss`` (RFC 9207). ``prompt=none`` never shows
+a page: it answers ``login_required``, ``interaction_required`` or ``consent_required``.
+``prompt=login`` and ``max_age`` force a fresh sign-in inside this very interaction, so the
+new ``auth_time`` is later than the old one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from idp import checks, consents, repository
+from idp.checks.max_age import login_needed
+from idp.codes import CodeGrant
+from idp.errors import (
+    ConsentRequired,
+    InteractionRequired,
+    LoginRequired,
+    OAuthError,
+    UntrustedRedirect,
+)
+from idp.interactions import Interaction
+from idp.models import Client, Membership, Organisation
+from idp.runtime import IdentityProvider
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    """Shown on our own page: the client or redirect URI cannot be trusted."""
+
+    description: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Send the browser to the client with a code or an error."""
+
+    location: str
+
+
+@dataclass(frozen=True)
+class ShowLogin:
+    """The person must sign in."""
+
+    interaction: Interaction
+    client: Client
+
+
+@dataclass(frozen=True)
+class ShowOrganisation:
+    """The person picks whom they act for."""
+
+    interaction: Interaction
+    client: Client
+    choices: list[tuple[Membership, Organisation]]
+
+
+@dataclass(frozen=True)
+class ShowConsent:
+    """The person allows (or refuses) the client the scopes."""
+
+    interaction: Interaction
+    client: Client
+    scopes: tuple[str, ...]
+
+
+Step = ErrorPage | Redirect | ShowLogin | ShowOrganisation | ShowConsent
+
+
+def with_query(uri: str, params: Mapping[str, str | None]) -> str:
+    """``uri`` with ``params`` added to its query (keeping the registered query)."""
+    parts = urlsplit(uri)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, v) for k, v in params.items() if v is not None]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def error_redirect(idp: IdentityProvider, target: checks.Verified, error: OAuthError) -> Redirect:
+    """An error response to a verified redirect URI (RFC 6749 §4.1.2.1, RFC 9207)."""
+    return Redirect(
+        with_query(
+            target.redirect_uri,
+            {
+                "error": error.error,
+                "error_description": error.description,
+                "state": target.state,
+                "iss": idp.issuer,
+            },
+        )
+    )
+
+
+class AuthorizationFlow:
+    """Runs authorization requests for one IdP."""
+
+    def __init__(self, idp: IdentityProvider) -> None:
+        self.idp = idp
+
+    def _find_client(self, client_id: str) -> Client | None:
+        with self.idp.database.reading() as session:
+            return repository.client(session, client_id)
+
+    def start(self, params: Mapping[str, str], *, browser: str, handle: str | None) -> Step:
+        """A new authorization request from the browser."""
+        return self._run(dict(params), browser=browser, handle=handle, interaction=None)
+
+    def resume(self, interaction: Interaction, *, handle: str | None) -> Step:
+        """Continue after a sign-in, an organisation choice or a consent."""
+        return self._run(
+            interaction.params, browser=interaction.browser, handle=handle, interaction=interaction
+        )
+
+    def deny(self, interaction: Interaction) -> Step:
+        """The person refused consent: ``access_denied`` to the client."""
+        from idp.errors import AccessDenied
+
+        self.idp.interactions.finish(interaction)
+        try:
+            target = checks.verify_target(interaction.params, find_client=self._find_client)
+        except UntrustedRedirect as exc:
+            return ErrorPage(exc.description)
+        return error_redirect(self.idp, target, AccessDenied("the person refused consent"))
+
+    def _run(
+        self,
+        params: dict[str, str],
+        *,
+        browser: str,
+        handle: str | None,
+        interaction: Interaction | None,
+    ) -> Step:
+        try:
+            target = checks.verify_target(params, find_client=self._find_client)
+        except UntrustedRedirect as exc:
+            return ErrorPage(exc.description)
+        try:
+            request = checks.validate(params, target=target)
+            return self._decide(request, params, browser, handle, interaction)
+        except OAuthError as exc:
+            if interaction is not None:
+                self.idp.interactions.finish(interaction)
+            return error_redirect(self.idp, target, exc)
+
+    def _decide(
+        self,
+        request: checks.AuthorizationRequest,
+        params: dict[str, str],
+        browser: str,
+        handle: str | None,
+        interaction: Interaction | None,
+    ) -> Step:
+        idp, now = self.idp, int(time.time())
+        sso = idp.sessions.get(handle)
+        with idp.database.reading() as session:
+            user = repository.user(session, sso.user_id) if sso else None
+            if user is None or user.disabled:
+                sso = None
+            signed_in_here = interaction is not None and interaction.login_at is not None
+            fresh_needed = "login" in request.prompt or (
+                sso is not None
+                and login_needed(max_age=request.max_age, auth_time=sso.auth_time, now=now)
+            )
+            if sso is None or (fresh_needed and not signed_in_here):
+                if "none" in request.prompt:
+                    raise LoginRequired("nobody is signed in (or the sign-in is too old)")
+                interaction = interaction or idp.interactions.start(browser=browser, params=params)
+                return ShowLogin(interaction=interaction, client=request.client)
+            assert user is not None
+            assert handle is not None
+            choices = repository.memberships_of(session, user.id)
+            member_of = {m.organisation_id for m, _ in choices}
+            chosen_ok = sso.organisation_chosen and (
+                sso.organisation_id is None or sso.organisation_id in member_of
+            )
+            choose_again = "select_account" in request.prompt and not (
+                interaction is not None and interaction.organisation_chosen
+            )
+            if choices and (not chosen_ok or choose_again):
+                if "none" in request.prompt:
+                    raise InteractionRequired("the person must choose whom they act for")
+                interaction = interaction or idp.interactions.start(browser=browser, params=params)
+                return ShowOrganisation(
+                    interaction=interaction, client=request.client, choices=list(choices)
+                )
+            if not request.client.extra.get("first_party"):
+                allowed = consents.scopes(
+                    session, user_id=user.id, client_id=request.client.client_id
+                )
+                consented_here = interaction is not None and interaction.consented
+                missing = not set(request.scopes) <= allowed
+                if (missing or "consent" in request.prompt) and not consented_here:
+                    if "none" in request.prompt:
+                        raise ConsentRequired("the person has not allowed this application")
+                    interaction = interaction or idp.interactions.start(
+                        browser=browser, params=params
+                    )
+                    return ShowConsent(
+                        interaction=interaction, client=request.client, scopes=request.scopes
+                    )
+        client_id = request.client.client_id
+        updated = idp.sessions.update(
+            handle,
+            lambda s: s.clients.append(client_id) if client_id not in s.clients else None,
+        )
+        if updated is None:
+            raise LoginRequired("the session ended")
+        code = idp.codes.issue(
+            CodeGrant(
+                grant_id=secrets.token_hex(16),
+                client_id=client_id,
+                redirect_uri=request.redirect_uri,
+                user_id=updated.user_id,
+                sid=updated.sid,
+                scopes=list(request.scopes),
+                nonce=request.nonce,
+                code_challenge=request.code_challenge,
+                auth_time=updated.auth_time,
+                acr=updated.acr,
+                amr=updated.amr,
+                organisation_id=updated.organisation_id,
+            )
+        )
+        if interaction is not None:
+            idp.interactions.finish(interaction)
+        return Redirect(
+            with_query(
+                request.redirect_uri, {"code": code, "state": request.state, "iss": idp.issuer}
+            )
+        )

@@ -1,0 +1,76 @@
+"""Pending authorization requests while the person signs in, picks an organisation or consents.
+
+Security contract: an interaction is bound to the browser that started it (its
+``tx_browser`` id), so a link to someone else's interaction is useless; it lives in the
+shared store (any app process can continue it) for at most 30 minutes; the stored request
+is validated again on every resumption, so a client disabled meanwhile gets nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+from core.store import Store
+
+LIFETIME = 30 * 60
+
+
+@dataclass
+class Interaction:
+    """What the browser asked for and what it has done since."""
+
+    id: str
+    browser: str
+    params: dict[str, str]
+    created_at: int
+    # Steps done inside this interaction (prompt=login/consent/select_account need them).
+    login_at: int | None = None
+    organisation_chosen: bool = False
+    consented: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Interactions:
+    """Stores interactions under ``tx:idp:interaction:<id>``."""
+
+    def __init__(self, *, store: Store) -> None:
+        self.store = store
+
+    def _key(self, interaction_id: str) -> str:
+        return self.store.key("idp", "interaction", interaction_id)
+
+    def start(self, *, browser: str, params: dict[str, str]) -> Interaction:
+        """A new interaction for ``params`` in ``browser``."""
+        interaction = Interaction(
+            id=secrets.token_urlsafe(18),
+            browser=browser,
+            params=dict(params),
+            created_at=int(time.time()),
+        )
+        self.save(interaction)
+        return interaction
+
+    def get(self, interaction_id: str | None, *, browser: str | None) -> Interaction | None:
+        """The interaction, if it exists and belongs to ``browser``."""
+        if not interaction_id or len(interaction_id) > 64 or not browser:
+            return None
+        raw = self.store.get(self._key(interaction_id))
+        if raw is None:
+            return None
+        interaction = Interaction(**json.loads(raw))
+        return interaction if secrets.compare_digest(interaction.browser, browser) else None
+
+    def save(self, interaction: Interaction) -> None:
+        """Store the interaction's progress (its lifetime counts from its start)."""
+        remaining = interaction.created_at + LIFETIME - time.time()
+        if remaining > 0:
+            self.store.set(
+                self._key(interaction.id), json.dumps(asdict(interaction)).encode(), ttl=remaining
+            )
+
+    def finish(self, interaction: Interaction) -> None:
+        """Forget the interaction (its code was issued, or it ended in an error)."""
+        self.store.delete(self._key(interaction.id))

@@ -1,0 +1,100 @@
+"""Signing in with a password: limits, verification, the SSO session, the audit trail.
+
+Security contract: refused attempts (locked account or address) cost no password hash;
+every success and failure is an audit event (failures name the account only when it
+exists — the typed name is never recorded); the password hash is verified outside any
+database transaction (it takes tens of milliseconds); signing in as someone else ends the
+browser's previous session first, so two people never share one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from idp import accounts, passwords, repository
+from idp.login_limits import Refusal
+from idp.protocol import oidc_core
+from idp.runtime import IdentityProvider
+from idp.sessions import SsoSession
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A successful sign-in: the session (and a new cookie handle when one was created)."""
+
+    session: SsoSession
+    handle: str
+    ended: SsoSession | None  # the previous person's session in this browser, now ended
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Wrong name or password (never saying which), or a lock with its duration."""
+
+    refusal: Refusal | None
+
+
+def sign_in(
+    idp: IdentityProvider,
+    *,
+    login: str,
+    password: str,
+    address: str,
+    user_agent: str,
+    handle: str | None,
+) -> SignedIn | Failed:
+    """Check the credentials and open (or refresh) the browser's SSO session."""
+    refusal = idp.limits.check(login=login, address=address)
+    if refusal is not None:
+        return Failed(refusal=refusal)
+    with idp.database.reading() as session:
+        user = repository.user_by_login(session, accounts.normalise_login(login))
+        stored = user.password_hash if user is not None and not user.disabled else None
+    matches, needs_rehash = passwords.verify_password(stored, password)
+    if not matches or user is None:
+        lock = idp.limits.failed(login=login, address=address)
+        with idp.database.transaction() as session:
+            idp.events.record(
+                session,
+                type="login.failed",
+                actor=user.id if user is not None else "anonymous",
+                subject=user.id if user is not None else "unknown-account",
+                details={"address": address, "locked_for": lock.retry_after if lock else 0},
+            )
+        return Failed(refusal=lock)
+    idp.limits.succeeded(login=login)
+    now = int(time.time())
+    acr = oidc_core.acr_for(user)
+    current = idp.sessions.get(handle)
+    ended = None
+    if current is not None and current.user_id == user.id and handle is not None:
+
+        def refresh(s: SsoSession) -> None:
+            s.auth_time, s.amr, s.acr = now, ["pwd"], acr
+
+        refreshed = idp.sessions.update(handle, refresh)
+        if refreshed is not None:
+            signed_in = SignedIn(session=refreshed, handle=handle, ended=None)
+        else:
+            current = None
+    if current is None or current.user_id != user.id or handle is None:
+        if current is not None:
+            ended = idp.sessions.end(handle)
+        new_handle, created = idp.sessions.create(
+            user_id=user.id, amr=["pwd"], acr=acr, user_agent=user_agent, address=address, now=now
+        )
+        signed_in = SignedIn(session=created, handle=new_handle, ended=ended)
+    with idp.database.transaction() as session:
+        if needs_rehash:
+            fresh = repository.user(session, user.id)
+            if fresh is not None:
+                fresh.password_hash = passwords.rehash(password)
+        idp.events.record(
+            session,
+            type="login.succeeded",
+            actor=user.id,
+            subject=user.id,
+            details={"address": address, "sid": signed_in.session.sid, "acr": acr, "amr": ["pwd"]},
+        )
+    return signed_in

@@ -1,0 +1,110 @@
+"""Ending SSO sessions: revoke what they granted, prepare back-channel logout tokens.
+
+Security contract: ending a session revokes the refresh tokens of every grant issued in it
+(except ``offline_access`` grants, which the person allowed to outlive the session); every
+client that received tokens in the session and registered a back-channel logout URI gets
+a logout token with the ``sub`` it knows; each delivery is recorded (pending, then
+delivered or failed); the logout itself is an audit event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from idp import grants, repository
+from idp.models import LogoutDelivery
+from idp.protocol import backchannel_logout, oidc_core
+from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
+from idp.runtime import IdentityProvider
+from idp.sessions import SsoSession
+from keys import token_keys
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One logout token to post to one client."""
+
+    id: str
+    client_id: str
+    uri: str
+    token: str
+
+
+def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) -> list[Delivery]:
+    """Revoke the ended session's grants and prepare its back-channel deliveries."""
+    deliveries: list[Delivery] = []
+    now = datetime.now(UTC)
+    with idp.database.transaction() as session:
+        for grant in grants.of_session(session, sso.sid):
+            if "offline_access" not in grant.scopes:
+                grants.revoke(session, grant.id, reason=f"logout:{reason}")
+        signing_key = None
+        for client_id in sso.clients:
+            client = repository.client(session, client_id)
+            if client is None or client.disabled or not client.backchannel_logout_uri:
+                continue
+            if signing_key is None:
+                signing_key = token_keys.active_signing_key(session, idp.custody)
+            sub = oidc_core.subject(
+                client=client,
+                user_id=sso.user_id,
+                pairwise_key=idp.data_keys.get(session, PAIRWISE_KEY),
+            )
+            token = backchannel_logout.sign(
+                key=signing_key,
+                claim_set=backchannel_logout.claims(
+                    issuer=idp.issuer, client_id=client_id, subject=sub, sid=sso.sid
+                ),
+            )
+            delivery = Delivery(
+                id=uuid.uuid4().hex,
+                client_id=client_id,
+                uri=client.backchannel_logout_uri,
+                token=token,
+            )
+            session.add(
+                LogoutDelivery(
+                    id=delivery.id,
+                    client_id=client_id,
+                    sid=sso.sid,
+                    uri=delivery.uri,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            deliveries.append(delivery)
+        idp.events.record(
+            session,
+            type="logout",
+            actor=actor,
+            subject=sso.user_id,
+            details={"sid": sso.sid, "clients": list(sso.clients), "reason": reason},
+        )
+    return deliveries
+
+
+def record_attempt(
+    idp: IdentityProvider, delivery_id: str, *, delivered: bool, error: str | None
+) -> None:
+    """Store the outcome of one delivery attempt."""
+    with idp.database.transaction() as session:
+        row = session.get(LogoutDelivery, delivery_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.status = "delivered" if delivered else row.status
+        row.last_error = None if delivered else (error or "")[:255]
+        row.updated_at = datetime.now(UTC)
+
+
+def give_up(idp: IdentityProvider, delivery_id: str) -> None:
+    """Mark a delivery failed after its last attempt."""
+    with idp.database.transaction() as session:
+        row = session.get(LogoutDelivery, delivery_id)
+        if row is not None and row.status == "pending":
+            row.status = "failed"
+            row.updated_at = datetime.now(UTC)

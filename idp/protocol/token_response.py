@@ -1,0 +1,110 @@
+"""The tokens one grant yields (RFC 6749 §5.1, OIDC Core §3.1.3.3): an RFC 9068 access
+token for our userinfo endpoint, an ID token, and a rotating refresh token.
+
+Security contract: the access token's audience is the userinfo endpoint and it carries the
+grant id (``gid``) so introspection and userinfo can refuse tokens of revoked grants; the
+ID token's ``at_hash`` binds it to the access token; refresh tokens are issued only to
+clients registered for the ``refresh_token`` grant.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idp import grants, repository
+from idp.models import Client, Grant, User
+from idp.protocol import id_token, oidc_core
+from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
+from idp.runtime import IdentityProvider
+from keys import access_tokens, token_keys
+
+USERINFO_PATH = "/userinfo"
+
+
+def acting_for(session: Session, grant: Grant) -> oidc_core.ActingFor | None:
+    """The organisation the grant's person acts for, if still a member."""
+    organisation_id = grant.context.get("organisation_id")
+    if not organisation_id or grant.user_id is None:
+        return None
+    membership = repository.membership(
+        session, organisation_id=organisation_id, user_id=grant.user_id
+    )
+    organisation = repository.organisation(session, organisation_id)
+    if membership is None or organisation is None or organisation.disabled:
+        return None
+    return oidc_core.ActingFor(organisation=organisation, role=membership.role)
+
+
+def issue(
+    session: Session,
+    *,
+    idp: IdentityProvider,
+    client: Client,
+    user: User,
+    grant: Grant,
+    scopes: list[str],
+    nonce: str | None,
+    with_refresh_token: bool,
+) -> dict[str, Any]:
+    """The token response for ``grant``."""
+    context = grant.context
+    sub = oidc_core.subject(
+        client=client, user_id=user.id, pairwise_key=idp.data_keys.get(session, PAIRWISE_KEY)
+    )
+    lifetime = idp.access_token_lifetime
+    scope = " ".join(scopes)
+    access_token = access_tokens.mint(
+        session,
+        custody=idp.custody,
+        issuer=idp.issuer,
+        audience=idp.issuer + USERINFO_PATH,
+        subject=sub,
+        client_id=client.client_id,
+        scope=scope,
+        lifetime=lifetime,
+        extra={
+            "gid": grant.id,
+            "sid": grant.sid,
+            "auth_time": context["auth_time"],
+            "acr": context["acr"],
+            "amr": context["amr"],
+        },
+    )
+    org = acting_for(session, grant)
+    claims = id_token.claims(
+        issuer=idp.issuer,
+        client_id=client.client_id,
+        subject=sub,
+        auth_time=context["auth_time"],
+        now=int(time.time()),
+        lifetime=idp.settings.id_token_ttl_seconds,
+        acr=context["acr"],
+        amr=context["amr"],
+        sid=grant.sid or "",
+        nonce=nonce,
+        access_token=access_token,
+        organisation=(
+            id_token.Organisation(
+                uscc=org.organisation.uscc, name=org.organisation.name, role=org.role
+            )
+            if org
+            else None
+        ),
+    )
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "scope": scope,
+        "id_token": id_token.sign(
+            key=token_keys.active_signing_key(session, idp.custody), claim_set=claims
+        ),
+    }
+    if with_refresh_token and "refresh_token" in client.grant_types:
+        body["refresh_token"] = grants.issue_refresh_token(
+            session, grant=grant, lifetime=idp.refresh_token_lifetime
+        )
+    return body

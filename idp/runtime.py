@@ -1,0 +1,68 @@
+"""The identity provider's long-lived services of one app process, built once and shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from core.database import Database
+from core.events import EventRecorder
+from core.settings import Settings
+from core.store import Store
+from idp.codes import Codes
+from idp.interactions import Interactions
+from idp.login_limits import LoginLimits
+from idp.sessions import SessionStore
+from keys.access_tokens import AccessTokenVerifier
+from keys.custody import KeyCustody
+from keys.data_keys import DataKeys
+
+
+@dataclass
+class IdentityProvider:
+    """Everything the IdP's endpoints use."""
+
+    settings: Settings
+    database: Database
+    store: Store
+    custody: KeyCustody
+    data_keys: DataKeys
+    events: EventRecorder
+    tokens: AccessTokenVerifier
+    sessions: SessionStore = field(init=False)
+    interactions: Interactions = field(init=False)
+    codes: Codes = field(init=False)
+    limits: LoginLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = SessionStore(
+            store=self.store, lifetime=self.settings.sso_session_ttl_seconds
+        )
+        self.interactions = Interactions(store=self.store)
+        self.codes = Codes(store=self.store, lifetime=self.settings.authorization_code_ttl_seconds)
+        self.limits = LoginLimits(
+            store=self.store,
+            per_account=self.settings.login_attempts_per_account,
+            per_address=self.settings.login_attempts_per_address,
+        )
+
+    @property
+    def issuer(self) -> str:
+        """Our issuer identifier."""
+        return self.settings.issuer
+
+    def data_key(self, purpose: str) -> bytes:
+        """A data key, cached after its first committed use. Never call this while holding
+        a write transaction: on SQLite it would wait on that transaction's own lock."""
+        with self.database.transaction() as session:
+            return self.data_keys.get(session, purpose)
+
+    @property
+    def access_token_lifetime(self) -> timedelta:
+        """Lifetime of access tokens."""
+        return timedelta(seconds=self.settings.access_token_ttl_seconds)
+
+    @property
+    def refresh_token_lifetime(self) -> timedelta:
+        """Lifetime of one refresh token (each use issues a new one)."""
+        return timedelta(seconds=self.settings.refresh_token_ttl_seconds)
