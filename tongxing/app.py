@@ -34,7 +34,7 @@ from idp.api import logout as logout_routes
 from idp.api import token as token_routes
 from idp.api import userinfo as userinfo_routes
 from keys.api import jwks, pki
-from tongxing import pages, preflight
+from tongxing import demo_apps, demo_data, pages, preflight
 from tongxing.composition import Domain, build_domain, build_identity_provider
 
 log = logging.getLogger("tongxing")
@@ -111,6 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(userinfo_routes.router)
     app.include_router(logout_routes.router)
     app.include_router(account_routes.router)
+    if settings.mode is Mode.DEMO:
+        app.include_router(demo_apps.router)
     app.mount(
         "/static/idp",
         StaticFiles(directory=Path(idp_package.__file__).parent / "static"),
@@ -131,6 +133,8 @@ def _start(services: Services, domain: Domain) -> None:
     preflight.check_database(settings, services.database, migrate_schema=demo)
     preflight.check_store(services.store)
     preflight.check_keys(domain.keys, initialise=demo)
+    if demo:
+        demo_data.seed(domain, issuer=settings.issuer)
     services.membership.join()
     log.info(
         "started",

@@ -24,6 +24,10 @@ TEXT = {
         "ready": "服务就绪检查",
         "mode_demo": "演示模式：数据与密钥仅用于体验，请勿用于生产。",
         "switch": "English",
+        "demo_permits": "演示应用：施工许可",
+        "demo_housing": "演示应用：住房保障",
+        "account": "我的账户（会话与已授权应用）",
+        "discovery": "OpenID Connect 配置",
     },
     "en": {
         "title": "Tongxing · Identity and electronic-seal service",
@@ -35,6 +39,10 @@ TEXT = {
         "ready": "Readiness check",
         "mode_demo": "Demo mode: data and keys are for trying things out, never for production.",
         "switch": "中文",
+        "demo_permits": "Demo app: building permits",
+        "demo_housing": "Demo app: housing",
+        "account": "My account (sessions and connected apps)",
+        "discovery": "OpenID Connect configuration",
     },
 }
 

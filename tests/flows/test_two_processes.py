@@ -88,3 +88,77 @@ def test_serve_with_two_workers_shares_the_store(
         assert len(live) == 2
         assert len({i["pid"] for i in live}) == 2
         assert server.process.pid not in {i["pid"] for i in live}  # the workers, not the parent
+
+
+def test_sign_in_through_one_process_continue_through_the_other(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The SSO session, interactions and codes live in Redis: any process continues them."""
+    from tests import oidc
+
+    env = shared_env
+    created = tongxing(
+        "users",
+        "create",
+        "--username",
+        "zhangsan",
+        "--name",
+        "张三",
+        "--password-stdin",
+        env=env,
+        stdin=oidc.PASSWORD + "\n",
+    )
+    assert created.returncode == 0, created.stderr
+    registered = tongxing(
+        "clients",
+        "create",
+        "--client-id",
+        "permits",
+        "--grant-type",
+        "authorization_code",
+        "--scope",
+        "openid profile",
+        "--redirect-uri",
+        oidc.REDIRECT,
+        "--first-party",
+        "--client-secret-stdin",
+        env=env,
+        stdin=oidc.SECRET + "\n",
+    )
+    assert registered.returncode == 0, registered.stderr
+    with (
+        running_server("serve", env=env, cwd=tmp_path) as one,
+        running_server("serve", env=env, cwd=tmp_path) as two,
+        httpx.Client() as browser,
+    ):
+        request = oidc.Request(scope="openid profile")
+        started = browser.get(one.base_url + request.url())
+        login_page = browser.get(two.base_url + oidc.location(started))  # the other process
+        posted = browser.post(
+            one.base_url + "/login",
+            data={
+                "interaction": oidc.hidden(login_page.text, "interaction"),
+                "csrf_token": oidc.hidden(login_page.text, "csrf_token"),
+                "login": "zhangsan",
+                "password": oidc.PASSWORD,
+            },
+        )
+        code = oidc.query(oidc.location(posted))["code"]
+        token_form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": request.redirect_uri,
+            "code_verifier": request.verifier,
+        }
+        redeemed = httpx.post(
+            two.base_url + "/token", data=token_form, headers=oidc.basic("permits")
+        )
+        assert redeemed.status_code == 200, redeemed.text
+        replay = httpx.post(one.base_url + "/token", data=token_form, headers=oidc.basic("permits"))
+        assert replay.json()["error"] == "invalid_grant"
+        silent = oidc.Request(scope="openid profile", extra={"prompt": "none"})
+        answer = oidc.query(oidc.location(browser.get(two.base_url + silent.url())))
+        assert "code" in answer, answer
+        access = redeemed.json()["access_token"]
+        info = httpx.get(two.base_url + "/userinfo", headers={"authorization": f"Bearer {access}"})
+        assert info.status_code == 401  # the replay on process one revoked the grant

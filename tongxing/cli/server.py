@@ -12,6 +12,7 @@ from core.logs import configure_logging
 from core.settings import Mode, Settings, env_name, load_settings
 from tongxing import preflight
 from tongxing.app import build_services
+from tongxing.demo_data import DEMO_PASSWORD
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
@@ -76,6 +77,11 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         f"  首页 Home:            {settings.issuer}/\n"
         f"  接口 OpenAPI:         {settings.issuer}/openapi.json\n"
         f"  就绪 Readiness:       {settings.issuer}/readyz\n"
+        f"  演示应用 Demo apps:   {settings.issuer}/demo/apps/permits/  and  "
+        f"{settings.issuer}/demo/apps/housing/\n"
+        f"  演示账号 Demo logins: citizen / {DEMO_PASSWORD}  (市民 citizen),  "
+        f"staff / {DEMO_PASSWORD}  (企业员工 enterprise staff)\n"
+        f"  我的账户 Account:     {settings.issuer}/account\n"
         f"  数据 Data:            {settings.data_dir.resolve()} "
         f"(database {'SQLite' if not settings.database_url else 'external'}, {store})\n"
         "  停止 Stop:            Ctrl+C\n"

@@ -1,0 +1,94 @@
+"""The demo's promise: sign in on one demo app, the other knows you; sign out of one and
+both are signed out (RP-initiated + back-channel logout), as the README tour shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import oidc
+from tests.oidc import location
+from tongxing import create_app
+from tongxing.demo_data import DEMO_PASSWORD, ENTERPRISE_USCC
+
+
+@pytest.fixture
+def demo(make_settings: Callable[..., Any]) -> Iterator[TestClient]:
+    app = create_app(make_settings(mode="demo"))
+    # The demo apps and logout tokens reach the IdP through the app itself (no server here).
+    app.state.demo_transport = httpx.ASGITransport(app=app)
+    app.state.backchannel_transport = httpx.ASGITransport(app=app)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+def _go(browser: TestClient, url: str) -> httpx.Response:
+    """Follow redirects like a browser; pages on our own origin only."""
+    for _ in range(10):
+        response = browser.get(url, follow_redirects=False)
+        if response.status_code not in (302, 303):
+            return response
+        url = location(response)
+    raise AssertionError("redirect loop")
+
+
+def _sign_in(browser: TestClient, app: str, login: str, organisation: str | None = None) -> str:
+    page = _go(browser, f"/demo/apps/{app}/login")
+    assert "登录" in page.text
+    response = browser.post(
+        "/login",
+        data={
+            "interaction": oidc.hidden(page.text, "interaction"),
+            "csrf_token": oidc.hidden(page.text, "csrf_token"),
+            "login": login,
+            "password": DEMO_PASSWORD,
+        },
+        follow_redirects=False,
+    )
+    if organisation is not None:
+        response = browser.post(
+            "/login/organisation",
+            data={
+                "interaction": oidc.hidden(_go(browser, location(response)).text, "interaction"),
+                "csrf_token": oidc.hidden(_go(browser, location(response)).text, "csrf_token"),
+                "organisation": organisation,
+            },
+            follow_redirects=False,
+        )
+    return _go(browser, location(response)).text
+
+
+def test_single_sign_on_and_single_logout_across_the_demo_apps(demo: TestClient) -> None:
+    assert "未登录" in _go(demo, "/demo/apps/permits/").text
+    page = _sign_in(demo, "permits", "citizen")
+    assert "张三" in page
+    assert "个人" in page
+    housing = _go(demo, "/demo/apps/housing/login")  # no password typed: SSO
+    assert "张三" in housing.text
+    signed_out = _go(demo, "/demo/apps/housing/logout")
+    assert "未登录" in signed_out.text
+    assert "未登录" in _go(demo, "/demo/apps/permits/").text  # back-channel logout reached it
+    silent = oidc.Request(
+        client_id="demo-permits",
+        redirect_uri="http://127.0.0.1:8000/demo/apps/permits/callback",
+        extra={"prompt": "none"},
+    )
+    back = oidc.query(location(demo.get(silent.url(), follow_redirects=False)))
+    assert back["error"] == "login_required"  # the SSO session is gone too
+
+
+def test_enterprise_staff_act_for_their_company(demo: TestClient) -> None:
+    domain = oidc.domain_of(demo)
+    from idp import repository
+
+    with domain.keys.database.reading() as session:
+        org = repository.organisation(session, ENTERPRISE_USCC)
+    assert org is not None
+    page = _sign_in(demo, "housing", "staff", organisation=org.id)
+    assert "李四" in page
+    assert "某某科技有限公司" in page
+    assert ENTERPRISE_USCC in page

@@ -1,0 +1,91 @@
+"""Demo data: a citizen, an enterprise with a staff member, and two department apps.
+
+Only ever seeded in demo mode, idempotently (a second start changes nothing). The demo
+passwords are fixed and printed on start: demo mode is for trying things out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp import accounts, repository
+from idp import clients as registry
+from tongxing.composition import Domain
+
+DEMO_PASSWORD = "Tongxing-demo-2026"
+ENTERPRISE_USCC = "91350100M000100Y43"
+APPS = {"permits": "施工许可（演示）Permits", "housing": "住房保障（演示）Housing"}
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """A demo login."""
+
+    username: str
+    display_name: str
+    description: str
+
+
+PEOPLE = (
+    DemoPerson("citizen", "张三", "市民 citizen"),
+    DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)"),
+)
+
+
+def client_id(app: str) -> str:
+    """The client id of a demo app."""
+    return f"demo-{app}"
+
+
+def seed(domain: Domain, *, issuer: str) -> None:
+    """Create what is missing of the demo data."""
+    with domain.keys.database.transaction() as session:
+        for person in PEOPLE:
+            if repository.user_by_login(session, person.username) is None:
+                accounts.create_user(
+                    session,
+                    data_keys=domain.data_keys,
+                    events=domain.audit,
+                    username=person.username,
+                    display_name=person.display_name,
+                    actor="demo",
+                    password=DEMO_PASSWORD,
+                    email=f"{person.username}@demo.tongxing.local",
+                    assurance="verified_authority",
+                )
+        if repository.organisation(session, ENTERPRISE_USCC) is None:
+            accounts.create_organisation(
+                session,
+                events=domain.audit,
+                name="某某科技有限公司",
+                uscc=ENTERPRISE_USCC,
+                actor="demo",
+            )
+            accounts.add_member(
+                session,
+                events=domain.audit,
+                organisation=ENTERPRISE_USCC,
+                login="staff",
+                role="admin",
+                actor="demo",
+            )
+        for app, name in APPS.items():
+            if repository.client(session, client_id(app)) is not None:
+                continue
+            base = f"{issuer}/demo/apps/{app}"
+            registry.register(
+                session,
+                data_keys=domain.data_keys,
+                events=domain.audit,
+                client_id=client_id(app),
+                name=name,
+                grant_types=["authorization_code", "refresh_token"],
+                scopes=["openid", "profile", "email"],
+                actor="demo",
+                auth_method="none",  # public clients with PKCE: no secret to keep in the demo
+                redirect_uris=[f"{base}/callback"],
+                post_logout_redirect_uris=[f"{base}/"],
+                backchannel_logout_uri=f"{base}/backchannel-logout",
+                first_party=True,
+                loopback_backchannel=True,
+            )
