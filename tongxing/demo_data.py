@@ -12,7 +12,7 @@ from idp import accounts, repository
 from idp import clients as registry
 from tongxing.composition import Domain
 
-DEMO_PASSWORD = "Tongxing-demo-2026"
+DEMO_PASSWORD = "Tongxing-demo-2026"  # noqa: S105 - demo mode only, printed on start
 ENTERPRISE_USCC = "91350100M000100Y43"
 APPS = {"permits": "施工许可（演示）Permits", "housing": "住房保障（演示）Housing"}
 
