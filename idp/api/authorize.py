@@ -54,6 +54,8 @@ def _params(request: Request, form: dict[str, str] | None = None) -> dict[str, s
     for key, value in items:
         if key in params:  # RFC 6749 §3.1: parameters must not be included more than once
             return ErrorPage(f"the parameter {key} appears more than once")
+        if not isinstance(value, str) or len(value) > 4096:
+            return ErrorPage(f"the parameter {key} is not a short text value")
         if value != "":
             params[key] = value
     return params
