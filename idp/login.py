@@ -45,15 +45,17 @@ def sign_in(
     handle: str | None,
 ) -> SignedIn | Failed:
     """Check the credentials and open (or refresh) the browser's SSO session."""
-    refusal = idp.limits.check(login=login, address=address)
+    normalised = accounts.normalise_login(login)
+    with idp.database.reading() as session:
+        user = repository.user_by_login(session, normalised)
+        stored = user.password_hash if user is not None and not user.disabled else None
+    account = f"user:{user.id}" if user is not None else f"login:{normalised}"
+    refusal = idp.limits.begin(account=account, address=address)
     if refusal is not None:
         return Failed(refusal=refusal)
-    with idp.database.reading() as session:
-        user = repository.user_by_login(session, accounts.normalise_login(login))
-        stored = user.password_hash if user is not None and not user.disabled else None
     matches, needs_rehash = passwords.verify_password(stored, password)
     if not matches or user is None:
-        lock = idp.limits.failed(login=login, address=address)
+        lock = idp.limits.failed(account=account)
         with idp.database.transaction() as session:
             idp.events.record(
                 session,
@@ -63,7 +65,7 @@ def sign_in(
                 details={"address": address, "locked_for": lock.retry_after if lock else 0},
             )
         return Failed(refusal=lock)
-    idp.limits.succeeded(login=login)
+    idp.limits.succeeded(account=account, address=address)
     now = int(time.time())
     acr = oidc_core.acr_for(user)
     current = idp.sessions.get(handle)

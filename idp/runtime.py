@@ -54,6 +54,9 @@ class IdentityProvider:
     def data_key(self, purpose: str) -> bytes:
         """A data key, cached after its first committed use. Never call this while holding
         a write transaction: on SQLite it would wait on that transaction's own lock."""
+        cached = self.data_keys.cached(purpose)
+        if cached is not None:  # the usual case: no transaction, no write lock
+            return cached
         with self.database.transaction() as session:
             return self.data_keys.get(session, purpose)
 

@@ -56,6 +56,14 @@ class SessionStore:
     def _key(self, digest: str) -> str:
         return self.store.key(_DOMAIN, "session", digest)
 
+    def _sid_key(self, sid: str) -> str:
+        return self.store.key(_DOMAIN, "session-alive", sid)
+
+    def alive(self, sid: str | None) -> bool:
+        """Whether the session with public id ``sid`` is still going (not ended, not
+        expired): codes and session-bound refresh tokens die with it."""
+        return bool(sid) and self.store.get(self._sid_key(sid or "-")) is not None
+
     def _index_key(self, user_id: str) -> str:
         return self.store.key(_DOMAIN, "user-sessions", user_id)
 
@@ -85,6 +93,7 @@ class SessionStore:
         )
         digest = _digest(handle)
         self.store.set(self._key(digest), _encode(session), ttl=self.lifetime)
+        self.store.set(self._sid_key(session.sid), b"1", ttl=self.lifetime)
         self._update_index(user_id, lambda digests: [*digests, digest])
         return handle, session
 
@@ -128,6 +137,7 @@ class SessionStore:
         if raw is None:
             return None
         session = SsoSession(**json.loads(raw))
+        self.store.delete(self._sid_key(session.sid))
         self._update_index(session.user_id, lambda ds: [d for d in ds if d != digest])
         return session
 

@@ -136,12 +136,13 @@ class AccessTokenVerifier:
             raise TokenError("malformed token") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise TokenError("malformed token")
-        if str(header.get("typ", "")).lower().removeprefix("application/") not in types:
+        typ = header.get("typ", "")
+        if not isinstance(typ, str) or typ.lower().removeprefix("application/") not in types:
             raise TokenError("unexpected token type")
         if "crit" in header:
             raise TokenError("critical header parameters are not supported")
         algorithm = header.get("alg")
-        if algorithm not in {a.value for a in KeyAlgorithm}:
+        if not isinstance(algorithm, str) or algorithm not in {a.value for a in KeyAlgorithm}:
             raise TokenError("unacceptable signature algorithm")
         kid = header.get("kid")
         published = self._published(kid) if isinstance(kid, str) else None

@@ -34,6 +34,11 @@ class DataKeys:
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
+    def cached(self, purpose: str) -> bytes | None:
+        """The key if this process already holds it (committed), else None."""
+        with self._lock:
+            return self._cache.get(purpose)
+
     def get(self, session: Session, purpose: str) -> bytes:
         """The 32-byte key for ``purpose``, read (or created) in the caller's transaction:
         a second transaction would wait on the caller's own write lock on SQLite."""

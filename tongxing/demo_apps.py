@@ -138,7 +138,12 @@ async def login(app: str, request: Request) -> Response:
             "code_challenge_method": "S256",
         }
     )
-    return RedirectResponse(f"{_issuer(request)}/authorize?{query}", status_code=302)
+    response = RedirectResponse(f"{_issuer(request)}/authorize?{query}", status_code=302)
+    # state is also bound to this browser, so nobody can hand it someone else's callback.
+    response.set_cookie(
+        f"{_cookie(app)}_state", state, httponly=True, samesite="lax", path=f"/demo/apps/{app}/"
+    )
+    return response
 
 
 @router.get("/{app}/callback")
@@ -147,8 +152,10 @@ async def callback(app: str, request: Request) -> Response:
     _known(app)
     params = request.query_params
     issuer, store = _issuer(request), _store(request)
-    raw = store.take(store.key("demo", f"rp-{app}-auth", params.get("state") or "-"))
-    if raw is None or params.get("iss") != issuer:
+    state = params.get("state") or "-"
+    raw = store.take(store.key("demo", f"rp-{app}-auth", state))
+    bound = secrets.compare_digest(request.cookies.get(f"{_cookie(app)}_state", ""), state)
+    if raw is None or not bound or params.get("iss") != issuer:
         return _page(app, "<h1>登录失败 Sign-in failed</h1><p>state / iss</p>")
     if "error" in params:
         return _page(app, f"<h1>登录失败 Sign-in failed</h1><p>{html.escape(params['error'])}</p>")

@@ -24,6 +24,7 @@ from idp.sessions import COOKIE as SSO_COOKIE
 from idp.sessions import SsoSession
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
+MAX_PARAMETER = 8192
 
 
 class LogoutRefused(ValueError):
@@ -84,7 +85,7 @@ def _validated(
 
 async def _params(request: Request) -> dict[str, str]:
     source = await request.form() if request.method == "POST" else request.query_params
-    return {k: v for k, v in source.items() if isinstance(v, str) and v and len(v) <= 8192}
+    return {k: v for k, v in source.items() if isinstance(v, str) and v and len(v) <= MAX_PARAMETER}
 
 
 @router.get("/logout")
@@ -130,7 +131,7 @@ async def confirm(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     client_id: Annotated[str | None, Form(max_length=64)] = None,
     post_logout_redirect_uri: Annotated[str | None, Form(max_length=512)] = None,
-    state: Annotated[str | None, Form(max_length=2048)] = None,
+    state: Annotated[str | None, Form(max_length=MAX_PARAMETER)] = None,
 ) -> Response:
     """The person confirmed the logout."""
     idp = web.idp_of(request)

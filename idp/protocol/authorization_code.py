@@ -3,7 +3,9 @@
 Security contract: the code is single use — a replay gets ``invalid_grant`` and revokes
 the grant (every token) the first redemption produced; the code must have been issued to
 the authenticated client, for exactly this ``redirect_uri``; the PKCE ``code_verifier`` must
-match the S256 challenge (RFC 7636 §4.6); the person must still exist and be enabled.
+match the S256 challenge (RFC 7636 §4.6); the SSO session it was issued in must still be
+going (a logout in between would otherwise leave tokens no logout can reach); the person
+must still exist and be enabled.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
     if found.redirect_uri != redirect_uri:
         raise InvalidGrant("redirect_uri differs from the authorization request")
     rfc7636.verify(verifier=verifier, challenge=found.code_challenge)
+    if not idp.sessions.alive(found.sid):  # signed out between the code and its redemption
+        raise InvalidGrant("the sign-in session of this code has ended")
     with idp.database.transaction() as session:
         user = repository.user(session, found.user_id)
         if user is None or user.disabled:

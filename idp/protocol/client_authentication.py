@@ -28,8 +28,8 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     if scheme.lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode()
+    except (binascii.Error, UnicodeError):
         raise InvalidClient("malformed Basic credentials", headers=BASIC_CHALLENGE) from None
     client_id, colon, secret = decoded.partition(":")
     if not colon:

@@ -3,7 +3,8 @@
 
 Security contract: a refresh token works only for the client it was issued to; each use
 returns a new one and spends the old; a spent token presented again revokes the whole grant
-(the thief and the victim both lose it, and the person signs in again); a requested
+(the thief and the victim both lose it, and the person signs in again); a grant without
+``offline_access`` ends with the SSO session it was made in; a requested
 ``scope`` may only narrow the grant's scopes; a disabled person gets nothing.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from idp import grants, repository
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
-from idp.models import Client
+from idp.models import Client, Grant
 from idp.protocol import token_response
 from idp.runtime import IdentityProvider
 
@@ -27,6 +28,7 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
     if not token:
         raise InvalidRequest("refresh_token is missing")
     reused: str | None = None
+    ended = False
     with idp.database.transaction() as session:
         rotation = grants.use_refresh_token(session, token, client_id=client.client_id)
         if rotation.reused_grant_id is not None:
@@ -39,6 +41,9 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
                     subject=reused,
                     details={"reason": "refresh-token-reuse"},
                 )
+        elif rotation.grant is not None and _outlived(idp, rotation.grant):
+            grants.revoke(session, rotation.grant.id, reason="session-ended")
+            ended = True
         elif rotation.grant is not None:
             found = rotation.grant
             scopes = list(found.scopes)
@@ -62,4 +67,12 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
             )
     if reused is not None:
         raise InvalidGrant("the refresh token was used before; the grant is revoked")
+    if ended:
+        raise InvalidGrant("the sign-in session of this grant has ended")
     raise InvalidGrant("the refresh token is invalid, expired or revoked")
+
+
+def _outlived(idp: IdentityProvider, grant: Grant) -> bool:
+    """Whether a grant without ``offline_access`` has outlived its SSO session (ended by
+    logout or simply expired)."""
+    return "offline_access" not in grant.scopes and not idp.sessions.alive(grant.sid)

@@ -1,10 +1,11 @@
 """Token introspection (RFC 7662) and revocation (RFC 7009) for our access and refresh tokens.
 
-Security contract: only authenticated clients may ask; a client learns about its own tokens
-only (anything else is ``{"active": false}``, §2.2 lets us say no more); an access token is
-active while its signature, issuer and lifetime check out and its grant is not revoked;
-a refresh token while unspent, unexpired and its grant active. Revoking either revokes the
-whole grant (RFC 7009 §2.1 lets revocation of one token cover its grant); unknown tokens
+Security contract: only authenticated confidential clients may ask; a client learns about
+its own tokens only (anything else is ``{"active": false}``, §2.2 lets us say no more);
+an access token is active while its signature, issuer and lifetime check out, its grant is
+not revoked and its person enabled; a refresh token while unspent, unexpired and its grant
+active. Revoking either revokes the whole grant (RFC 7009 §2.1 lets revocation of one token
+cover its grant); unknown tokens
 are answered with success (§2.2) so nothing can be probed.
 """
 
@@ -14,7 +15,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp import grants
+from idp import grants, repository
+from idp.errors import InvalidClient
 from idp.models import Client, Grant
 from idp.runtime import IdentityProvider
 from keys.access_tokens import ACCESS_TOKEN_TYPES, TokenError
@@ -36,16 +38,24 @@ def _access_token(idp: IdentityProvider, token: str) -> dict[str, Any] | None:
 def _grant_of(
     session: Session, token: str, claims: dict[str, Any] | None
 ) -> tuple[Grant, dict[str, Any] | None] | None:
+    found: tuple[Grant, dict[str, Any] | None] | None
     if claims is not None:
         grant_id = claims.get("gid")
         grant = grants.active(session, grant_id) if isinstance(grant_id, str) else None
-        return (grant, claims) if grant is not None else None
-    state = grants.refresh_token_state(session, token)
-    return (state[1], None) if state is not None else None
+        found = (grant, claims) if grant is not None else None
+    else:
+        state = grants.refresh_token_state(session, token)
+        found = (state[1], None) if state is not None else None
+    if found is None or found[0].user_id is None:
+        return None
+    user = repository.user(session, found[0].user_id)
+    return found if user is not None and not user.disabled else None
 
 
 def introspect(idp: IdentityProvider, *, client: Client, token: str) -> dict[str, Any]:
     """The introspection response for ``token`` as seen by ``client``."""
+    if client.auth_method == "none":
+        raise InvalidClient("public clients cannot introspect tokens")
     if not token or len(token) > 8192:
         return INACTIVE
     claims = _access_token(idp, token)

@@ -417,3 +417,94 @@ def test_discovery_document(client: TestClient) -> None:
     assert body["authorization_response_iss_parameter_supported"] is True
     assert body["backchannel_logout_session_supported"] is True
     assert client.get("/jwks").json()["keys"]
+
+
+def test_the_account_lock_holds_however_the_login_is_spelt(client: TestClient) -> None:
+    domain = oidc.domain_of(client)
+    with domain.keys.database.transaction() as session:
+        from idp import accounts
+
+        accounts.create_user(
+            session,
+            data_keys=domain.data_keys,
+            events=domain.audit,
+            username="zhangsan",
+            display_name="张三",
+            actor="t",
+            password=oidc.PASSWORD,
+            phone="13800138000",
+            email="zs@example.cn",
+        )
+    oidc.add_rp(domain, first_party=True)
+    response = client.get(oidc.Request().url(), follow_redirects=False)
+    page = client.get(location(response))
+    form = {
+        "interaction": oidc.hidden(page.text, "interaction"),
+        "csrf_token": oidc.hidden(page.text, "csrf_token"),
+    }
+    for spelling in ("13800138000", "138 0013 8000", "zhangsan", "ZS@example.cn", "1 3800138000"):
+        client.post("/login", data={**form, "login": spelling, "password": "wrong"})
+    for spelling in ("138 00138000", "zs@example.cn", " ZhangSan "):
+        refused = client.post("/login", data={**form, "login": spelling, "password": oidc.PASSWORD})
+        assert refused.status_code == 429, spelling
+
+
+def test_parallel_guesses_cannot_pass_the_limit(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from idp.login import Failed, sign_in
+
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain)
+    idp = client.app.state.idp  # type: ignore[attr-defined]
+    verified = []
+
+    def guess(i: int) -> bool:
+        result = sign_in(
+            idp,
+            login="zhangsan",
+            password=f"guess {i}",
+            address="192.0.2.1",
+            user_agent="t",
+            handle=None,
+        )
+        assert isinstance(result, Failed)
+        return result.refusal is None or result.refusal.retry_after > 0
+
+    original = idp.limits.failed
+
+    def counting_failed(**kwargs: str) -> object:
+        verified.append(1)
+        return original(**kwargs)
+
+    idp.limits.failed = counting_failed
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(guess, range(24)))
+    assert len(verified) <= 6  # 5 free attempts, then one at a time under the lock
+
+
+def test_a_code_redeemed_after_logout_is_refused(client: TestClient) -> None:
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain)
+    oidc.add_rp(domain, first_party=True)
+    request = oidc.Request()
+    code = oidc.sign_in(client, request)["code"]
+    page = client.get("/logout")
+    client.post("/logout/confirm", data={"csrf_token": oidc.hidden(page.text, "csrf_token")})
+    late = oidc.redeem(client, request, code)
+    assert late.json()["error"] == "invalid_grant"
+
+
+def test_hostile_tokens_and_credentials_get_errors_not_crashes(rp: TestClient) -> None:
+    header = oidc.b64json({"alg": ["ES256"], "typ": {"x": 1}, "kid": 7})
+    hostile = f"{header}.{oidc.b64json({'sub': 'x'})}.c2ln"
+    assert rp.get("/userinfo", headers={"authorization": f"Bearer {hostile}"}).status_code == 401
+    logout = rp.get("/logout?" + urlencode({"id_token_hint": hostile}))
+    assert logout.status_code == 400
+    basic = rp.post(
+        "/token",
+        data={"grant_type": "client_credentials"},
+        headers={"authorization": "Basic éééé".encode()},  # type: ignore[dict-item]
+    )
+    assert basic.status_code == 401
+    assert basic.json()["error"] == "invalid_client"

@@ -265,3 +265,26 @@ def test_account_page_lists_sessions_and_signs_out_everywhere(rp: TestClient) ->
         silent = browser.get(oidc.Request(extra={"prompt": "none"}).url(), follow_redirects=False)
         assert query(location(silent))["error"] == "login_required"
     assert rp.get("/account").status_code == 401
+
+
+def test_public_clients_cannot_introspect(client: TestClient) -> None:
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain)
+    oidc.add_rp(domain, "mobile", public=True, first_party=True)
+    response = client.post("/introspect", data={"token": "x", "client_id": "mobile"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_tokens_of_a_disabled_person_are_inactive(rp: TestClient) -> None:
+    tokens = _tokens(rp)
+    domain = oidc.domain_of(rp)
+    with domain.keys.database.transaction() as session:
+        from idp import accounts
+
+        accounts.set_disabled(
+            session, events=domain.audit, login="zhangsan", disabled=True, actor="t"
+        )
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        response = rp.post("/introspect", data={"token": token}, headers=oidc.basic("permits"))
+        assert response.json() == {"active": False}
