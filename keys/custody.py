@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +42,7 @@ class KeyCustody:
         self._kek: KeyEncryptionKey | None = None
         self._stores: dict[str, KeyStore] = {}
         self._loaded: dict[str, SigningKey] = {}
+        self._remembered: dict[str, tuple[float, SigningKey]] = {}
         self._lock = threading.Lock()
 
     # --- start-up ---------------------------------------------------------------------
@@ -206,7 +209,27 @@ class KeyCustody:
             self._loaded[key_id] = key
         return key
 
+    def remembered(
+        self, name: str, *, seconds: float, load: Callable[[], SigningKey]
+    ) -> SigningKey:
+        """``load()``'s key, reused for ``seconds`` (per process)."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._remembered.get(name)
+            if found is not None and now - found[0] < seconds:
+                return found[1]
+        key = load()
+        with self._lock:
+            self._remembered[name] = (now, key)
+        return key
+
+    def forget_remembered(self) -> None:
+        """Drop every remembered key (a rotation happened here)."""
+        with self._lock:
+            self._remembered.clear()
+
     def forget(self, key_id: str) -> None:
         """Drop a cached key (it went offline or was destroyed)."""
         with self._lock:
             self._loaded.pop(key_id, None)
+            self._remembered.clear()

@@ -27,6 +27,7 @@ from keys.stores import SigningKey
 PURPOSE = "token-signing"
 # How long JWKS responses may be cached (keys.api.jwks): a next key must be public that long.
 PUBLISH_AHEAD = timedelta(seconds=300)
+ACTIVE_KEY_CACHE_SECONDS = 5.0
 
 
 def ensure_token_keys(
@@ -92,6 +93,7 @@ def rotate(
         row.state, row.retired_at = "retired", now
     promoted.state, promoted.activated_at = "active", now
     new_next = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state="next")
+    custody.forget_remembered()  # this process signs with the new active key at once
     events.record(
         session,
         type="key.rotated",
@@ -107,11 +109,17 @@ def rotate(
 
 
 def active_signing_key(session: Session, custody: KeyCustody) -> SigningKey:
-    """The key that signs tokens now."""
-    rows = repository.keys_in_state(session, purpose=PURPOSE, states=("active",))
-    if not rows:
-        raise LookupError("no active token-signing key: run `tongxing keys init`")
-    return custody.signing_key(session, rows[-1].id)
+    """The key that signs tokens now, remembered for a few seconds: after a rotation a
+    process may sign with the previous key that long, which every verifier still accepts
+    (it stays published as retired), and issuing a token then costs no key queries."""
+
+    def load() -> SigningKey:
+        rows = repository.keys_in_state(session, purpose=PURPOSE, states=("active",))
+        if not rows:
+            raise LookupError("no active token-signing key: run `tongxing keys init`")
+        return custody.signing_key(session, rows[-1].id)
+
+    return custody.remembered("active-token-key", seconds=ACTIVE_KEY_CACHE_SECONDS, load=load)
 
 
 def published(session: Session, *, retention: timedelta) -> list[ManagedKey]:
