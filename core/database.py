@@ -58,7 +58,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # A pooled PostgreSQL connection may have been closed by the server; an SQLite
+        # connection is a file handle that cannot go stale, so it is not pinged per checkout.
+        options: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:

@@ -37,9 +37,11 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
     deliveries: list[Delivery] = []
     now = datetime.now(UTC)
     with idp.database.transaction() as session:
+        revoked = []
         for grant in grants.of_session(session, sso.sid):
             if "offline_access" not in grant.scopes:
                 grants.revoke(session, grant.id, reason=f"logout:{reason}")
+                revoked.append(grant.id)
         signing_key = None
         for client_id in sso.clients:
             client = repository.client(session, client_id)
@@ -84,6 +86,8 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
             subject=sso.user_id,
             details={"sid": sso.sid, "clients": list(sso.clients), "reason": reason},
         )
+    for grant_id in revoked:
+        idp.grant_revoked(grant_id)
     return deliveries
 
 

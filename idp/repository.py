@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from idp.models import Client, Membership, Organisation, User
+from idp.models import Client, Grant, Membership, Organisation, User
 
 
 def user_by_login(session: Session, login: str) -> User | None:
@@ -68,3 +68,24 @@ def clients(session: Session) -> Sequence[Client]:
 def user(session: Session, user_id: str) -> User | None:
     """A user by id."""
     return session.get(User, user_id)
+
+
+def client_snapshot(session: Session, client_id: str) -> Client | None:
+    """A read-only, detached copy of a client (one Core query: the hot path of every
+    token request; never change or add it to a session)."""
+    row = session.execute(
+        select(*Client.__table__.c).where(Client.__table__.c.client_id == client_id)
+    ).first()
+    return Client(**row._mapping) if row is not None else None
+
+
+def userinfo_view(session: Session, grant_id: str) -> tuple[Grant, User, bool] | None:
+    """The grant, its person and whether its client is enabled, in one query (userinfo)."""
+    query = (
+        select(Grant, User, Client.disabled)
+        .join(User, User.id == Grant.user_id)
+        .join(Client, Client.client_id == Grant.client_id)
+        .where(Grant.id == grant_id)
+    )
+    row = session.execute(query).first()
+    return (row[0], row[1], not row[2]) if row is not None else None

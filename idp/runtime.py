@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from core.database import Database
 from core.events import EventRecorder
 from core.settings import Settings
 from core.store import Store
+from core.ttl_cache import TtlCache
+from idp import repository
 from idp.codes import Codes
 from idp.interactions import Interactions
 from idp.login_limits import LoginLimits
+from idp.models import Client
 from idp.sessions import SessionStore
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
+
+CLIENT_CACHE_SECONDS = 5.0
 
 
 @dataclass
@@ -33,6 +39,8 @@ class IdentityProvider:
     interactions: Interactions = field(init=False)
     codes: Codes = field(init=False)
     limits: LoginLimits = field(init=False)
+    client_cache: TtlCache[str, Client] = field(init=False)
+    userinfo_cache: TtlCache[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionStore(
@@ -40,6 +48,8 @@ class IdentityProvider:
         )
         self.interactions = Interactions(store=self.store)
         self.codes = Codes(store=self.store, lifetime=self.settings.authorization_code_ttl_seconds)
+        self.client_cache = TtlCache(seconds=CLIENT_CACHE_SECONDS)
+        self.userinfo_cache = TtlCache(seconds=CLIENT_CACHE_SECONDS)
         self.limits = LoginLimits(
             store=self.store,
             per_account=self.settings.login_attempts_per_account,
@@ -50,6 +60,31 @@ class IdentityProvider:
     def issuer(self) -> str:
         """Our issuer identifier."""
         return self.settings.issuer
+
+    def client(self, client_id: str) -> Client | None:
+        """A client's registration, cached for a few seconds per process: disabling a client
+        or rotating its secret takes effect everywhere within :data:`CLIENT_CACHE_SECONDS`."""
+        cached = self.client_cache.get(client_id)
+        if cached is not None:
+            return cached
+        with self.database.reading() as session:
+            found = repository.client_snapshot(session, client_id)
+        if found is not None:
+            self.client_cache.put(client_id, found)
+        return found
+
+    def grant_revoked(self, grant_id: str) -> None:
+        """Tell every process at once that a grant is revoked (its access tokens stop
+        working before their expiry); call after the revocation is committed."""
+        self.store.set(
+            self.store.key("idp", "grant-revoked", grant_id),
+            b"1",
+            ttl=self.settings.access_token_ttl_seconds + 60,
+        )
+
+    def is_grant_revoked(self, grant_id: str) -> bool:
+        """Whether a revocation was announced for the grant (see :meth:`grant_revoked`)."""
+        return self.store.get(self.store.key("idp", "grant-revoked", grant_id)) is not None
 
     def data_key(self, purpose: str) -> bytes:
         """A data key, cached after its first committed use. Never call this while holding

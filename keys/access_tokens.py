@@ -58,7 +58,7 @@ class AccessToken:
 
 
 def mint(
-    session: Session,
+    session: Session | None,
     *,
     custody: KeyCustody,
     issuer: str,
@@ -70,7 +70,11 @@ def mint(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """An RFC 9068 access token signed with the active token-signing key."""
-    key = token_keys.active_signing_key(session, custody)
+    key = token_keys.remembered_signing_key(custody)
+    if key is None:
+        if session is None:
+            raise ValueError("loading the token-signing key needs a database session")
+        key = token_keys.active_signing_key(session, custody)
     now = int(time.time())
     claims = {
         "iss": issuer,

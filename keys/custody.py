@@ -223,6 +223,12 @@ class KeyCustody:
             self._remembered[name] = (now, key)
         return key
 
+    def peek_remembered(self, name: str, *, seconds: float) -> SigningKey | None:
+        """The remembered key if it is younger than ``seconds``, without loading."""
+        with self._lock:
+            found = self._remembered.get(name)
+        return found[1] if found is not None and time.monotonic() - found[0] < seconds else None
+
     def forget_remembered(self) -> None:
         """Drop every remembered key (a rotation happened here)."""
         with self._lock:

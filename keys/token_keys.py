@@ -28,6 +28,7 @@ PURPOSE = "token-signing"
 # How long JWKS responses may be cached (keys.api.jwks): a next key must be public that long.
 PUBLISH_AHEAD = timedelta(seconds=300)
 ACTIVE_KEY_CACHE_SECONDS = 5.0
+ACTIVE_KEY_NAME = "active-token-key"
 
 
 def ensure_token_keys(
@@ -119,7 +120,12 @@ def active_signing_key(session: Session, custody: KeyCustody) -> SigningKey:
             raise LookupError("no active token-signing key: run `tongxing keys init`")
         return custody.signing_key(session, rows[-1].id)
 
-    return custody.remembered("active-token-key", seconds=ACTIVE_KEY_CACHE_SECONDS, load=load)
+    return custody.remembered(ACTIVE_KEY_NAME, seconds=ACTIVE_KEY_CACHE_SECONDS, load=load)
+
+
+def remembered_signing_key(custody: KeyCustody) -> SigningKey | None:
+    """The active key if this process remembers it (no database access), else None."""
+    return custody.peek_remembered(ACTIVE_KEY_NAME, seconds=ACTIVE_KEY_CACHE_SECONDS)
 
 
 def published(session: Session, *, retention: timedelta) -> list[ManagedKey]:

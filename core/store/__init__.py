@@ -23,6 +23,9 @@ class StoreUnavailable(NotReady):
 class Store(ABC):
     """Short-lived key/value state shared by the app processes."""
 
+    # Whether calls wait on the network (so async code must not make them on the event loop).
+    blocks_on_network = True
+
     def __init__(self, *, prefix: str) -> None:
         self.prefix = prefix
 

@@ -13,6 +13,8 @@ _SWEEP_EVERY = 1024
 class MemoryStore(Store):
     """A dict with expiry under one lock; atomic within this process only."""
 
+    blocks_on_network = False
+
     def __init__(self, *, prefix: str) -> None:
         super().__init__(prefix=prefix)
         self._items: dict[str, tuple[bytes, float]] = {}

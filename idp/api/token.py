@@ -17,6 +17,7 @@ from idp.models import Client
 from idp.protocol import authorization_code, client_credentials, refresh_token, rfc7662
 from idp.protocol.client_authentication import authenticate_client
 from idp.runtime import IdentityProvider
+from keys import token_keys
 
 router = APIRouter(tags=["identity"])
 
@@ -47,8 +48,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _client(idp: IdentityProvider, form: dict[str, str], authorization: str | None) -> Client:
     key = idp.data_key(client_secrets.DATA_KEY_PURPOSE)
-    with idp.database.reading() as session:
-        return authenticate_client(session, authorization=authorization, form=form, digest_key=key)
+    return authenticate_client(
+        find_client=idp.client, authorization=authorization, form=form, digest_key=key
+    )
 
 
 async def _authenticated(
@@ -74,6 +76,15 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
         return authorization_code.grant(idp, client=client, form=form)
     if grant_type == "refresh_token":
         return refresh_token.grant(idp, client=client, form=form)
+    if token_keys.remembered_signing_key(idp.custody) is not None:  # the usual case
+        return client_credentials.grant(
+            None,
+            client=client,
+            form=form,
+            custody=idp.custody,
+            issuer=idp.issuer,
+            lifetime=idp.access_token_lifetime,
+        )
     with idp.database.reading() as session:
         return client_credentials.grant(
             session,

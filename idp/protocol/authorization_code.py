@@ -46,6 +46,7 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
                         subject=redemption.replayed_grant_id,
                         details={"reason": "code-replay"},
                     )
+            idp.grant_revoked(redemption.replayed_grant_id)
             raise InvalidGrant("the code has already been used; its tokens are revoked")
         raise InvalidGrant("the code is invalid or has expired")
     if found.client_id != client.client_id:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
-from sqlalchemy.orm import Session
-
-from idp import client_secrets, repository
+from idp import client_secrets
 from idp.errors import InvalidClient, InvalidRequest
 from idp.models import Client
 
@@ -39,7 +37,11 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 
 
 def authenticate_client(
-    session: Session, *, authorization: str | None, form: Mapping[str, str], digest_key: bytes
+    *,
+    find_client: Callable[[str], Client | None],
+    authorization: str | None,
+    form: Mapping[str, str],
+    digest_key: bytes,
 ) -> Client:
     """The authenticated client of a token-endpoint request, or ``invalid_client``."""
     basic = _basic_credentials(authorization) if authorization else None
@@ -56,7 +58,7 @@ def authenticate_client(
         client_id, secret, method = form_id or "", None, "none"
     if basic and form_id is not None and form_id != client_id:
         raise InvalidRequest("client_id in the body differs from the authenticated client")
-    client = repository.client(session, client_id) if client_id else None
+    client = find_client(client_id) if client_id else None
     stored = client.secret_digest if client is not None else None
     secret_ok = secret is not None and client_secrets.matches(secret, stored=stored, key=digest_key)
     if (

@@ -23,7 +23,7 @@ from keys.custody import KeyCustody
 
 
 def grant(
-    session: Session,
+    session: Session | None,
     *,
     client: Client,
     form: Mapping[str, str],
@@ -31,7 +31,8 @@ def grant(
     issuer: str,
     lifetime: timedelta,
 ) -> dict[str, Any]:
-    """The token response (RFC 6749 §5.1) for an authenticated ``client``."""
+    """The token response (RFC 6749 §5.1) for an authenticated ``client`` (``session`` is
+    only needed while this process does not yet remember the active signing key)."""
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")
     # RFC 6749 §3.3: scope tokens are separated by single spaces; other whitespace is wrong.

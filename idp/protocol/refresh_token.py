@@ -66,8 +66,10 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
                 with_refresh_token=True,
             )
     if reused is not None:
+        idp.grant_revoked(reused)
         raise InvalidGrant("the refresh token was used before; the grant is revoked")
-    if ended:
+    if ended and rotation.grant is not None:
+        idp.grant_revoked(rotation.grant.id)
         raise InvalidGrant("the sign-in session of this grant has ended")
     raise InvalidGrant("the refresh token is invalid, expired or revoked")
 

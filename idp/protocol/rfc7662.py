@@ -103,11 +103,13 @@ def revoke(idp: IdentityProvider, *, client: Client, token: str) -> None:
     if not token or len(token) > 8192:
         return
     claims = _access_token(idp, token)  # before the write lock: it may read the keys
+    revoked = False
     with idp.database.transaction() as session:
         found = _grant_of(session, token, claims)
         if found is None or found[0].client_id != client.client_id:
             return
-        if grants.revoke(session, found[0].id, reason="revoked-by-client"):
+        revoked = grants.revoke(session, found[0].id, reason="revoked-by-client")
+        if revoked:
             idp.events.record(
                 session,
                 type="grant.revoked",
@@ -115,3 +117,5 @@ def revoke(idp: IdentityProvider, *, client: Client, token: str) -> None:
                 subject=found[0].id,
                 details={"reason": "revoked-by-client"},
             )
+    if revoked:
+        idp.grant_revoked(found[0].id)
