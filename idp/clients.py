@@ -73,7 +73,7 @@ def register(
     backchannel_logout_uri: str | None = None,
     pairwise_sector: str | None = None,
     first_party: bool = False,
-    loopback_backchannel: bool = False,
+    loopback_server_uris: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -101,7 +101,7 @@ def register(
         check_uri(
             backchannel_logout_uri,
             what="back-channel logout URI",
-            loopback_http=loopback_backchannel,
+            loopback_http=loopback_server_uris,
         )
     if "authorization_code" in grant_types:
         if not redirect_uris:
@@ -122,7 +122,7 @@ def register(
     if method == "private_key_jwt":
         if not jwks_uri:
             raise ClientError("private_key_jwt needs --jwks-uri")
-        check_uri(jwks_uri, what="jwks_uri")
+        check_uri(jwks_uri, what="jwks_uri", loopback_http=loopback_server_uris)
     elif jwks_uri:
         raise ClientError("--jwks-uri is only for private_key_jwt clients")
     clear: str | None = None

@@ -16,6 +16,7 @@ from idp.codes import Codes
 from idp.interactions import Interactions
 from idp.login_limits import LoginLimits
 from idp.models import Client
+from idp.protocol.rfc7523 import ClientKeys
 from idp.sessions import SessionStore
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
@@ -41,6 +42,7 @@ class IdentityProvider:
     limits: LoginLimits = field(init=False)
     client_cache: TtlCache[str, Client] = field(init=False)
     userinfo_cache: TtlCache[str, Any] = field(init=False)
+    client_keys: ClientKeys = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionStore(
@@ -50,6 +52,7 @@ class IdentityProvider:
         self.codes = Codes(store=self.store, lifetime=self.settings.authorization_code_ttl_seconds)
         self.client_cache = TtlCache(seconds=CLIENT_CACHE_SECONDS)
         self.userinfo_cache = TtlCache(seconds=CLIENT_CACHE_SECONDS)
+        self.client_keys = ClientKeys()
         self.limits = LoginLimits(
             store=self.store,
             per_account=self.settings.login_attempts_per_account,

@@ -104,7 +104,7 @@ def add_rp(
             backchannel_logout_uri=backchannel,
             pairwise_sector=pairwise_sector,
             first_party=first_party,
-            loopback_backchannel=True,
+            loopback_server_uris=True,
         )
 
 

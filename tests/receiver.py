@@ -36,3 +36,32 @@ def receiver(status: int = 200) -> Iterator[tuple[str, list[dict[str, str]]]]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def json_document(document: object) -> Iterator[str]:
+    """The URL of a real HTTP server on loopback serving ``document`` as JSON to GETs."""
+    import json
+
+    body = json.dumps(document).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -87,5 +87,5 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 post_logout_redirect_uris=[f"{base}/"],
                 backchannel_logout_uri=f"{base}/backchannel-logout",
                 first_party=True,
-                loopback_backchannel=True,
+                loopback_server_uris=True,
             )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from idp.api.web import idp_of
+from idp.protocol import rfc7523
 from idp.protocol.oidc_core import ACR_VALUES, SCOPES
 from idp.resources import RESOURCES
 from keys.algorithms import KeyAlgorithm
@@ -37,15 +38,19 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
+        "token_endpoint_auth_signing_alg_values_supported": list(rfc7523.ALGORITHMS),
         "introspection_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
         "revocation_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [

@@ -14,7 +14,13 @@ from idp import client_secrets
 from idp.api.web import idp_of
 from idp.errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from idp.models import Client
-from idp.protocol import authorization_code, client_credentials, refresh_token, rfc7662
+from idp.protocol import (
+    authorization_code,
+    client_credentials,
+    refresh_token,
+    rfc7523,
+    rfc7662,
+)
 from idp.protocol.client_authentication import authenticate_client
 from idp.runtime import IdentityProvider
 from keys import token_keys
@@ -48,8 +54,22 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _client(idp: IdentityProvider, form: dict[str, str], authorization: str | None) -> Client:
     key = idp.data_key(client_secrets.DATA_KEY_PURPOSE)
+
+    def verify_assertion(client: Client, assertion: str) -> None:
+        rfc7523.verify(
+            assertion,
+            client=client,
+            audiences={f"{idp.issuer}/token", idp.issuer},
+            client_keys=idp.client_keys,
+            store=idp.store,
+        )
+
     return authenticate_client(
-        find_client=idp.client, authorization=authorization, form=form, digest_key=key
+        find_client=idp.client,
+        authorization=authorization,
+        form=form,
+        digest_key=key,
+        verify_assertion=verify_assertion,
     )
 
 

@@ -3,20 +3,24 @@
 Security contract: exactly one method per request (Basic header *or* form credentials, never
 both, §2.3); the method must be the one the client registered; secrets are compared as
 HMAC digests in constant time; unknown clients, disabled clients and wrong secrets all get
-the same ``invalid_client`` answer, so client ids cannot be probed. ``private_key_jwt`` is
-not accepted yet (registered such clients are refused, not waved through).
+the same ``invalid_client`` answer, so client ids cannot be probed. ``private_key_jwt``
+assertions are checked by :mod:`idp.protocol.rfc7523` (signature against the client's
+registered JWKS, claims, single-use ``jti``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote_plus
 
 from idp import client_secrets
 from idp.errors import InvalidClient, InvalidRequest
 from idp.models import Client
+from idp.protocol import rfc7523
+from keys.jws import b64url_decode
 
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="tongxing", charset="UTF-8"'}
 
@@ -42,30 +46,49 @@ def authenticate_client(
     authorization: str | None,
     form: Mapping[str, str],
     digest_key: bytes,
+    verify_assertion: Callable[[Client, str], None] | None = None,
 ) -> Client:
     """The authenticated client of a token-endpoint request, or ``invalid_client``."""
     basic = _basic_credentials(authorization) if authorization else None
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
-    if basic and form_secret is not None:
+    assertion_type, assertion = form.get("client_assertion_type"), form.get("client_assertion")
+    if sum(x is not None for x in (basic, form_secret, assertion_type)) > 1:
         raise InvalidRequest("use one client authentication method, not two")
+    secret: str | None = None
     if basic:
         client_id, secret, method = basic[0], basic[1], "client_secret_basic"
     elif form_secret is not None:
         client_id, secret, method = form_id or "", form_secret, "client_secret_post"
-    elif form.get("client_assertion_type"):
-        raise InvalidClient("private_key_jwt client authentication is not supported yet")
+    elif assertion_type is not None:
+        if assertion_type != rfc7523.ASSERTION_TYPE or not assertion:
+            raise InvalidClient("unsupported client assertion type or no assertion")
+        # OIDC Core §9: client_id is optional; the assertion's sub names the client (it is
+        # checked against the verified claims below).
+        client_id, method = form_id or _unverified_subject(assertion), "private_key_jwt"
     else:
-        client_id, secret, method = form_id or "", None, "none"
+        client_id, method = form_id or "", "none"
     if basic and form_id is not None and form_id != client_id:
         raise InvalidRequest("client_id in the body differs from the authenticated client")
     client = find_client(client_id) if client_id else None
-    stored = client.secret_digest if client is not None else None
-    secret_ok = secret is not None and client_secrets.matches(secret, stored=stored, key=digest_key)
-    if (
-        client is None
-        or client.disabled
-        or client.auth_method != method
-        or (method != "none" and not secret_ok)
+    if client is None or client.disabled or client.auth_method != method:
+        raise InvalidClient("client authentication failed", headers=BASIC_CHALLENGE)
+    if method == "private_key_jwt":
+        if verify_assertion is None or assertion is None:
+            raise InvalidClient("private_key_jwt is not accepted here")
+        verify_assertion(client, assertion)
+    elif method != "none" and not (
+        secret is not None
+        and client_secrets.matches(secret, stored=client.secret_digest, key=digest_key)
     ):
         raise InvalidClient("client authentication failed", headers=BASIC_CHALLENGE)
     return client
+
+
+def _unverified_subject(assertion: str) -> str:
+    """The ``sub`` of an assertion, only to find whose keys verify it."""
+    try:
+        claims = json.loads(b64url_decode(assertion.split(".")[1]))
+    except (IndexError, ValueError, RecursionError):
+        return ""
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) and len(sub) <= 64 else ""

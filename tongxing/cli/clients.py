@@ -73,7 +73,7 @@ def create(
                 backchannel_logout_uri=backchannel_logout_uri,
                 pairwise_sector=pairwise_sector,
                 first_party=first_party,
-                loopback_backchannel=domain.keys.custody.settings.mode.value == "demo",
+                loopback_server_uris=domain.keys.custody.settings.mode.value == "demo",
             )
         except ClientError as exc:
             raise AdminCommandError(str(exc)) from None
