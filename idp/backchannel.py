@@ -3,13 +3,16 @@
 Each delivery is tried at once, then after 1 s and 4 s; any 2xx answer counts as delivered
 (§2.8), anything else (error status, timeout, refused connection) is recorded with the
 reason and retried. Redirects are not followed. Attempts run after the response has been
-sent, so a slow client never delays a person's logout.
+sent, so a slow client never delays a person's logout. Deliveries a stopped process left
+pending are picked up by a periodic sweep on any process (re-signed: logout tokens live two
+minutes) until six attempts in all have failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +21,10 @@ from idp import logout
 from idp.runtime import IdentityProvider
 
 DELAYS = (0.0, 1.0, 4.0)
+# A delivery nobody has touched for this long was abandoned by a stopped process.
+STALE_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 6
+SWEEP_SECONDS = 60
 TIMEOUT = 5.0
 log = logging.getLogger("tongxing.idp.backchannel")
 
@@ -28,14 +35,28 @@ async def deliver(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     delays: tuple[float, ...] = DELAYS,
+    final: bool = True,
 ) -> None:
-    """Deliver every logout token, concurrently."""
+    """Deliver every logout token, concurrently; with ``final``, a delivery still failing
+    after the last attempt is marked failed (otherwise it stays pending for the sweep)."""
     if not deliveries:
         return
     async with httpx.AsyncClient(
         transport=transport, timeout=TIMEOUT, follow_redirects=False
     ) as http:
-        await asyncio.gather(*(_one(idp, http, d, delays) for d in deliveries))
+        await asyncio.gather(*(_one(idp, http, d, delays, final) for d in deliveries))
+
+
+async def retry_stale(
+    idp: IdentityProvider, *, transport: httpx.AsyncBaseTransport | None = None
+) -> int:
+    """One sweep: deliveries a stopped process left pending get another attempt (up to
+    :data:`MAX_ATTEMPTS` in all). Returns how many were tried."""
+    claimed = await run_in_threadpool(
+        logout.claim_stale, idp, older_than=STALE_AFTER, max_attempts=MAX_ATTEMPTS
+    )
+    await deliver(idp, claimed, transport=transport, delays=(0.0,), final=False)
+    return len(claimed)
 
 
 async def _one(
@@ -43,6 +64,7 @@ async def _one(
     http: httpx.AsyncClient,
     delivery: logout.Delivery,
     delays: tuple[float, ...],
+    final: bool,
 ) -> None:
     for delay in delays:
         await asyncio.sleep(delay)

@@ -74,6 +74,7 @@ def register(
     pairwise_sector: str | None = None,
     first_party: bool = False,
     loopback_server_uris: bool = False,
+    id_token_alg: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -125,6 +126,13 @@ def register(
         check_uri(jwks_uri, what="jwks_uri", loopback_http=loopback_server_uris)
     elif jwks_uri:
         raise ClientError("--jwks-uri is only for private_key_jwt clients")
+    if id_token_alg not in (None, "ES256", "RS256"):
+        raise ClientError("the ID token algorithm must be ES256 or RS256")
+    extra: dict[str, object] = {}
+    if first_party:  # the city's own apps skip the consent page; others ask once per scope
+        extra["first_party"] = True
+    if id_token_alg:
+        extra["id_token_signed_response_alg"] = id_token_alg
     clear: str | None = None
     digest: bytes | None = None
     if method in ("client_secret_basic", "client_secret_post"):
@@ -151,8 +159,7 @@ def register(
         grant_types=list(dict.fromkeys(grant_types)),
         scopes=list(dict.fromkeys(scopes)),
         pairwise_sector=pairwise_sector,
-        # First-party apps (the city's own) skip the consent page; others ask once per scope.
-        extra={"first_party": True} if first_party else {},
+        extra=extra,
         disabled=False,
         created_at=datetime.now(UTC),
     )

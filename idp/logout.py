@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from idp import grants, repository
-from idp.models import LogoutDelivery
+from idp.models import Client, LogoutDelivery
 from idp.protocol import backchannel_logout, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
 from idp.runtime import IdentityProvider
@@ -42,24 +45,11 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
             if "offline_access" not in grant.scopes:
                 grants.revoke(session, grant.id, reason=f"logout:{reason}")
                 revoked.append(grant.id)
-        signing_key = None
         for client_id in sso.clients:
             client = repository.client(session, client_id)
             if client is None or client.disabled or not client.backchannel_logout_uri:
                 continue
-            if signing_key is None:
-                signing_key = token_keys.active_signing_key(session, idp.custody)
-            sub = oidc_core.subject(
-                client=client,
-                user_id=sso.user_id,
-                pairwise_key=idp.data_keys.get(session, PAIRWISE_KEY),
-            )
-            token = backchannel_logout.sign(
-                key=signing_key,
-                claim_set=backchannel_logout.claims(
-                    issuer=idp.issuer, client_id=client_id, subject=sub, sid=sso.sid
-                ),
-            )
+            token = _logout_token(session, idp, client, user_id=sso.user_id, sid=sso.sid)
             delivery = Delivery(
                 id=uuid.uuid4().hex,
                 client_id=client_id,
@@ -70,6 +60,7 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
                 LogoutDelivery(
                     id=delivery.id,
                     client_id=client_id,
+                    user_id=sso.user_id,
                     sid=sso.sid,
                     uri=delivery.uri,
                     status="pending",
@@ -112,3 +103,45 @@ def give_up(idp: IdentityProvider, delivery_id: str) -> None:
         if row is not None and row.status == "pending":
             row.status = "failed"
             row.updated_at = datetime.now(UTC)
+
+
+def _logout_token(
+    session: Session, idp: IdentityProvider, client: Client, *, user_id: str, sid: str
+) -> str:
+    sub = oidc_core.subject(
+        client=client, user_id=user_id, pairwise_key=idp.data_keys.get(session, PAIRWISE_KEY)
+    )
+    return backchannel_logout.sign(
+        key=token_keys.active_signing_key(session, idp.custody),
+        claim_set=backchannel_logout.claims(
+            issuer=idp.issuer, client_id=client.client_id, subject=sub, sid=sid
+        ),
+    )
+
+
+def claim_stale(
+    idp: IdentityProvider, *, older_than: timedelta, max_attempts: int, limit: int = 50
+) -> list[Delivery]:
+    """Deliveries left pending by a process that stopped mid-way (nothing touched them for
+    ``older_than``), claimed for this process and re-signed (a logout token lives only two
+    minutes); those out of attempts, or whose client is gone, are marked failed."""
+    now = datetime.now(UTC)
+    claimed: list[Delivery] = []
+    with idp.database.transaction() as session:
+        query = (
+            select(LogoutDelivery)
+            .where(LogoutDelivery.status == "pending", LogoutDelivery.updated_at < now - older_than)
+            .order_by(LogoutDelivery.updated_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # two processes never claim the same row
+        )
+        for row in session.scalars(query).all():
+            client = repository.client(session, row.client_id)
+            usable = client is not None and not client.disabled and client.backchannel_logout_uri
+            if row.attempts >= max_attempts or not usable or client is None:
+                row.status, row.updated_at = "failed", now
+                continue
+            row.updated_at = now
+            token = _logout_token(session, idp, client, user_id=row.user_id, sid=row.sid)
+            claimed.append(Delivery(id=row.id, client_id=row.client_id, uri=row.uri, token=token))
+    return claimed

@@ -25,6 +25,7 @@ from keys.models import ManagedKey
 from keys.stores import SigningKey
 
 PURPOSE = "token-signing"
+RS256_PURPOSE = "token-signing-rs256"
 # How long JWKS responses may be cached (keys.api.jwks): a next key must be public that long.
 PUBLISH_AHEAD = timedelta(seconds=300)
 ACTIVE_KEY_CACHE_SECONDS = 5.0
@@ -68,6 +69,7 @@ def rotate(
     algorithm: KeyAlgorithm,
     actor: str,
     force: bool = False,
+    purpose: str = PURPOSE,
 ) -> tuple[str, str]:
     """Promote next to active, retire the active key, make a new next; returns (active, next).
 
@@ -75,9 +77,9 @@ def rotate(
     parties may not have it in their JWKS cache yet) unless ``force``. Serialised across
     processes by :func:`repository.lock_key_purpose`.
     """
-    repository.lock_key_purpose(session, PURPOSE)
+    repository.lock_key_purpose(session, purpose)
     now = datetime.now(UTC)
-    current = repository.keys_in_state(session, purpose=PURPOSE, states=("active", "next"))
+    current = repository.keys_in_state(session, purpose=purpose, states=("active", "next"))
     upcoming = [row for row in current if row.state == "next"]
     if not upcoming:
         raise RotationError("there is no published next key: run `tongxing keys init` first")
@@ -93,7 +95,7 @@ def rotate(
     for row in retired:
         row.state, row.retired_at = "retired", now
     promoted.state, promoted.activated_at = "active", now
-    new_next = custody.generate(session, purpose=PURPOSE, algorithm=algorithm, state="next")
+    new_next = custody.generate(session, purpose=purpose, algorithm=algorithm, state="next")
     custody.forget_remembered()  # this process signs with the new active key at once
     events.record(
         session,
@@ -101,7 +103,7 @@ def rotate(
         actor=actor,
         subject=promoted.id,
         details={
-            "purpose": PURPOSE,
+            "purpose": purpose,
             "next": new_next.key_id,
             "retired": [row.id for row in retired],
         },
@@ -109,23 +111,58 @@ def rotate(
     return promoted.id, new_next.key_id
 
 
-def active_signing_key(session: Session, custody: KeyCustody) -> SigningKey:
+def active_signing_key(
+    session: Session, custody: KeyCustody, *, purpose: str = PURPOSE
+) -> SigningKey:
     """The key that signs tokens now, remembered for a few seconds: after a rotation a
     process may sign with the previous key that long, which every verifier still accepts
     (it stays published as retired), and issuing a token then costs no key queries."""
 
     def load() -> SigningKey:
-        rows = repository.keys_in_state(session, purpose=PURPOSE, states=("active",))
+        rows = repository.keys_in_state(session, purpose=purpose, states=("active",))
         if not rows:
-            raise LookupError("no active token-signing key: run `tongxing keys init`")
+            raise LookupError(f"no active {purpose} key: run `tongxing keys init`")
         return custody.signing_key(session, rows[-1].id)
 
-    return custody.remembered(ACTIVE_KEY_NAME, seconds=ACTIVE_KEY_CACHE_SECONDS, load=load)
+    return custody.remembered(
+        f"{ACTIVE_KEY_NAME}:{purpose}", seconds=ACTIVE_KEY_CACHE_SECONDS, load=load
+    )
 
 
 def remembered_signing_key(custody: KeyCustody) -> SigningKey | None:
     """The active key if this process remembers it (no database access), else None."""
-    return custody.peek_remembered(ACTIVE_KEY_NAME, seconds=ACTIVE_KEY_CACHE_SECONDS)
+    return custody.peek_remembered(f"{ACTIVE_KEY_NAME}:{PURPOSE}", seconds=ACTIVE_KEY_CACHE_SECONDS)
+
+
+def rs256_signing_key(
+    session: Session, *, custody: KeyCustody, events: EventRecorder, actor: str
+) -> SigningKey:
+    """The active RS256 key for ID tokens of clients that ask for RS256 (OpenID Discovery
+    §3 makes RS256 mandatory to offer) when the primary algorithm is ES256. Its keys are
+    created on first use (active and next), so installations that never need them never
+    pay for RSA key generation; rotation works as for the primary keys."""
+    if custody.settings.key_algorithm == KeyAlgorithm.RS256.value:
+        return active_signing_key(session, custody)
+    remembered = custody.peek_remembered(
+        f"{ACTIVE_KEY_NAME}:{RS256_PURPOSE}", seconds=ACTIVE_KEY_CACHE_SECONDS
+    )
+    if remembered is not None:
+        return remembered
+    if not repository.keys_in_state(session, purpose=RS256_PURPOSE, states=("active",)):
+        repository.lock_key_purpose(session, RS256_PURPOSE)
+        for state in ("active", "next"):
+            if not repository.keys_in_state(session, purpose=RS256_PURPOSE, states=(state,)):
+                key = custody.generate(
+                    session, purpose=RS256_PURPOSE, algorithm=KeyAlgorithm.RS256, state=state
+                )
+                events.record(
+                    session,
+                    type="key.generated",
+                    actor=actor,
+                    subject=key.key_id,
+                    details={"purpose": RS256_PURPOSE, "state": state, "algorithm": "RS256"},
+                )
+    return active_signing_key(session, custody, purpose=RS256_PURPOSE)
 
 
 def published(session: Session, *, retention: timedelta) -> list[ManagedKey]:
@@ -133,7 +170,8 @@ def published(session: Session, *, retention: timedelta) -> list[ManagedKey]:
     cutoff = datetime.now(UTC) - retention
     return [
         row
-        for row in repository.keys(session, purpose=PURPOSE)
+        for purpose in (PURPOSE, RS256_PURPOSE)
+        for row in repository.keys(session, purpose=purpose)
         if row.state in ("next", "active")
         or (row.state == "retired" and row.retired_at and as_utc(row.retired_at) > cutoff)
     ]

@@ -85,6 +85,7 @@ def add_rp(
     pairwise_sector: str | None = None,
     redirect_uri: str = REDIRECT,
     post_logout: str = LOGOUT_REDIRECT,
+    id_token_alg: str | None = None,
 ) -> None:
     """A relying party using the code flow (with refresh tokens)."""
     with domain.keys.database.transaction() as session:
@@ -105,6 +106,7 @@ def add_rp(
             pairwise_sector=pairwise_sector,
             first_party=first_party,
             loopback_server_uris=True,
+            id_token_alg=id_token_alg,
         )
 
 

@@ -27,6 +27,7 @@ from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
+from idp import backchannel
 from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         tasks = [
             asyncio.create_task(_heartbeat(services.membership)),
             asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
+            asyncio.create_task(_logout_retries(app)),
         ]
         try:
             yield
@@ -169,3 +171,13 @@ async def _heartbeat(membership: Membership) -> None:
             await run_in_threadpool(membership.heartbeat)
         except Exception:
             log.warning("heartbeat failed", exc_info=True)
+
+
+async def _logout_retries(app: FastAPI) -> None:
+    # Back-channel logout deliveries abandoned by a stopped process get more attempts here.
+    while True:
+        await asyncio.sleep(backchannel.SWEEP_SECONDS)
+        try:
+            await backchannel.retry_stale(app.state.idp, transport=app.state.backchannel_transport)
+        except Exception:
+            log.warning("back-channel logout retry sweep failed", exc_info=True)

@@ -63,6 +63,17 @@ const provider = new Provider(ISSUER, {
   claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
   scopes: ['openid', 'profile', 'offline_access', 'seal:sign'], // client `scope` must be a subset
   pkce: { required: () => true }, // S256 is the only method oidc-provider 9 supports
+  // oidc-provider's default lifetimes, spelled out (it prints a notice for each default used)
+  ttl: {
+    AccessToken: 3600,
+    AuthorizationCode: 60,
+    ClientCredentials: 600,
+    IdToken: 3600,
+    Interaction: 3600,
+    RefreshToken: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+    Grant: 14 * 24 * 3600,
+  },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },

@@ -33,7 +33,8 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": [algorithm],
+        # RS256 is offered to every client that registers for it (Discovery §3: MUST).
+        "id_token_signing_alg_values_supported": list(dict.fromkeys([algorithm, "RS256"])),
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",

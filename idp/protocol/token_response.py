@@ -20,6 +20,7 @@ from idp.protocol import id_token, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
 from idp.runtime import IdentityProvider
 from keys import access_tokens, token_keys
+from keys.stores import SigningKey
 
 USERINFO_PATH = "/userinfo"
 
@@ -99,12 +100,20 @@ def issue(
         "token_type": "Bearer",
         "expires_in": int(lifetime.total_seconds()),
         "scope": scope,
-        "id_token": id_token.sign(
-            key=token_keys.active_signing_key(session, idp.custody), claim_set=claims
-        ),
+        "id_token": id_token.sign(key=_id_token_key(session, idp, client), claim_set=claims),
     }
     if with_refresh_token and "refresh_token" in client.grant_types:
         body["refresh_token"] = grants.issue_refresh_token(
             session, grant=grant, lifetime=idp.refresh_token_lifetime
         )
     return body
+
+
+def _id_token_key(session: Session, idp: IdentityProvider, client: Client) -> SigningKey:
+    """The client's registered ID-token algorithm (OIDC Registration
+    ``id_token_signed_response_alg``): RS256 on request, our primary algorithm otherwise."""
+    if client.extra.get("id_token_signed_response_alg") == "RS256":
+        return token_keys.rs256_signing_key(
+            session, custody=idp.custody, events=idp.events, actor="idp"
+        )
+    return token_keys.active_signing_key(session, idp.custody)

@@ -7,9 +7,8 @@ the ID token's signature against our JWKS, ``iss``, ``aud``, ``exp``, ``iat``, `
 pinned ``alg``; userinfo ``sub`` = ID token ``sub``. What it does not (so we assert it):
 that ``iss`` is present, ``at_hash``, the header ``kid``, OIDC Core §12.2 on refresh.
 
-One relaxation: idpyoidc refuses discovery documents that do not list RS256 (Discovery §3);
-we sign with ES256 only, so the shim below re-runs the library's own checks with RS256
-added for the duration of ``verify()``.
+idpyoidc also holds us to Discovery §3 (RS256 must be offered): our discovery document is
+used as it is, no check relaxed.
 """
 
 from __future__ import annotations
@@ -19,16 +18,13 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from cryptojwt.jws.jws import factory as jws_factory
 from idpyoidc.client.oauth2.stand_alone_client import StandAloneClient
-from idpyoidc.client.oidc.provider_info_discovery import ProviderInfoDiscovery
 from idpyoidc.message.oauth2 import is_error_message
-from idpyoidc.message.oidc import ProviderConfigurationResponse
 
 from tests.conftest import strong_secret
 from tests.processes import Server, free_port, running_server, tongxing
@@ -40,22 +36,6 @@ SECRET = "interop-secret-0123456789abcdef"
 RP = "http://127.0.0.1:9"  # nothing listens there: we only read Location headers
 REDIRECT = f"{RP}/cb"
 SIGNED_OUT = f"{RP}/signed-out"
-
-
-class _ES256OnlyConfiguration(ProviderConfigurationResponse):
-    def verify(self, **kwargs: Any) -> bool:
-        algs = self.get("id_token_signing_alg_values_supported")
-        if not algs or "RS256" in algs:
-            return bool(super().verify(**kwargs))
-        self["id_token_signing_alg_values_supported"] = [*algs, "RS256"]
-        try:
-            return bool(super().verify(**kwargs))
-        finally:
-            self["id_token_signing_alg_values_supported"] = algs
-
-
-class _ES256OnlyDiscovery(ProviderInfoDiscovery):
-    response_cls = _ES256OnlyConfiguration
 
 
 def _query(url: str) -> dict[str, str]:
@@ -127,7 +107,9 @@ def _client(issuer: str) -> StandAloneClient:
             "response_types": ["code"],
             "provider_info": {"issuer": issuer},  # issuer only: discovery really runs
             "services": {
-                "discovery": {"class": _ES256OnlyDiscovery},
+                "discovery": {
+                    "class": "idpyoidc.client.oidc.provider_info_discovery.ProviderInfoDiscovery"
+                },
                 "authorization": {"class": "idpyoidc.client.oidc.authorization.Authorization"},
                 "access_token": {"class": "idpyoidc.client.oidc.access_token.AccessToken"},
                 "refresh_access_token": {

@@ -508,3 +508,26 @@ def test_hostile_tokens_and_credentials_get_errors_not_crashes(rp: TestClient) -
     )
     assert basic.status_code == 401
     assert basic.json()["error"] == "invalid_client"
+
+
+def test_clients_may_ask_for_rs256_id_tokens(client: TestClient) -> None:
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain)
+    oidc.add_rp(domain, "legacy", first_party=True, id_token_alg="RS256")
+    oidc.add_rp(domain, "modern", first_party=True)
+    discovery = client.get("/.well-known/openid-configuration").json()
+    assert discovery["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+    for client_id, alg in (("legacy", "RS256"), ("modern", "ES256"), ("legacy", "RS256")):
+        request = oidc.Request(client_id=client_id)
+        body = oidc.redeem(client, request, oidc.sign_in(client, request)["code"]).json()
+        keys = KeySet.import_key_set(client.get("/jwks").json())
+        token = jose_jwt.decode(body["id_token"], keys, algorithms=[alg])
+        assert token.header["alg"] == alg
+        assert token.claims["at_hash"] == oidc.jwt_claims(body["id_token"])["at_hash"]
+        info = client.get("/userinfo", headers={"authorization": f"Bearer {body['access_token']}"})
+        assert info.status_code == 200  # access tokens keep the primary algorithm
+    algorithms = sorted(k["alg"] for k in client.get("/jwks").json()["keys"])
+    assert algorithms == ["ES256", "ES256", "RS256", "RS256"]  # active + next of each

@@ -288,3 +288,37 @@ def test_tokens_of_a_disabled_person_are_inactive(rp: TestClient) -> None:
     for token in (tokens["access_token"], tokens["refresh_token"]):
         response = rp.post("/introspect", data={"token": token}, headers=oidc.basic("permits"))
         assert response.json() == {"active": False}
+
+
+def test_deliveries_abandoned_by_a_stopped_process_are_retried(client: TestClient) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from idp import backchannel, logout
+
+    domain = oidc.domain_of(client)
+    idp = client.app.state.idp  # type: ignore[attr-defined]
+    oidc.add_person(domain)
+    with receiver() as (uri, received):
+        oidc.add_rp(domain, first_party=True, backchannel=uri)
+        oidc.sign_in(client, oidc.Request())
+        sso = idp.sessions.get(client.cookies.get("tx_sso"))
+        assert sso is not None
+        # A process prepared the deliveries, then stopped before sending them.
+        prepared = logout.ended(idp, sso, actor="t", reason="test")
+        assert len(prepared) == 1
+        assert asyncio.run(backchannel.retry_stale(idp)) == 0  # not stale yet
+        with domain.keys.database.transaction() as session:
+            session.execute(
+                update(LogoutDelivery).values(updated_at=datetime.now(UTC) - timedelta(minutes=5))
+            )
+        assert asyncio.run(backchannel.retry_stale(idp)) == 1
+    assert len(received) == 1
+    claims = oidc.jwt_claims(received[0]["logout_token"])
+    assert claims["sid"] == sso.sid
+    assert claims["exp"] > time.time()  # signed afresh, not the stale token
+    with domain.keys.database.reading() as session:
+        row = session.scalars(select(LogoutDelivery)).one()
+    assert (row.status, row.attempts) == ("delivered", 1)

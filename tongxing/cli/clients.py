@@ -47,6 +47,9 @@ def create(
     first_party: Annotated[
         bool, typer.Option("--first-party", help="The city's own app: no consent page.")
     ] = False,
+    id_token_alg: Annotated[
+        str | None, typer.Option("--id-token-alg", help="ES256 (default) or RS256.")
+    ] = None,
 ) -> None:
     """Register a client. A generated secret is printed once, on stderr; the client id
     alone is the last line of stdout."""
@@ -73,6 +76,7 @@ def create(
                 backchannel_logout_uri=backchannel_logout_uri,
                 pairwise_sector=pairwise_sector,
                 first_party=first_party,
+                id_token_alg=id_token_alg,
                 loopback_server_uris=domain.keys.custody.settings.mode.value == "demo",
             )
         except ClientError as exc:

@@ -147,7 +147,7 @@ def rotate(
     ] = False,
 ) -> None:
     """Rotate the token-signing keys: next becomes active, a new next is published."""
-    if purpose != token_keys.PURPOSE:
+    if purpose not in (token_keys.PURPOSE, token_keys.RS256_PURPOSE):
         raise CommandError(
             f"rotation of {purpose!r} keys is not a keys operation: CA keys are replaced by "
             "re-keying the hierarchy, seal keys by `tongxing seals renew`"
@@ -157,9 +157,14 @@ def rotate(
             session,
             custody=services.custody,
             events=services.events,
-            algorithm=KeyAlgorithm(services.custody.settings.key_algorithm),
+            algorithm=(
+                KeyAlgorithm.RS256
+                if purpose == token_keys.RS256_PURPOSE
+                else KeyAlgorithm(services.custody.settings.key_algorithm)
+            ),
             actor=ACTOR,
             force=force,
+            purpose=purpose,
         )
     if as_json:
         typer.echo(json.dumps({"active": active, "next": upcoming}))

@@ -14,6 +14,7 @@ def upgrade() -> None:
         "logout_deliveries",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("sid", sa.String(length=64), nullable=False),
         sa.Column("uri", sa.String(length=512), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -27,6 +28,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_logout_deliveries_client_id"), ["client_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_logout_deliveries_status"), ["status"], unique=False)
 
     op.create_table(
         "oauth_grants",
@@ -88,6 +90,7 @@ def downgrade() -> None:
 
     op.drop_table("oauth_grants")
     with op.batch_alter_table("logout_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_logout_deliveries_status"))
         batch_op.drop_index(batch_op.f("ix_logout_deliveries_client_id"))
 
     op.drop_table("logout_deliveries")
