@@ -27,12 +27,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy.orm import Session
 
 from core.database import Database
+from core.ttl_cache import TtlCache
 from keys import token_keys
 from keys.algorithms import KeyAlgorithm
 from keys.custody import KeyCustody
 from keys.jws import b64url_decode, sign_compact
 
 LEEWAY = 30
+VERIFIED_CACHE_SECONDS = 5.0
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt"})
 MAX_TOKEN = 8192
 _KEY_CACHE_SECONDS = 30.0
@@ -99,6 +101,9 @@ class AccessTokenVerifier:
         self.issuer = issuer
         self.retention = retention
         self._keys: dict[str, tuple[KeyAlgorithm, Any]] = {}
+        self._signed_claims: TtlCache[str, dict[str, Any]] = TtlCache(
+            seconds=VERIFIED_CACHE_SECONDS, max_items=10_000
+        )
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
@@ -159,12 +164,17 @@ class AccessTokenVerifier:
         """The token's claims, or :class:`TokenError` (see the module's security contract).
 
         Error messages are fixed texts: nothing from the token is echoed back."""
-        try:
-            _, claims = self.verify_signature(token, types=ACCESS_TOKEN_TYPES)
-        except TokenError as exc:
-            if str(exc) == "unexpected token type":
-                raise TokenError("not an access token (typ must be at+jwt)") from None
-            raise
+        claims = self._signed_claims.get(token)
+        if claims is None:
+            try:
+                _, claims = self.verify_signature(token, types=ACCESS_TOKEN_TYPES)
+            except TokenError as exc:
+                if str(exc) == "unexpected token type":
+                    raise TokenError("not an access token (typ must be at+jwt)") from None
+                raise
+            # The same token string always verifies the same way: remember the signature
+            # check briefly (claims, audience and scope are still checked on every call).
+            self._signed_claims.put(token, claims)
         self._check_claims(claims, audience=audience)
         scopes = frozenset(str(claims.get("scope", "")).split())
         if scope not in scopes:

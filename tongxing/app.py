@@ -101,16 +101,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.idp = build_identity_provider(domain=domain, store=services.store)
     app.state.backchannel_transport = None  # the demo apps may be reached in-process
     install_problem_handlers(app)
+    # Hot machine-to-machine routes first: routes are matched in order.
+    app.include_router(token_routes.router)
+    app.include_router(userinfo_routes.router)
+    app.include_router(jwks.router)
     app.include_router(health.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     app.include_router(pki.router)
-    app.include_router(jwks.router)
     app.include_router(audit_routes.router)
-    app.include_router(token_routes.router)
     app.include_router(discovery_routes.router)
     app.include_router(authorize_routes.router)
-    app.include_router(userinfo_routes.router)
     app.include_router(logout_routes.router)
     app.include_router(account_routes.router)
     if settings.mode is Mode.DEMO:
