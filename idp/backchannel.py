@@ -90,4 +90,5 @@ async def _one(
         await run_in_threadpool(
             logout.record_attempt, idp, delivery.id, delivered=False, error=error
         )
-    await run_in_threadpool(logout.give_up, idp, delivery.id)
+    if final:  # otherwise it stays pending: the sweep tries again until MAX_ATTEMPTS
+        await run_in_threadpool(logout.give_up, idp, delivery.id)

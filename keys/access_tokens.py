@@ -160,6 +160,11 @@ class AccessTokenVerifier:
         _check_signature(published, data=f"{header_b64}.{claims_b64}".encode(), signature=signature)
         return header, claims
 
+    def recently_verified(self, token: str) -> bool:
+        """Whether this exact token's signature was checked moments ago (so checking it
+        again needs no key lookup)."""
+        return self._signed_claims.get(token) is not None
+
     def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
         """The token's claims, or :class:`TokenError` (see the module's security contract).
 

@@ -127,7 +127,9 @@ class KeyCustody:
     def store_for(self, purpose: str) -> str:
         """Which store new keys of ``purpose`` go into (settings decide)."""
         hsm = self.settings.hsm_purposes
-        return "pkcs11" if purpose in hsm or "all" in hsm else "software"
+        # The RS256 token keys follow the token-signing policy: same job, other algorithm.
+        family = purpose.removesuffix("-rs256")
+        return "pkcs11" if purpose in hsm or family in hsm or "all" in hsm else "software"
 
     def probe(self) -> None:
         """Readiness: custody is open (the hierarchy exists and the KEK matches).

@@ -150,6 +150,7 @@ def rs256_signing_key(
         return remembered
     if not repository.keys_in_state(session, purpose=RS256_PURPOSE, states=("active",)):
         repository.lock_key_purpose(session, RS256_PURPOSE)
+        created = False
         for state in ("active", "next"):
             if not repository.keys_in_state(session, purpose=RS256_PURPOSE, states=(state,)):
                 key = custody.generate(
@@ -162,6 +163,10 @@ def rs256_signing_key(
                     subject=key.key_id,
                     details={"purpose": RS256_PURPOSE, "state": state, "algorithm": "RS256"},
                 )
+                created = True
+        if created:  # not remembered until committed: this transaction may still roll back
+            rows = repository.keys_in_state(session, purpose=RS256_PURPOSE, states=("active",))
+            return custody.signing_key(session, rows[-1].id)
     return active_signing_key(session, custody, purpose=RS256_PURPOSE)
 
 

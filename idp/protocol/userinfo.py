@@ -52,4 +52,8 @@ def is_cached(idp: IdentityProvider, token: str) -> bool:
         grant_id = json.loads(b64url_decode(payload)).get("gid")
     except (IndexError, ValueError, AttributeError, RecursionError):
         return False
-    return isinstance(grant_id, str) and idp.userinfo_cache.get(grant_id) is not None
+    return (
+        isinstance(grant_id, str)
+        and idp.userinfo_cache.get(grant_id) is not None
+        and idp.tokens.recently_verified(token)
+    )

@@ -322,3 +322,38 @@ def test_deliveries_abandoned_by_a_stopped_process_are_retried(client: TestClien
     with domain.keys.database.reading() as session:
         row = session.scalars(select(LogoutDelivery)).one()
     assert (row.status, row.attempts) == ("delivered", 1)
+
+
+def test_the_sweep_keeps_trying_until_its_attempts_are_spent(client: TestClient) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from idp import backchannel, logout
+
+    domain = oidc.domain_of(client)
+    idp = client.app.state.idp  # type: ignore[attr-defined]
+    oidc.add_person(domain)
+    with receiver(status=503) as (uri, received):
+        oidc.add_rp(domain, first_party=True, backchannel=uri)
+        oidc.sign_in(client, oidc.Request())
+        sso = idp.sessions.get(client.cookies.get("tx_sso"))
+        assert sso is not None
+        logout.ended(idp, sso, actor="t", reason="test")
+        for _ in range(backchannel.MAX_ATTEMPTS + 1):
+            with domain.keys.database.transaction() as session:
+                session.execute(
+                    update(LogoutDelivery).values(
+                        updated_at=datetime.now(UTC) - timedelta(minutes=5)
+                    )
+                )
+            asyncio.run(backchannel.retry_stale(idp))
+    assert len(received) == backchannel.MAX_ATTEMPTS
+    with domain.keys.database.reading() as session:
+        row = session.scalars(select(LogoutDelivery)).one()
+    assert (row.status, row.attempts, row.last_error) == (
+        "failed",
+        backchannel.MAX_ATTEMPTS,
+        "HTTP 503",
+    )

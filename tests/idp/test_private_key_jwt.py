@@ -134,3 +134,12 @@ def test_foreign_keys_unsigned_and_mixed_methods_are_refused(
         },
     )
     assert wrong_type.status_code == 401
+
+
+def test_hostile_assertion_headers_are_invalid_client(client: TestClient, signer: ECKey) -> None:
+    body = _assertion(signer).split(".")[1]
+    for header in ({"alg": "ES256", "kid": "k1", "crit": 5}, {"alg": ["ES256"]}, {"kid": {}}):
+        assertion = f"{oidc.b64json(header)}.{body}.c2ln"
+        response = _token(client, assertion)
+        assert response.status_code == 401, header
+        assert response.json()["error"] == "invalid_client"
