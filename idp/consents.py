@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,11 +43,3 @@ def of_user(session: Session, user_id: str) -> Sequence[Consent]:
     """Everything the person allowed, by client."""
     query = select(Consent).where(Consent.user_id == user_id).order_by(Consent.client_id)
     return session.scalars(query).all()
-
-
-def withdraw(session: Session, *, user_id: str, client_id: str) -> bool:
-    """Forget the person's consent for the client; returns whether there was one."""
-    result = session.execute(
-        delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from core.store import Store
 
@@ -30,7 +30,6 @@ class Interaction:
     login_at: int | None = None
     organisation_chosen: bool = False
     consented: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Interactions:

@@ -199,6 +199,23 @@ def follow_to_rp(
     raise AssertionError("too many steps")
 
 
+def submit_login(
+    browser: TestClient, page: str, *, login: str = "zhangsan", password: str = PASSWORD
+) -> httpx.Response:
+    """Post the sign-in form on ``page`` (its hidden fields, these credentials); the
+    response is not followed."""
+    return browser.post(
+        "/login",
+        data={
+            "interaction": hidden(page, "interaction"),
+            "csrf_token": hidden(page, "csrf_token"),
+            "login": login,
+            "password": password,
+        },
+        follow_redirects=False,
+    )
+
+
 def sign_in(
     browser: TestClient,
     request: Request,
@@ -214,16 +231,7 @@ def sign_in(
     if target.startswith("/login?"):
         page = browser.get(target)
         assert page.status_code == 200, page.text[:500]
-        response = browser.post(
-            "/login",
-            data={
-                "interaction": hidden(page.text, "interaction"),
-                "csrf_token": hidden(page.text, "csrf_token"),
-                "login": login,
-                "password": password,
-            },
-            follow_redirects=False,
-        )
+        response = submit_login(browser, page.text, login=login, password=password)
     final = follow_to_rp(browser, response, decision=decision, organisation=organisation)
     assert final.startswith(request.redirect_uri), final
     return query(final)

@@ -1,8 +1,9 @@
-"""A real HTTP server on loopback that records what is posted to it (a relying party's
-back-channel logout endpoint in tests); it answers with a chosen status."""
+"""Real HTTP servers on loopback for the other side of server-to-server calls in tests: a
+relying party's back-channel logout endpoint, a client's JWKS document."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,12 +11,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """The port of a server running ``handler``; stopped (and joined) afterwards."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 @contextmanager
 def receiver(status: int = 200) -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """(URL, received form posts) of a server answering ``status``; stopped afterwards."""
+    """(URL, received form posts) of a server answering ``status``."""
     received: list[dict[str, str]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Quiet):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             form = parse_qs(self.rfile.read(length).decode())
@@ -24,28 +44,16 @@ def receiver(status: int = 200) -> Iterator[tuple[str, list[dict[str, str]]]]:
             self.send_header("content-length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/backchannel", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/backchannel", received
 
 
 @contextmanager
 def json_document(document: object) -> Iterator[str]:
-    """The URL of a real HTTP server on loopback serving ``document`` as JSON to GETs."""
-    import json
-
+    """The URL of a server answering GETs with ``document`` as JSON."""
     body = json.dumps(document).encode()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_Quiet):
         def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("content-type", "application/json")
@@ -53,15 +61,5 @@ def json_document(document: object) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/jwks.json"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,7 +23,9 @@ from idp.authorization import (
 )
 from idp.interactions import Interaction
 from idp.login import Failed, sign_in
+from idp.models import Client
 from idp.sessions import COOKIE as SSO_COOKIE
+from idp.sessions import SsoSession
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
 
@@ -110,13 +113,50 @@ async def _resume(request: Request, interaction: Interaction, handle: str | None
     return _step_response(request, step, browser=interaction.browser, new_browser=False)
 
 
-def _client_name(request: Request, interaction: Interaction) -> tuple[str, str | None]:
+def _interaction_page(
+    request: Request,
+    interaction: Interaction,
+    *,
+    template: str,
+    purpose: str,
+    context: Callable[[Client | None], dict[str, Any]],
+    status: int = 200,
+) -> HTMLResponse:
+    """One of the interaction's pages, with its client's name, the form's CSRF token and
+    the client's origin allowed as a form target (the form ends in a redirect there)."""
     idp = web.idp_of(request)
     client_id = interaction.params.get("client_id", "")
     with idp.database.reading() as session:
         client = repository.client(session, client_id)
     redirect = interaction.params.get("redirect_uri")
-    return (client.name if client else client_id), (web.origin(redirect) if redirect else None)
+    return web.render(
+        request,
+        template,
+        {
+            "interaction": interaction.id,
+            "csrf_token": web.csrf_token(idp, interaction.browser, purpose),
+            "client_name": client.name if client else client_id,
+            **context(client),
+        },
+        status=status,
+        form_targets=(web.origin(redirect),) if redirect else (),
+    )
+
+
+async def _signed_in_form(
+    request: Request, interaction_id: str, *, purpose: str, csrf_token: str
+) -> tuple[Interaction, str, SsoSession] | Response:
+    """The interaction, SSO cookie handle and session of a form posted by a signed-in
+    person, or the page to show instead (expired, or a bad CSRF token)."""
+    idp = web.idp_of(request)
+    found = _interaction(request, interaction_id)
+    handle = request.cookies.get(SSO_COOKIE)
+    sso = idp.sessions.get(handle)
+    if found is None or sso is None or handle is None:
+        return _expired(request)
+    if not await run_in_threadpool(web.csrf_ok, request, idp, purpose, csrf_token):
+        return _bad_form(request)
+    return found, handle, sso
 
 
 @router.get("/login")
@@ -131,20 +171,13 @@ async def login_page(request: Request, interaction: str | None = None) -> Respon
 def _login_form(
     request: Request, interaction: Interaction, login: str, error: str | None, status: int
 ) -> HTMLResponse:
-    idp = web.idp_of(request)
-    name, target = _client_name(request, interaction)
-    return web.render(
+    return _interaction_page(
         request,
-        "login.html",
-        {
-            "interaction": interaction.id,
-            "csrf_token": web.csrf_token(idp, interaction.browser, "login"),
-            "client_name": name,
-            "login": login,
-            "error": error,
-        },
+        interaction,
+        template="login.html",
+        purpose="login",
+        context=lambda _: {"login": login, "error": error},
         status=status,
-        form_targets=(target,) if target else (),
     )
 
 
@@ -209,17 +242,12 @@ async def organisation_page(request: Request, interaction: str | None = None) ->
     def build() -> HTMLResponse:
         with idp.database.reading() as session:
             choices = repository.memberships_of(session, sso.user_id)
-        name, target = _client_name(request, found)
-        return web.render(
+        return _interaction_page(
             request,
-            "organisation.html",
-            {
-                "interaction": found.id,
-                "csrf_token": web.csrf_token(idp, found.browser, "organisation"),
-                "client_name": name,
-                "choices": choices,
-            },
-            form_targets=(target,) if target else (),
+            found,
+            template="organisation.html",
+            purpose="organisation",
+            context=lambda _: {"choices": choices},
         )
 
     return await run_in_threadpool(build)
@@ -234,22 +262,20 @@ async def organisation_submit(
 ) -> Response:
     """Record whom the person acts for in the SSO session, then continue."""
     idp = web.idp_of(request)
-    found = _interaction(request, interaction)
-    handle = request.cookies.get(SSO_COOKIE)
-    sso = idp.sessions.get(handle)
-    if found is None or sso is None or handle is None:
-        return _expired(request)
-    if not await run_in_threadpool(web.csrf_ok, request, idp, "organisation", csrf_token):
-        return _bad_form(request)
+    posted = await _signed_in_form(
+        request, interaction, purpose="organisation", csrf_token=csrf_token
+    )
+    if isinstance(posted, Response):
+        return posted
+    found, handle, sso = posted
     chosen: str | None = organisation or None
     if chosen is not None:
         with idp.database.reading() as session:
             if repository.membership(session, organisation_id=chosen, user_id=sso.user_id) is None:
                 return _bad_form(request)
 
-    def choose(s: object) -> None:
-        s.organisation_id = chosen  # type: ignore[attr-defined]
-        s.organisation_chosen = True  # type: ignore[attr-defined]
+    def choose(session: SsoSession) -> None:
+        session.organisation_id, session.organisation_chosen = chosen, True
 
     idp.sessions.update(handle, choose)
     found.organisation_chosen = True
@@ -264,23 +290,17 @@ async def consent_page(request: Request, interaction: str | None = None) -> Resp
     found = _interaction(request, interaction)
     if found is None or idp.sessions.get(request.cookies.get(SSO_COOKIE)) is None:
         return _expired(request)
+    requested = [s for s in dict.fromkeys(found.params.get("scope", "").split()) if s]
 
     def build() -> HTMLResponse:
-        name, target = _client_name(request, found)
-        scopes = [s for s in dict.fromkeys(found.params.get("scope", "").split()) if s]
-        with idp.database.reading() as session:
-            client = repository.client(session, found.params.get("client_id", ""))
-        allowed = set(client.scopes) if client else set()
-        return web.render(
+        return _interaction_page(
             request,
-            "consent.html",
-            {
-                "interaction": found.id,
-                "csrf_token": web.csrf_token(idp, found.browser, "consent"),
-                "client_name": name,
-                "scopes": [s for s in scopes if s in allowed],
+            found,
+            template="consent.html",
+            purpose="consent",
+            context=lambda client: {
+                "scopes": [s for s in requested if client is not None and s in client.scopes]
             },
-            form_targets=(target,) if target else (),
         )
 
     return await run_in_threadpool(build)
@@ -295,13 +315,10 @@ async def consent_submit(
 ) -> Response:
     """Record the decision (an audit event either way), then continue or refuse."""
     idp = web.idp_of(request)
-    found = _interaction(request, interaction)
-    handle = request.cookies.get(SSO_COOKIE)
-    sso = idp.sessions.get(handle)
-    if found is None or sso is None:
-        return _expired(request)
-    if not await run_in_threadpool(web.csrf_ok, request, idp, "consent", csrf_token):
-        return _bad_form(request)
+    posted = await _signed_in_form(request, interaction, purpose="consent", csrf_token=csrf_token)
+    if isinstance(posted, Response):
+        return posted
+    found, handle, sso = posted
     client_id = found.params.get("client_id", "")
     allow = decision == "allow"
 

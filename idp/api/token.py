@@ -4,6 +4,7 @@ the endpoints where clients authenticate."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -96,16 +97,9 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
         return authorization_code.grant(idp, client=client, form=form)
     if grant_type == "refresh_token":
         return refresh_token.grant(idp, client=client, form=form)
-    if token_keys.remembered_signing_key(idp.custody) is not None:  # the usual case
-        return client_credentials.grant(
-            None,
-            client=client,
-            form=form,
-            custody=idp.custody,
-            issuer=idp.issuer,
-            lifetime=idp.access_token_lifetime,
-        )
-    with idp.database.reading() as session:
+    # A session only to load the signing key, which this process usually remembers.
+    remembered = token_keys.remembered_signing_key(idp.custody) is not None
+    with nullcontext() if remembered else idp.database.reading() as session:
         return client_credentials.grant(
             session,
             client=client,

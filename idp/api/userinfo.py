@@ -10,24 +10,20 @@ from idp.api.web import idp_of
 from idp.protocol import userinfo
 from idp.protocol.token_response import USERINFO_PATH
 from keys.access_tokens import TokenError
+from keys.api.bearer import challenge
 
 router = APIRouter(tags=["identity"])
 
 
 def _challenge(error: str | None, description: str | None = None) -> JSONResponse:
-    parts = ['realm="tongxing"']
-    if error:
-        parts.append(f'error="{error}"')
-    if description:
-        parts.append(f'error_description="{description}"')
-    status = 403 if error == "insufficient_scope" else 401
     body = {"error": error or "invalid_request"}
     if description:
         body["error_description"] = description
+    header = challenge(error=error, description=description, scope="openid")
     return JSONResponse(
         body,
-        status_code=status if error else 401,
-        headers={"WWW-Authenticate": "Bearer " + ", ".join(parts), "Cache-Control": "no-store"},
+        status_code=403 if error == "insufficient_scope" else 401,
+        headers={"WWW-Authenticate": header, "Cache-Control": "no-store"},
     )
 
 
@@ -64,5 +60,5 @@ async def get_userinfo(request: Request) -> JSONResponse:
             claims = run()
     except TokenError as exc:
         # Fixed texts from our own checks: nothing from the token is echoed.
-        return _challenge(exc.error, str(exc).replace('"', "'"))
+        return _challenge(exc.error, str(exc))
     return JSONResponse(claims, headers={"Cache-Control": "no-store"})

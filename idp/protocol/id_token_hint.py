@@ -21,11 +21,10 @@ class InvalidHint(ValueError):
 
 @dataclass(frozen=True)
 class Hint:
-    """Who the ID token was issued to, in which session, for whom."""
+    """Whom the ID token was issued to, in which session."""
 
     client_id: str
     sid: str | None
-    sub: str | None
 
 
 def check(token: str, *, verifier: AccessTokenVerifier) -> Hint:
@@ -43,9 +42,5 @@ def check(token: str, *, verifier: AccessTokenVerifier) -> Hint:
     client_id = claims.get("azp") if len(audiences) > 1 else audiences[0]
     if not isinstance(client_id, str) or client_id not in audiences:
         raise InvalidHint("the hint names no single client")
-    sid, sub = claims.get("sid"), claims.get("sub")
-    return Hint(
-        client_id=client_id,
-        sid=sid if isinstance(sid, str) else None,
-        sub=sub if isinstance(sub, str) else None,
-    )
+    sid = claims.get("sid")
+    return Hint(client_id=client_id, sid=sid if isinstance(sid, str) else None)

@@ -23,7 +23,8 @@ def _quoted(text: str) -> str:
     return "".join(c for c in text if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
 
 
-def _challenge(*, error: str | None, description: str | None, scope: str) -> str:
+def challenge(*, error: str | None, description: str | None, scope: str) -> str:
+    """A ``WWW-Authenticate: Bearer`` value (RFC 6750 §3), quoted-string safe."""
     parts = [f'realm="{REALM}"', f'scope="{_quoted(scope)}"']
     if error:
         parts.append(f'error="{_quoted(error)}"')
@@ -45,7 +46,7 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 kind="token-required",
                 title="Access token required",
                 detail=f"Send an access token with scope {scope} as a Bearer token.",
-                headers={"WWW-Authenticate": _challenge(error=None, description=None, scope=scope)},
+                headers={"WWW-Authenticate": challenge(error=None, description=None, scope=scope)},
             )
         try:
             return verifier.verify(token.strip(), audience=verifier.issuer + resource, scope=scope)
@@ -57,7 +58,7 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 title="Insufficient scope" if insufficient else "Invalid access token",
                 detail=str(exc),
                 headers={
-                    "WWW-Authenticate": _challenge(
+                    "WWW-Authenticate": challenge(
                         error=exc.error, description=str(exc), scope=scope
                     )
                 },

@@ -39,22 +39,14 @@ def _go(browser: TestClient, url: str) -> httpx.Response:
 def _sign_in(browser: TestClient, app: str, login: str, organisation: str | None = None) -> str:
     page = _go(browser, f"/demo/apps/{app}/login")
     assert "登录" in page.text
-    response = browser.post(
-        "/login",
-        data={
-            "interaction": oidc.hidden(page.text, "interaction"),
-            "csrf_token": oidc.hidden(page.text, "csrf_token"),
-            "login": login,
-            "password": DEMO_PASSWORD,
-        },
-        follow_redirects=False,
-    )
+    response = oidc.submit_login(browser, page.text, login=login, password=DEMO_PASSWORD)
     if organisation is not None:
+        choice = _go(browser, location(response)).text
         response = browser.post(
             "/login/organisation",
             data={
-                "interaction": oidc.hidden(_go(browser, location(response)).text, "interaction"),
-                "csrf_token": oidc.hidden(_go(browser, location(response)).text, "csrf_token"),
+                "interaction": oidc.hidden(choice, "interaction"),
+                "csrf_token": oidc.hidden(choice, "csrf_token"),
                 "organisation": organisation,
             },
             follow_redirects=False,

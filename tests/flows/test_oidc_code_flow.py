@@ -92,17 +92,13 @@ def test_first_party_apps_skip_consent(client: TestClient) -> None:
     oidc.add_rp(domain, "housing", first_party=True)
     response = client.get(oidc.Request(client_id="housing").url(), follow_redirects=False)
     page = client.get(location(response))
-    posted = client.post(
-        "/login",
-        data={
-            "interaction": oidc.hidden(page.text, "interaction"),
-            "csrf_token": oidc.hidden(page.text, "csrf_token"),
-            "login": "zhangsan",
-            "password": oidc.PASSWORD,
-        },
-        follow_redirects=False,
-    )
+    posted = oidc.submit_login(client, page.text)
     assert location(posted).startswith(oidc.REDIRECT)
+    # The SSO cookie: script cannot read it, other sites' requests do not carry it.
+    sso_cookie = next(c for c in posted.headers.get_list("set-cookie") if c.startswith("tx_sso="))
+    assert {"httponly", "samesite=lax", "path=/"} <= {
+        part.strip().lower() for part in sso_cookie.split(";")
+    }
 
 
 @pytest.mark.parametrize(
@@ -310,16 +306,7 @@ def test_a_forged_organisation_choice_is_refused(client: TestClient) -> None:
     oidc.add_rp(domain, first_party=True)
     response = client.get(oidc.Request().url(), follow_redirects=False)
     page = client.get(location(response))
-    posted = client.post(
-        "/login",
-        data={
-            "interaction": oidc.hidden(page.text, "interaction"),
-            "csrf_token": oidc.hidden(page.text, "csrf_token"),
-            "login": "zhangsan",
-            "password": oidc.PASSWORD,
-        },
-        follow_redirects=False,
-    )
+    posted = oidc.submit_login(client, page.text)
     choice = client.get(location(posted))
     assert "另一家公司" not in choice.text
     forged = client.post(
