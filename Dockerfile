@@ -5,6 +5,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN useradd --system --uid 10001 --home-dir /var/lib/tongxing tongxing \
     && install -d -o tongxing -g tongxing -m 0700 /var/lib/tongxing
 
+# Generated seal images draw Chinese text: fontconfig finds this CJK font.
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends fontconfig fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core ./core

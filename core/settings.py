@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )
     max_request_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    seal_max_pdf_bytes: int = Field(
+        default=15 * 1024 * 1024, ge=1024, description="largest PDF accepted for sealing"
+    )
+    seal_max_batch: int = Field(default=50, ge=1, le=1000, description="documents per batch")
+    seal_font: str = Field(
+        default="", description="CJK font file for generated seal images; empty = fontconfig"
+    )
+    seal_idempotency_hours: int = Field(default=24, ge=1, le=24 * 30)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

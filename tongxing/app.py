@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 import idp as idp_package
+import seal as seal_package
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.body_limit import BodyLimitMiddleware
@@ -35,8 +36,15 @@ from idp.api import logout as logout_routes
 from idp.api import token as token_routes
 from idp.api import userinfo as userinfo_routes
 from keys.api import jwks, pki
-from tongxing import demo_apps, demo_data, pages, preflight
-from tongxing.composition import Domain, build_domain, build_identity_provider
+from seal.api import sign as seal_routes
+from seal.api import verify as verify_routes
+from tongxing import demo_apps, demo_data, demo_sealing, pages, preflight
+from tongxing.composition import (
+    Domain,
+    build_domain,
+    build_identity_provider,
+    build_sealing_service,
+)
 
 log = logging.getLogger("tongxing")
 
@@ -100,10 +108,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.domain = domain
     app.state.idp = build_identity_provider(domain=domain, store=services.store)
     app.state.backchannel_transport = None  # the demo apps may be reached in-process
+    app.state.sealing = build_sealing_service(domain=domain, store=services.store)
     install_problem_handlers(app)
     # Hot machine-to-machine routes first: routes are matched in order.
     app.include_router(token_routes.router)
     app.include_router(userinfo_routes.router)
+    app.include_router(seal_routes.router)
     app.include_router(jwks.router)
     app.include_router(health.router)
     app.include_router(ops.router)
@@ -114,12 +124,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(authorize_routes.router)
     app.include_router(logout_routes.router)
     app.include_router(account_routes.router)
+    app.include_router(verify_routes.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
+        app.include_router(demo_sealing.router)
     app.mount(
         "/static/idp",
         StaticFiles(directory=Path(idp_package.__file__).parent / "static"),
         name="idp-static",
+    )
+    app.mount(
+        "/static/seal",
+        StaticFiles(directory=Path(seal_package.__file__).parent / "static"),
+        name="seal-static",
     )
 
     # Outermost last: request id and logging see everything, including 413s.

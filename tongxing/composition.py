@@ -18,6 +18,7 @@ from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
 from keys.hierarchy import Hierarchy
 from keys.runtime import KeyServices
+from seal.runtime import SealingService
 
 
 @dataclass
@@ -61,4 +62,17 @@ def build_identity_provider(*, domain: Domain, store: Store) -> IdentityProvider
         data_keys=domain.data_keys,
         events=domain.audit,
         tokens=domain.tokens,
+    )
+
+
+def build_sealing_service(*, domain: Domain, store: Store) -> SealingService:
+    """The sealing service on the process's domain services and shared store."""
+    custody = domain.keys.custody
+    return SealingService(
+        settings=custody.settings,
+        database=custody.database,
+        store=store,
+        keys=domain.keys,
+        audit=domain.audit,
+        data_keys=domain.data_keys,
     )

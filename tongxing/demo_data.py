@@ -10,10 +10,19 @@ from dataclasses import dataclass
 
 from idp import accounts, repository
 from idp import clients as registry
+from seal import grants as seal_grants
+from seal import registry as seals
+from seal import repository as seal_repository
 from tongxing.composition import Domain
 
 DEMO_PASSWORD = "Tongxing-demo-2026"  # noqa: S105 - demo mode only, printed on start
 ENTERPRISE_USCC = "91350100M000100Y43"
+# A government department that issues certificates, its seal and its certificate system.
+BUREAU_USCC = "11350100MB0020003P"
+BUREAU_NAME = "通行市住房和城乡建设局"
+DEMO_SEAL_ID = "seal_demo_approval"
+CERTSYS_CLIENT_ID = "demo-certsys"
+CERTSYS_SECRET = "Tongxing-demo-certsys-2026"  # noqa: S105 - demo mode only, printed on start
 APPS = {"permits": "施工许可（演示）Permits", "housing": "住房保障（演示）Housing"}
 
 
@@ -29,6 +38,7 @@ class DemoPerson:
 PEOPLE = (
     DemoPerson("citizen", "张三", "市民 citizen"),
     DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)"),
+    DemoPerson("officer", "王五", "住建局工作人员 bureau officer (seal administrator)"),
 )
 
 
@@ -88,4 +98,53 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 backchannel_logout_uri=f"{base}/backchannel-logout",
                 first_party=True,
                 loopback_server_uris=True,
+            )
+    _seed_sealing(domain)
+
+
+def _seed_sealing(domain: Domain) -> None:
+    """The bureau, its approval seal, and a certificate system allowed to apply it."""
+    with domain.keys.database.transaction() as session:
+        if repository.organisation(session, BUREAU_USCC) is None:
+            accounts.create_organisation(
+                session, events=domain.audit, name=BUREAU_NAME, uscc=BUREAU_USCC, actor="demo"
+            )
+            accounts.add_member(
+                session,
+                events=domain.audit,
+                organisation=BUREAU_USCC,
+                login="officer",
+                role="admin",
+                actor="demo",
+            )
+        if seal_repository.seal(session, DEMO_SEAL_ID) is None:
+            seals.create_seal(
+                session,
+                hierarchy=domain.keys.hierarchy,
+                organisation_name=BUREAU_NAME,
+                organisation_uscc=BUREAU_USCC,
+                seal_type="approval",
+                font=domain.keys.custody.settings.seal_font,
+                actor="demo",
+                seal_id=DEMO_SEAL_ID,
+            )
+        if repository.client(session, CERTSYS_CLIENT_ID) is None:
+            registry.register(
+                session,
+                data_keys=domain.data_keys,
+                events=domain.audit,
+                client_id=CERTSYS_CLIENT_ID,
+                name="施工许可证书系统（演示）Permit certificates",
+                grant_types=["client_credentials"],
+                scopes=["seal:sign"],
+                actor="demo",
+                secret=CERTSYS_SECRET,
+            )
+            seal_grants.create(
+                session,
+                events=domain.audit,
+                seal_id=DEMO_SEAL_ID,
+                client_id=CERTSYS_CLIENT_ID,
+                approved_by="officer",
+                actor="demo",
             )

@@ -5,7 +5,8 @@ from core import models as core_models
 from core.database import Base
 from idp import models as idp_models
 from keys import models as keys_models
+from seal import models as seal_models
 
 metadata = Base.metadata
 
-__all__ = ["audit_models", "core_models", "idp_models", "keys_models", "metadata"]
+__all__ = ["audit_models", "core_models", "idp_models", "keys_models", "metadata", "seal_models"]

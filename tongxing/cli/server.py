@@ -12,7 +12,7 @@ from core.logs import configure_logging
 from core.settings import Mode, Settings, env_name, load_settings
 from tongxing import preflight
 from tongxing.app import build_services
-from tongxing.demo_data import DEMO_PASSWORD
+from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_PASSWORD, DEMO_SEAL_ID
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
 PortOption = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")]
@@ -82,6 +82,9 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         f"  演示账号 Demo logins: citizen / {DEMO_PASSWORD}  (市民 citizen),  "
         f"staff / {DEMO_PASSWORD}  (企业员工 enterprise staff)\n"
         f"  我的账户 Account:     {settings.issuer}/account\n"
+        f"  印章验证 Verify seals: {settings.issuer}/verify\n"
+        f"  示例证书 Sample PDF:   {settings.issuer}/demo/certificate.pdf  (seal {DEMO_SEAL_ID}, "
+        f"client {CERTSYS_CLIENT_ID} / {CERTSYS_SECRET}; see README 'Seal a certificate')\n"
         f"  数据 Data:            {settings.data_dir.resolve()} "
         f"(database {'SQLite' if not settings.database_url else 'external'}, {store})\n"
         "  停止 Stop:            Ctrl+C\n"

@@ -1,0 +1,239 @@
+"""``POST /seal/v1/sign`` and ``POST /seal/v1/batch``: seal PDFs for certificate systems.
+
+Both need a Bearer access token from our IdP with scope ``seal:sign`` and audience
+``<issuer>/seal`` (client credentials); everything else (grant, seal, certificate) is checked
+per document by :mod:`seal.sealing`. Refusals are problem documents with stable types.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from core.errors import Problem
+from keys.access_tokens import AccessToken
+from keys.api.bearer import require_scope
+from seal.api.parameters import SealParameters, parse
+from seal.errors import InvalidSealRequest, PdfTooLarge, SealError
+from seal.idempotency import IdempotencyKeys, Remembered, fingerprint
+from seal.runtime import SealingService
+from seal.sealing import seal_document
+
+SCOPE = "seal:sign"
+RESOURCE = "/seal"
+
+log = logging.getLogger("tongxing.seal")
+
+router = APIRouter(prefix="/seal/v1", tags=["seals"])
+
+
+def get_sealing(request: Request) -> SealingService:
+    """The sealing service of the app serving this request."""
+    service: SealingService = request.app.state.sealing
+    return service
+
+
+SealingDep = Annotated[SealingService, Depends(get_sealing)]
+SealToken = Annotated[AccessToken, Depends(require_scope(scope=SCOPE, resource=RESOURCE))]
+OptionalForm = Annotated[str | None, Form()]
+
+_PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/pdf": {}},
+        "description": "The sealed PDF. Headers: Tongxing-Document-Id, Tongxing-Audit-Index.",
+    },
+    401: {"description": "Missing or invalid access token (problem+json)"},
+    403: {"description": "Scope, grant, seal or certificate refuses the sealing (problem+json)"},
+    409: {"description": "The Idempotency-Key is in use by a running request (problem+json)"},
+    413: {"description": "The PDF is larger than allowed (problem+json)"},
+    415: {"description": "The upload is not a PDF (problem+json)"},
+    422: {"description": "Malformed/encrypted PDF, bad placement or parameters (problem+json)"},
+}
+
+
+def _read(upload: UploadFile, *, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
+    return data
+
+
+def _seal(
+    service: SealingService,
+    *,
+    token: AccessToken,
+    parameters: SealParameters,
+    data: bytes,
+    idempotency_key: str | None,
+) -> tuple[Remembered, dict[str, str]]:
+    """Seal once per idempotency key; returns the result and extra response headers."""
+    keys = IdempotencyKeys(
+        service.store, ttl_seconds=service.settings.seal_idempotency_hours * 3600
+    )
+    if idempotency_key is None:
+        result = seal_document(
+            service, client_id=token.client_id, request=parameters.to_request(), data=data
+        )
+        return (
+            Remembered(result.document_id, result.audit_index, result.data),
+            {"Server-Timing": result.timings.server_timing()},
+        )
+    key = IdempotencyKeys.check_header(idempotency_key)
+    print_ = fingerprint(data, parameters.model_dump())
+    found = keys.begin(client_id=token.client_id, key=key, fingerprint=print_)
+    if found is not None:
+        return found, {"Idempotency-Replayed": "true"}
+    try:
+        result = seal_document(
+            service, client_id=token.client_id, request=parameters.to_request(), data=data
+        )
+    except BaseException:
+        keys.release(client_id=token.client_id, key=key)
+        raise
+    remembered = Remembered(result.document_id, result.audit_index, result.data)
+    keys.complete(client_id=token.client_id, key=key, fingerprint=print_, result=remembered)
+    return remembered, {"Server-Timing": result.timings.server_timing()}
+
+
+@router.post(
+    "/sign",
+    summary="Seal one PDF (visible seal + PAdES signature); returns the sealed PDF",
+    response_class=Response,
+    responses=_PDF_RESPONSE,
+)
+def sign(
+    token: SealToken,
+    service: SealingDep,
+    file: Annotated[UploadFile, File(description="the PDF to seal")],
+    seal_id: Annotated[str, Form(description="the seal to apply")],
+    page: Annotated[str | None, Form(description="page number, from 1")] = None,
+    x: Annotated[str | None, Form(description="seal centre, points from the left")] = None,
+    y: Annotated[str | None, Form(description="seal centre, points from the bottom")] = None,
+    anchor: Annotated[str | None, Form(description="centre the seal on this text")] = None,
+    field: Annotated[str | None, Form(description="an existing empty signature field")] = None,
+    level: Annotated[str | None, Form(description="B-B, B-T (default), B-LT or B-LTA")] = None,
+    reason: OptionalForm = None,
+    location: OptionalForm = None,
+    document_type: Annotated[
+        str | None, Form(description="checked against the grant's document types")
+    ] = None,
+    size_mm: Annotated[str | None, Form(description="seal diameter, 20-60 mm (42)")] = None,
+    cross_page: Annotated[
+        str | None, Form(description="also stamp a cross-page seal (骑缝章)")
+    ] = None,
+    qr: Annotated[str | None, Form(description="add the verification QR code (true)")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    given = {
+        "seal_id": seal_id,
+        "page": page,
+        "x": x,
+        "y": y,
+        "anchor": anchor,
+        "field": field,
+        "level": level,
+        "reason": reason,
+        "location": location,
+        "document_type": document_type,
+        "size_mm": size_mm,
+        "cross_page": cross_page,
+        "qr": qr,
+    }
+    try:
+        parameters = parse({k: v for k, v in given.items() if v not in (None, "")})
+        data = _read(file, limit=service.settings.seal_max_pdf_bytes)
+        result, headers = _seal(
+            service, token=token, parameters=parameters, data=data, idempotency_key=idempotency_key
+        )
+    except SealError as exc:
+        raise exc.problem() from None
+    return Response(
+        content=result.data,
+        media_type="application/pdf",
+        headers={
+            "Tongxing-Document-Id": result.document_id,
+            "Tongxing-Audit-Index": str(result.audit_index),
+            "Content-Disposition": f'attachment; filename="{result.document_id}.pdf"',
+            "Cache-Control": "no-store",
+            **headers,
+        },
+    )
+
+
+@router.post(
+    "/batch",
+    summary="Seal many PDFs in one request; each document gets its own result",
+    responses={200: {"description": "One result per file, in order: the sealed PDF or a problem"}},
+)
+def batch(
+    token: SealToken,
+    service: SealingDep,
+    files: Annotated[list[UploadFile], File(description="the PDFs, in order")],
+    items: Annotated[
+        str,
+        Form(
+            description="JSON array, one object per file: the /sign parameters plus an "
+            "optional idempotency_key"
+        ),
+    ],
+) -> JSONResponse:
+    try:
+        specs = json.loads(items)
+    except ValueError:
+        raise InvalidSealRequest("items must be a JSON array").problem() from None
+    if not isinstance(specs, list) or len(specs) != len(files):
+        raise InvalidSealRequest(
+            f"items must be a JSON array with one object per file ({len(files)})"
+        ).problem()
+    limit = service.settings.seal_max_batch
+    if len(files) > limit:
+        raise InvalidSealRequest(f"at most {limit} documents per batch", limit=limit).problem()
+    results: list[dict[str, Any]] = []
+    for index, (upload, spec) in enumerate(zip(files, specs, strict=True)):
+        try:
+            if not isinstance(spec, dict):
+                raise InvalidSealRequest("each item must be a JSON object")
+            spec = dict(spec)
+            key = spec.pop("idempotency_key", None)
+            parameters = parse(spec)
+            data = _read(upload, limit=service.settings.seal_max_pdf_bytes)
+            result, _ = _seal(
+                service,
+                token=token,
+                parameters=parameters,
+                data=data,
+                idempotency_key=str(key) if key is not None else None,
+            )
+        except SealError as exc:
+            problem = exc.problem()
+            results.append({"index": index, "status": problem.status, "problem": problem.body()})
+            continue
+        except Exception:  # one crashing document must not take the others down
+            log.exception("batch item %d failed", index)
+            problem = Problem(
+                status=500,
+                kind="internal-error",
+                title="Internal server error",
+                detail="This document failed and nothing was sealed for it.",
+            )
+            results.append({"index": index, "status": 500, "problem": problem.body()})
+            continue
+        results.append(
+            {
+                "index": index,
+                "status": 200,
+                "document_id": result.document_id,
+                "audit_index": result.audit_index,
+                "pdf": base64.b64encode(result.data).decode(),
+            }
+        )
+    sealed = sum(1 for r in results if r["status"] == 200)
+    return JSONResponse(
+        {"sealed": sealed, "failed": len(results) - sealed, "results": results},
+        headers={"Cache-Control": "no-store"},
+    )

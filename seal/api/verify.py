@@ -1,0 +1,294 @@
+"""Verification for everybody: ``POST /seal/v1/verify`` (JSON report), the public record of
+a sealing and a seal's image, and the ``/verify`` page (upload, or arrive from the QR code).
+
+No token is needed: a verifier learns nothing the sealed document does not already show.
+The page's upload form carries a CSRF token like every other form of the service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from core import csrf
+from core.errors import Problem
+from core.i18n import pick_language
+from seal import records, registry, repository
+from seal.api.sign import SealingDep
+from seal.errors import PdfTooLarge, SealError, UnknownSeal
+from seal.runtime import SealingService
+from seal.verification import verify_pdf
+
+router = APIRouter(tags=["verification"])
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+CSRF_PURPOSE = "seal-verify"
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+TEXT: dict[str, dict[str, Any]] = {
+    "zh-CN": {
+        "title": "电子印章验证",
+        "brand": "通行 · 电子印章",
+        "switch": "English",
+        "intro": "上传盖章的 PDF 文件，检查印章是否真实有效、文件是否被篡改。",
+        "upload": "选择 PDF 文件",
+        "submit": "验证",
+        "record": "登记信息（扫码验真）",
+        "record_intro": "本系统的盖章登记如下。请上传您手中的文件，核对其与登记一致。",
+        "document_id": "文件编号",
+        "sealed_at": "盖章时间",
+        "seal": "印章",
+        "organisation": "单位",
+        "uscc": "统一社会信用代码",
+        "level": "签名级别",
+        "signing_time": "签名时间",
+        "timestamp": "可信时间戳",
+        "revocation": "证书状态",
+        "changes": "盖章后的修改",
+        "audit": "审计日志",
+        "audit_ok": "已记录（第 {index} 条，包含证明已验证）",
+        "audit_missing": "未在本系统审计日志中找到",
+        "chain": "证书链",
+        "result": "验证结果",
+        "no_record": "没有找到该文件的登记。",
+        "status": {"good": "有效", "revoked": "已吊销", "on_hold": "已暂停", "unknown": "无法确认"},
+        "change": {
+            "none": "无",
+            "revocation_data": "仅添加了验证数据",
+            "form_filling": "填写了表单",
+            "annotations": "添加了批注",
+            "other": "其他修改",
+        },
+        "indication": {
+            "TOTAL_PASSED": "有效",
+            "INDETERMINATE": "无法确定",
+            "TOTAL_FAILED": "无效",
+        },
+        "bad_form": "页面已过期，请重新上传。",
+    },
+    "en": {
+        "title": "Verify an electronic seal",
+        "brand": "Tongxing · Electronic seals",
+        "switch": "中文",
+        "intro": "Upload a sealed PDF to check that its seal is genuine and valid and that the "
+        "document was not altered.",
+        "upload": "Choose a PDF",
+        "submit": "Verify",
+        "record": "Our record (from the QR code)",
+        "record_intro": "This is what we recorded. Upload the document you hold to check that "
+        "it matches.",
+        "document_id": "Document id",
+        "sealed_at": "Sealed at",
+        "seal": "Seal",
+        "organisation": "Organisation",
+        "uscc": "Unified social credit code",
+        "level": "Signature level",
+        "signing_time": "Signing time",
+        "timestamp": "Trusted timestamp",
+        "revocation": "Certificate status",
+        "changes": "Changes after sealing",
+        "audit": "Audit log",
+        "audit_ok": "Recorded (entry {index}, inclusion proof verified)",
+        "audit_missing": "Not found in this service's audit log",
+        "chain": "Certificate chain",
+        "result": "Result",
+        "no_record": "There is no record of this document.",
+        "status": {
+            "good": "valid",
+            "revoked": "revoked",
+            "on_hold": "suspended",
+            "unknown": "cannot be confirmed",
+        },
+        "change": {
+            "none": "none",
+            "revocation_data": "validation data added only",
+            "form_filling": "form fields filled in",
+            "annotations": "comments added",
+            "other": "other changes",
+        },
+        "indication": {
+            "TOTAL_PASSED": "Valid",
+            "INDETERMINATE": "Indeterminate",
+            "TOTAL_FAILED": "Not valid",
+        },
+        "bad_form": "The page expired; please upload again.",
+    },
+}
+
+
+def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
+    """The server-side report: our root and current CRLs, plus our records."""
+    with service.database.transaction() as session:
+        context = service.fresh_validation_context(session)
+    return verify_pdf(
+        data,
+        context=lambda _reader: context,
+        max_bytes=service.settings.seal_max_pdf_bytes,
+        lookup=lambda digest: records.record_for(service.database, service.audit, digest),
+    )
+
+
+def _read(upload: UploadFile, service: SealingService) -> bytes:
+    limit = service.settings.seal_max_pdf_bytes
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
+    return data
+
+
+@router.post("/seal/v1/verify", summary="Verify a sealed PDF: a report per signature")
+def verify(
+    service: SealingDep, file: Annotated[UploadFile, File(description="the PDF to verify")]
+) -> JSONResponse:
+    try:
+        report = report_for(service, _read(file, service))
+    except SealError as exc:
+        raise exc.problem() from None
+    return JSONResponse(report, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/seal/v1/documents/{document_id}", summary="Our public record of one sealing")
+def document_record(service: SealingDep, document_id: str) -> dict[str, Any]:
+    found = _record(service, document_id)
+    if found is None:
+        raise Problem(status=404, kind="unknown-document", title="No such sealed document")
+    return found
+
+
+def _record(service: SealingService, document_id: str) -> dict[str, Any] | None:
+    if not document_id.startswith("doc_") or len(document_id) > 32:
+        return None
+    with service.database.transaction() as session:
+        document = repository.sealed_document(session, document_id)
+        if document is None:
+            return None
+        seal = repository.seal(session, document.seal_id)
+        result = {
+            "document_id": document.id,
+            "sealed_at": document.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "level": document.level,
+            "seal": records.seal_summary(seal) if seal else {"id": document.seal_id},
+            "signed_digest": document.signed_digest,
+        }
+        index, digest = document.audit_index, document.signed_digest
+    result["audit_log"] = records.audit_evidence(
+        service.database, service.audit, index=index, signed_digest=digest
+    )
+    return result
+
+
+@router.get("/seal/v1/seals/{seal_id}/image", summary="A seal's image (PNG)")
+def seal_image(service: SealingDep, seal_id: str) -> Response:
+    try:
+        with service.database.transaction() as session:
+            image = registry.get(session, seal_id).image
+    except UnknownSeal as exc:
+        raise exc.problem() from None
+    return Response(image, media_type="image/png", headers={"Cache-Control": "max-age=300"})
+
+
+def _page(
+    request: Request,
+    service: SealingService,
+    *,
+    report: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None,
+    error: str | None = None,
+    document_id: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    lang = pick_language(request)
+    browser = request.cookies.get(csrf.BROWSER_COOKIE)
+    new_browser = not browser or not 16 <= len(browser) <= 64
+    if new_browser:
+        browser = csrf.new_browser_id()
+    assert browser is not None
+    token = csrf.token(
+        key=service.data_key(csrf.DATA_KEY_PURPOSE), browser_id=browser, purpose=CSRF_PURPOSE
+    )
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    switch = f"/verify?lang={other}" + (f"&document={document_id}" if document_id else "")
+    response = templates.TemplateResponse(
+        request,
+        "verify.html",
+        {
+            "lang": lang,
+            "other_lang": other,
+            "switch_url": switch,
+            "t": TEXT[lang],
+            "csrf_token": token,
+            "report": report,
+            "record": record,
+            "error": error,
+            "document_id": document_id,
+        },
+        status_code=status,
+        headers={
+            "Content-Language": lang,
+            "Content-Security-Policy": PAGE_CSP,
+            "Cache-Control": "no-store",
+            "Vary": "Accept-Language, Cookie",
+        },
+    )
+    if new_browser:
+        response.set_cookie(
+            csrf.BROWSER_COOKIE,
+            browser,
+            max_age=365 * 86400,
+            httponly=True,
+            secure=service.settings.issuer.startswith("https:"),
+            samesite="lax",
+            path="/",
+        )
+    return response
+
+
+@router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
+def verify_page(request: Request, service: SealingDep, document: str | None = None) -> HTMLResponse:
+    record = _record(service, document) if document else None
+    error = TEXT[pick_language(request)]["no_record"] if document and record is None else None
+    return _page(
+        request,
+        service,
+        record=record,
+        error=error,
+        document_id=document,
+        status=404 if error else 200,
+    )
+
+
+@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
+def verify_upload(
+    request: Request,
+    service: SealingDep,
+    file: Annotated[UploadFile, File()],
+    csrf_token: Annotated[str, Form()] = "",
+    document: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    texts = TEXT[pick_language(request)]
+    if not csrf.valid(
+        key=service.data_key(csrf.DATA_KEY_PURPOSE),
+        browser_id=request.cookies.get(csrf.BROWSER_COOKIE),
+        purpose=CSRF_PURPOSE,
+        presented=csrf_token,
+    ):
+        return _page(request, service, error=texts["bad_form"], status=403)
+    record = _record(service, document) if document else None
+    try:
+        report = report_for(service, _read(file, service))
+    except SealError as exc:
+        return _page(
+            request,
+            service,
+            error=exc.detail,
+            record=record,
+            document_id=document or None,
+            status=exc.status,
+        )
+    return _page(request, service, report=report, record=record, document_id=document or None)

@@ -1,0 +1,95 @@
+"""Idempotency keys for sealing (in the spirit of the IETF ``Idempotency-Key`` header draft):
+the same key from the same client returns the same sealed document, never a second seal.
+
+Security contract: keys are per client (one client cannot read another's results); a key
+is bound to a fingerprint of the request (PDF digest + parameters), so reusing it for a
+different request is refused; while the first request runs, a retry gets 409 instead of
+sealing twice. A failed request releases the key, so the client may retry with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.store import Store
+from seal.errors import IdempotencyConflict, IdempotencyMismatch, InvalidSealRequest
+
+PENDING_SECONDS = 120  # longer than any sealing takes; a crashed request frees the key then
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """The result a key stands for."""
+
+    document_id: str
+    audit_index: int
+    data: bytes
+
+
+def fingerprint(data: bytes, parameters: dict[str, Any]) -> str:
+    """What makes two requests the same request."""
+    digest = hashlib.sha256(data)
+    digest.update(json.dumps(parameters, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+class IdempotencyKeys:
+    """Reserve, complete and release idempotency keys in the shared store."""
+
+    def __init__(self, store: Store, *, ttl_seconds: float) -> None:
+        self.store = store
+        self.ttl = ttl_seconds
+
+    def _key(self, client_id: str, key: str) -> str:
+        ident = hashlib.sha256(f"{client_id}\x00{key}".encode()).hexdigest()
+        return self.store.key("seal", "idem", ident)
+
+    @staticmethod
+    def check_header(key: str) -> str:
+        """A usable key: 1 to 255 visible ASCII characters."""
+        key = key.strip()
+        if not 1 <= len(key) <= 255 or not all(0x21 <= ord(c) <= 0x7E for c in key):
+            raise InvalidSealRequest("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        return key
+
+    def begin(self, *, client_id: str, key: str, fingerprint: str) -> Remembered | None:
+        """The remembered result for this key, or None after reserving the key for us."""
+        name = self._key(client_id, key)
+        marker = json.dumps({"state": "pending", "fingerprint": fingerprint}).encode()
+        if self.store.set(name, marker, ttl=PENDING_SECONDS, only_if_absent=True):
+            return None
+        raw = self.store.get(name)
+        if raw is None:  # expired between the two calls: try once more
+            if self.store.set(name, marker, ttl=PENDING_SECONDS, only_if_absent=True):
+                return None
+            raw = self.store.get(name) or b"{}"
+        found = json.loads(raw)
+        if found.get("fingerprint") != fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used with a different document or parameters"
+            )
+        if found.get("state") != "done":
+            raise IdempotencyConflict(
+                "a request with this Idempotency-Key is still being processed; retry later"
+            )
+        data = self.store.get(name + ":pdf")
+        if data is None:
+            raise IdempotencyConflict("the remembered result is gone; retry later")
+        return Remembered(
+            document_id=found["document_id"], audit_index=found["audit_index"], data=data
+        )
+
+    def complete(self, *, client_id: str, key: str, fingerprint: str, result: Remembered) -> None:
+        """Remember ``result`` for the key."""
+        name = self._key(client_id, key)
+        self.store.set(name + ":pdf", result.data, ttl=self.ttl)
+        record = {"state": "done", "fingerprint": fingerprint, **asdict(result)}
+        del record["data"]
+        self.store.set(name, json.dumps(record).encode(), ttl=self.ttl)
+
+    def release(self, *, client_id: str, key: str) -> None:
+        """Forget a reservation whose request failed."""
+        self.store.delete(self._key(client_id, key))

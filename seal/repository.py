@@ -1,0 +1,85 @@
+"""Every SQL statement of the sealing service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from seal.models import Seal, SealedDocument, SealGrant
+
+
+def seal(session: Session, seal_id: str, *, for_update: bool = False) -> Seal | None:
+    """A seal by id (optionally locked for update)."""
+    query = select(Seal).where(Seal.id == seal_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def seals(session: Session, *, organisation_uscc: str | None = None) -> Sequence[Seal]:
+    """Seals, oldest first, optionally of one organisation."""
+    query = select(Seal).order_by(Seal.created_at, Seal.id)
+    if organisation_uscc:
+        query = query.where(Seal.organisation_uscc == organisation_uscc)
+    return session.scalars(query).all()
+
+
+def grant(session: Session, grant_id: str) -> SealGrant | None:
+    """A grant by id."""
+    return session.get(SealGrant, grant_id)
+
+
+def grants(
+    session: Session, *, seal_id: str | None = None, client_id: str | None = None
+) -> Sequence[SealGrant]:
+    """Grants, oldest first, filtered by seal and/or client."""
+    query = select(SealGrant).order_by(SealGrant.created_at, SealGrant.id)
+    if seal_id:
+        query = query.where(SealGrant.seal_id == seal_id)
+    if client_id:
+        query = query.where(SealGrant.client_id == client_id)
+    return session.scalars(query).all()
+
+
+def active_grants(session: Session, *, seal_id: str, client_id: str) -> Sequence[SealGrant]:
+    """The active grants of ``seal_id`` to ``client_id``."""
+    return session.scalars(
+        select(SealGrant)
+        .where(
+            SealGrant.seal_id == seal_id,
+            SealGrant.client_id == client_id,
+            SealGrant.status == "active",
+        )
+        .order_by(SealGrant.created_at)
+    ).all()
+
+
+def use_grant(session: Session, grant_id: str, *, now: datetime) -> bool:
+    """Count one use of an active, unexpired grant that has uses left, atomically (one
+    conditional UPDATE, so concurrent sealings can never exceed ``max_uses``)."""
+    result = session.execute(
+        update(SealGrant)
+        .where(
+            SealGrant.id == grant_id,
+            SealGrant.status == "active",
+            or_(SealGrant.not_after.is_(None), SealGrant.not_after > now),
+            or_(SealGrant.max_uses.is_(None), SealGrant.uses < SealGrant.max_uses),
+        )
+        .values(uses=SealGrant.uses + 1)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sealed_document(session: Session, document_id: str) -> SealedDocument | None:
+    """A sealing by document id."""
+    return session.get(SealedDocument, document_id)
+
+
+def sealed_by_digest(session: Session, signed_digest: str) -> SealedDocument | None:
+    """The sealing whose signature covers ``signed_digest``."""
+    return session.scalars(
+        select(SealedDocument).where(SealedDocument.signed_digest == signed_digest)
+    ).first()

@@ -1,0 +1,337 @@
+"""Sealing one document: authorise, place, stamp, sign, then count the use, record the
+sealing and append it to the audit log in one transaction.
+
+Security contract: every call checks the grant (client, seal, document type, expiry, uses),
+the seal (status, validity window) and its certificate (not revoked or on hold) in the
+database. The signed bytes are only returned after the transaction that counts the use and
+appends the audit entry has committed: a seal is either issued *and* logged, or neither.
+Bearer-token checks (signature, expiry, scope) happen before this, in the router.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields
+from sqlalchemy.orm import Session
+
+from core.clock import as_utc
+from keys.custody import CustodyError
+from keys.stores import KeyStoreError
+from seal import appearance, grants, pades, placement, registry, repository
+from seal.document import Document, open_pdf
+from seal.errors import (
+    CertificateRevoked,
+    InvalidLevel,
+    InvalidSealRequest,
+    MalformedPdf,
+    SealError,
+    SealExpired,
+    SealNotActive,
+    SigningUnavailable,
+)
+from seal.models import SealedDocument
+from seal.runtime import SealingService
+
+FIELD_PREFIX = "Tongxing-Seal-"
+
+
+@dataclass(frozen=True)
+class SealingRequest:
+    """What a certificate system asks for, besides the PDF."""
+
+    seal_id: str
+    placement: placement.PlacementRequest
+    level: str = "B-T"
+    reason: str | None = None
+    location: str | None = None
+    document_type: str | None = None
+    cross_page: bool = False
+    qr: bool = True
+
+
+@dataclass
+class SealedResult:
+    """A sealed document and where its sealing is recorded."""
+
+    document_id: str
+    data: bytes
+    audit_index: int
+    signed_digest: str
+    timings: pades.Stopwatch = field(default_factory=pades.Stopwatch)
+
+
+def new_document_id() -> str:
+    """A document id: unguessable, so the QR link reveals nothing about other documents."""
+    return "doc_" + secrets.token_hex(12)
+
+
+def verify_url(issuer: str, document_id: str) -> str:
+    """The verification page for a document (the QR code's link)."""
+    return f"{issuer}/verify?document={document_id}"
+
+
+def _check_seal(session: Session, *, seal_id: str, now: datetime) -> Any:
+    seal = registry.get(session, seal_id)
+    if seal.status != "active":
+        raise SealNotActive(f"seal {seal_id} is {seal.status}", seal_status=seal.status)
+    if not registry.in_window(seal, now):
+        raise SealExpired(
+            f"seal {seal_id} is valid from {as_utc(seal.valid_from):%Y-%m-%d} "
+            f"until {as_utc(seal.valid_until):%Y-%m-%d}"
+        )
+    certificate = registry.certificate(session, seal)
+    if certificate.status != "good":
+        raise CertificateRevoked(
+            f"the certificate of seal {seal_id} is {certificate.status}",
+            certificate_status=certificate.status,
+        )
+    return seal, certificate
+
+
+def seal_document(
+    service: SealingService,
+    *,
+    client_id: str,
+    request: SealingRequest,
+    data: bytes,
+    document_id: str | None = None,
+) -> SealedResult:
+    """Seal ``data`` for ``client_id`` as ``request`` says, or raise a :class:`SealError`."""
+    watch = pades.Stopwatch()
+    if request.level not in pades.LEVELS:
+        raise InvalidLevel(f"level must be one of {', '.join(pades.LEVELS)}")
+    with watch.stage("parse"):
+        document = open_pdf(data, max_bytes=service.settings.seal_max_pdf_bytes)
+    now = datetime.now(UTC)
+    with service.database.transaction() as session:
+        seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
+        grant = grants.authorise(
+            session,
+            seal_id=seal.id,
+            client_id=client_id,
+            document_type=request.document_type,
+            now=now,
+        )
+        try:
+            material = service.material(
+                session, seal_id=seal.id, image=seal.image, certificate=certificate
+            )
+        except (CustodyError, KeyStoreError) as exc:
+            raise SigningUnavailable(f"the key of seal {seal.id} cannot sign: {exc}") from None
+        context = (
+            service.validation_context(session) if request.level in ("B-LT", "B-LTA") else None
+        )
+        seal_name, organisation = seal.name, seal.organisation_name
+        serial, grant_id = certificate.serial, grant.id
+    document_id = document_id or new_document_id()
+    with watch.stage("stamp"):
+        where = placement.resolve(document, request.placement)
+        writer = _decorate(
+            service,
+            document=document,
+            request=request,
+            where=where,
+            material=material,
+            document_id=document_id,
+        )
+    signed = _sign(
+        service,
+        writer=writer,
+        request=request,
+        where=where,
+        material=material,
+        context=context,
+        document_id=document_id,
+        first_signature=document.signature_count == 0,
+        signer_name=f"{organisation} {seal_name}",
+        watch=watch,
+    )
+    with watch.stage("log"):
+        audit_index = _record(
+            service,
+            client_id=client_id,
+            request=request,
+            document_id=document_id,
+            grant_id=grant_id,
+            serial=serial,
+            signed=signed,
+            original=data,
+        )
+    return SealedResult(
+        document_id=document_id,
+        data=signed.data,
+        audit_index=audit_index,
+        signed_digest=signed.signed_digest,
+        timings=watch,
+    )
+
+
+def _decorate(
+    service: SealingService,
+    *,
+    document: Document,
+    request: SealingRequest,
+    where: placement.Placement,
+    material: Any,
+    document_id: str,
+) -> IncrementalPdfFileWriter:
+    """The incremental update carrying the QR code and the cross-page seal (page content
+    changes are only made in documents nobody has signed yet: after a signature they
+    would count as modifications of the earlier signed revision)."""
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(document.data), prev=document.reader)
+    except Exception as exc:
+        raise MalformedPdf(f"the PDF cannot be updated: {exc}") from None
+    unsigned = document.signature_count == 0
+    if request.cross_page:
+        if document.page_count < 2:
+            raise InvalidSealRequest("a cross-page seal needs a document of two or more pages")
+        if not unsigned:
+            raise InvalidSealRequest("a cross-page seal can only be added before any signature")
+    if not unsigned:
+        return writer
+    try:
+        if request.qr:
+            appearance.add_qr(
+                writer,
+                page=where.page,
+                url=verify_url(service.settings.issuer, document_id),
+                page_box=document.page_box(where.page),
+            )
+        if request.cross_page:
+            appearance.add_cross_page_seal(
+                writer,
+                image=material.image,
+                diameter=request.placement.diameter,
+                page_boxes=[document.page_box(i) for i in range(document.page_count)],
+            )
+    except SealError:
+        raise
+    except Exception as exc:
+        raise MalformedPdf(f"the pages cannot be updated: {exc}") from None
+    return writer
+
+
+def _sign(
+    service: SealingService,
+    *,
+    writer: IncrementalPdfFileWriter,
+    request: SealingRequest,
+    where: placement.Placement,
+    material: Any,
+    context: Any,
+    document_id: str,
+    first_signature: bool,
+    signer_name: str,
+    watch: pades.Stopwatch,
+) -> pades.Signed:
+    field_name = where.field or FIELD_PREFIX + document_id
+    new_field = None
+    if where.field is None:
+        assert where.box is not None
+        new_field = fields.SigFieldSpec(
+            sig_field_name=field_name,
+            on_page=where.page,
+            box=tuple(round(v, 3) for v in where.box),  # type: ignore[arg-type]
+        )
+    sign_request = pades.SignRequest(
+        field_name=field_name,
+        level=request.level,
+        reason=request.reason,
+        location=request.location,
+        # The first seal certifies the document (DocMDP P=2): form filling stays allowed,
+        # anything else after sealing (annotations included) fails verification.
+        certify=first_signature,
+        new_field=new_field,
+        stamp_style=appearance.stamp_style(material.image),
+        validation_context=context,
+        name=signer_name,
+    )
+    reserve = material.reserve_b_b if request.level == "B-B" else material.reserve_b_t
+    try:
+        return pades.sign(
+            writer,
+            request=sign_request,
+            signer=material.signer,
+            timestamper=service.timestamper,
+            bytes_reserved=reserve,
+            watch=watch,
+        )
+    except SealError:
+        raise
+    except (CustodyError, KeyStoreError) as exc:
+        raise SigningUnavailable(f"the seal key cannot sign: {exc}") from None
+    except Exception as exc:
+        text = str(exc)
+        if "Page index out of range" in text:
+            raise MalformedPdf("the page tree of the PDF is inconsistent") from None
+        raise MalformedPdf(f"the PDF cannot be sealed: {text[:200]}") from None
+
+
+def _record(
+    service: SealingService,
+    *,
+    client_id: str,
+    request: SealingRequest,
+    document_id: str,
+    grant_id: str,
+    serial: str,
+    signed: pades.Signed,
+    original: bytes,
+) -> int:
+    now = datetime.now(UTC)
+    with service.database.transaction() as session:
+        # Re-read under the transaction that counts the use: a suspension or revocation
+        # committed while we were signing wins, and the signed bytes are thrown away.
+        _check_seal(session, seal_id=request.seal_id, now=now)
+        if not repository.use_grant(session, grant_id, now=now):
+            grants.authorise(  # raises the precise reason (expired, used up, revoked)
+                session,
+                seal_id=request.seal_id,
+                client_id=client_id,
+                document_type=request.document_type,
+                now=now,
+            )
+            raise InvalidSealRequest("the grant changed while sealing; try again")
+        original_sha256 = pades.sha256_hex(original)
+        details = {
+            "document_id": document_id,
+            "seal_id": request.seal_id,
+            "client_id": client_id,
+            "grant_id": grant_id,
+            "certificate_serial": serial,
+            "level": request.level,
+            "document_type": request.document_type,
+            "signed_digest": signed.signed_digest,
+            "original_sha256": original_sha256,
+        }
+        appended = service.audit.append(
+            session,
+            type="seal.applied",
+            actor=f"client:{client_id}",
+            subject=document_id,
+            details=details,
+        )
+        session.add(
+            SealedDocument(
+                id=document_id,
+                seal_id=request.seal_id,
+                client_id=client_id,
+                grant_id=grant_id,
+                signed_digest=signed.signed_digest,
+                original_sha256=original_sha256,
+                document_type=request.document_type,
+                level=request.level,
+                certificate_serial=serial,
+                audit_index=appended.index,
+                details={"cross_page": request.cross_page, "qr": request.qr},
+                created_at=now,
+            )
+        )
+    return appended.index

@@ -1,0 +1,299 @@
+"""Verifying sealed PDFs: one report per signature in the spirit of EU DSS's simple report
+(ETSI EN 319 102-1 indications and sub-indications), in plain data.
+
+Security contract: integrity, signature, chain to *the given* trust root, revocation (from
+the given CRLs or the document's DSS; never fetched unless the caller allows it), the
+timestamp, and changes after sealing are all checked by pyHanko's validator; this module
+only maps its findings to indications. Our policy, decided deliberately:
+- a revoked seal certificate fails the signature (TOTAL_FAILED/REVOKED), whenever it was
+  revoked: a withdrawn seal must not keep vouching for documents; the report still says
+  whether the timestamp proves the sealing came first;
+- a certificate on hold (seal suspended) is INDETERMINATE/TRY_LATER;
+- after sealing, only revocation data, document timestamps and form filling are accepted
+  (the first seal certifies the document with DocMDP P=2); annotations and anything else
+  fail the signature (TOTAL_FAILED/FORMAT_FAILURE), with the kind of change reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from seal.document import read_pdf
+from seal.errors import MalformedPdf
+from seal.pades import run
+
+PASSED, INDETERMINATE, FAILED = "TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"
+_SEVERITY = {PASSED: 0, INDETERMINATE: 1, FAILED: 2}
+
+CHANGES = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "revocation_data",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+ACCEPTED_CHANGES = {"none", "revocation_data", "form_filling"}
+
+# (indication, sub-indication) -> (zh-CN, en) one-line explanation for people.
+EXPLANATIONS = {
+    (PASSED, None): (
+        "印章有效：文件自盖章后未被篡改，印章证书可信。",
+        "The seal is valid: the document is unchanged since sealing and the "
+        "seal certificate is trusted.",
+    ),
+    (FAILED, "HASH_FAILURE"): (
+        "文件在盖章后被篡改（内容与签名不符）。",
+        "The document was altered after sealing (its bytes no longer match the signature).",
+    ),
+    (FAILED, "SIG_CRYPTO_FAILURE"): ("签名值无效。", "The signature value is not valid."),
+    (FAILED, "REVOKED"): ("印章证书已被吊销。", "The seal certificate has been revoked."),
+    (FAILED, "FORMAT_FAILURE"): (
+        "文件在盖章后被修改（不允许的修改）。",
+        "The document was modified after sealing in a way that is not allowed.",
+    ),
+    (INDETERMINATE, "TRY_LATER"): (
+        "暂时无法确认印章证书状态（证书被暂停或缺少吊销信息）。",
+        "The seal certificate's status cannot be confirmed now (suspended, or no revocation data).",
+    ),
+    (INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND"): (
+        "印章证书不是由受信任的根证书签发的。",
+        "The seal certificate does not chain to the trusted root.",
+    ),
+}
+
+
+class VerificationError(ValueError):
+    """The upload cannot be verified at all (not a PDF, unreadable, no signatures)."""
+
+
+@dataclass
+class RegistryRecord:
+    """What our own records say about a sealing (server-side verification only)."""
+
+    document_id: str
+    seal: dict[str, Any]
+    sealed_at: str
+    audit: dict[str, Any]
+
+
+Lookup = Callable[[str], RegistryRecord | None]
+
+
+def _name(name: asn1_x509.Name) -> dict[str, str]:
+    wanted = {
+        "common_name": "cn",
+        "organization_name": "o",
+        "organization_identifier": "organization_identifier",
+        "country_name": "c",
+    }
+    native = name.native
+    return {short: str(native[long]) for long, short in wanted.items() if long in native}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def verify_pdf(
+    data: bytes,
+    *,
+    context: Callable[[PdfFileReader], ValidationContext],
+    max_bytes: int,
+    lookup: Lookup | None = None,
+) -> dict[str, Any]:
+    """The verification report of ``data``. ``context`` gives the validation context for
+    the document (trust root, revocation sources); ``lookup`` finds our record of a sealing
+    by signed digest (omitted offline)."""
+    reader = read_pdf(data, max_bytes=max_bytes)
+    try:
+        signatures = list(reader.embedded_regular_signatures)
+        timestamps = list(reader.embedded_timestamp_signatures)
+        has_dss = "/DSS" in reader.root
+    except Exception as exc:
+        raise MalformedPdf(f"the signatures cannot be read: {str(exc)[:200]}") from None
+    reports = []
+    for signature in signatures:
+        reports.append(
+            _verify_one(
+                signature,
+                context=context(reader),
+                lookup=lookup,
+                has_dss=has_dss,
+                document_timestamps=len(timestamps),
+            )
+        )
+    overall = (
+        max((r["indication"] for r in reports), key=_SEVERITY.__getitem__)
+        if reports
+        else INDETERMINATE
+    )
+    return {
+        "indication": overall,
+        "document": {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "signatures": len(reports),
+            "document_timestamps": len(timestamps),
+        },
+        "signatures": reports,
+        **(
+            {}
+            if reports
+            else {
+                "sub_indication": "SIGNED_DATA_NOT_FOUND",
+                "explanation": {"zh-CN": "文件中没有电子印章。", "en": "The document has no seal."},
+            }
+        ),
+    }
+
+
+def _verify_one(
+    signature: Any,
+    *,
+    context: ValidationContext,
+    lookup: Lookup | None,
+    has_dss: bool,
+    document_timestamps: int,
+) -> dict[str, Any]:
+    try:
+        status: PdfSignatureStatus = run(
+            async_validate_pdf_signature(
+                signature,
+                signer_validation_context=context,
+                key_usage_settings=KeyUsageConstraints(key_usage={"non_repudiation"}),
+            )
+        )
+    except Exception as exc:
+        return {
+            "field": signature.field_name,
+            "indication": FAILED,
+            "sub_indication": "FORMAT_FAILURE",
+            "explanation": {
+                "zh-CN": "签名结构无法解析。",
+                "en": f"The signature cannot be parsed: {str(exc)[:200]}",
+            },
+        }
+    changes = (
+        CHANGES.get(status.modification_level, "other") if status.modification_level else "other"
+    )
+    revocation = _revocation(status)
+    timestamp = status.timestamp_validity
+    ts_time = timestamp.timestamp if timestamp is not None else None
+    indication, sub = _indicate(status, changes=changes, revocation=revocation)
+    zh, en = EXPLANATIONS.get((indication, sub), ("", ""))
+    if indication == FAILED and sub == "FORMAT_FAILURE":
+        zh += f"（修改类型：{changes}）"
+        en += f" (kind of change: {changes})"
+    if revocation["status"] == "revoked" and ts_time and revocation.get("revoked_at"):
+        before = str(_iso(ts_time)) < revocation["revoked_at"]
+        revocation["sealed_before_revocation"] = before
+    certificate = status.signing_cert
+    digest = signature.compute_digest().hex() if status.intact else None
+    record = lookup(digest) if (lookup and digest) else None
+    level = "B-B"
+    if timestamp is not None:
+        level = "B-T"
+        if has_dss:
+            level = "B-LTA" if document_timestamps else "B-LT"
+    return {
+        "field": signature.field_name,
+        "indication": indication,
+        "sub_indication": sub,
+        "explanation": {"zh-CN": zh, "en": en},
+        "level": level,
+        "seal": record.seal if record else None,
+        "signer": {
+            "subject": _name(certificate.subject),
+            "issuer": _name(certificate.issuer),
+            "serial": format(certificate.serial_number, "x"),
+            "not_before": _iso(certificate.not_valid_before),
+            "not_after": _iso(certificate.not_valid_after),
+        },
+        "chain": [
+            _name(c.subject)
+            for c in (
+                status.validation_path.iter_certs(include_root=True)
+                if status.validation_path
+                else []
+            )
+        ],
+        "trusted": status.trusted,
+        "signing_time": _iso(status.signer_reported_dt),
+        "timestamp": (
+            {
+                "time": _iso(ts_time),
+                "trusted": timestamp.trusted,
+                "tsa": _name(timestamp.signing_cert.subject),
+            }
+            if timestamp is not None
+            else None
+        ),
+        "revocation": revocation,
+        "integrity": {
+            "intact": status.intact,
+            "valid": status.valid,
+            "coverage": _coverage(status.coverage),
+            "signed_digest": digest,
+        },
+        "changes_after_sealing": changes,
+        "docmdp_ok": status.docmdp_ok,
+        "audit_log": record.audit if record else {"recorded": False if lookup else None},
+        "document_id": record.document_id if record else None,
+        "sealed_at": record.sealed_at if record else None,
+    }
+
+
+def _coverage(level: SignatureCoverageLevel | None) -> str | None:
+    return level.name.lower() if level is not None else None
+
+
+def _revocation(status: PdfSignatureStatus) -> dict[str, Any]:
+    details = status.revocation_details
+    if details is not None:
+        reason = details.revocation_reason.native
+        return {
+            "status": "on_hold" if reason == "certificate_hold" else "revoked",
+            "revoked_at": _iso(details.revocation_date),
+            "reason": reason,
+        }
+    problem = status.trust_problem_indic
+    if problem is not None and getattr(problem, "name", "") in ("TRY_LATER", "REVOKED_NO_POE"):
+        return {"status": "unknown"}
+    return {"status": "good" if status.trusted else "unknown"}
+
+
+def _indicate(
+    status: PdfSignatureStatus, *, changes: str, revocation: dict[str, Any]
+) -> tuple[str, str | None]:
+    if not status.intact:
+        return FAILED, "HASH_FAILURE"
+    if not status.valid:
+        return FAILED, "SIG_CRYPTO_FAILURE"
+    if revocation["status"] == "revoked":
+        return FAILED, "REVOKED"
+    if changes not in ACCEPTED_CHANGES or status.docmdp_ok is False:
+        return FAILED, "FORMAT_FAILURE"
+    if revocation["status"] in ("on_hold", "unknown"):
+        return INDETERMINATE, "TRY_LATER"
+    problem = status.trust_problem_indic
+    if problem is not None or not status.trusted:
+        name = getattr(problem, "name", "NO_CERTIFICATE_CHAIN_FOUND")
+        return (
+            FAILED if problem is not None and problem.status.name == "FAILED" else INDETERMINATE
+        ), name
+    timestamp = status.timestamp_validity
+    if timestamp is not None and not timestamp.trusted:
+        return INDETERMINATE, "TIMESTAMP_ORDER_FAILURE" if timestamp.intact else "HASH_FAILURE"
+    return PASSED, None
