@@ -71,3 +71,11 @@ def configure_logging(*, level: str, fmt: str) -> None:
         logging.getLogger(name).propagate = True
     # Our access middleware logs each request once, without query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    quiet_pdf_validation()
+
+
+def quiet_pdf_validation() -> None:
+    """pyHanko logs every failed check of a document being verified as a warning with a
+    traceback; our verification report carries the finding, so keep only real errors."""
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -67,13 +67,13 @@ class IdempotencyKeys:
                 return None
             raw = self.store.get(name) or b"{}"
         found = json.loads(raw)
-        if found.get("fingerprint") != fingerprint:
-            raise IdempotencyMismatch(
-                "this Idempotency-Key was used with a different document or parameters"
-            )
         if found.get("state") != "done":
             raise IdempotencyConflict(
                 "a request with this Idempotency-Key is still being processed; retry later"
+            )
+        if found.get("fingerprint") != fingerprint:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used with a different document or parameters"
             )
         data = self.store.get(name + ":pdf")
         if data is None:

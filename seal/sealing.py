@@ -53,6 +53,7 @@ class SealingRequest:
     document_type: str | None = None
     cross_page: bool = False
     qr: bool = True
+    certify: bool = False
 
 
 @dataclass
@@ -245,9 +246,10 @@ def _sign(
         level=request.level,
         reason=request.reason,
         location=request.location,
-        # The first seal certifies the document (DocMDP P=2): form filling stays allowed,
-        # anything else after sealing (annotations included) fails verification.
-        certify=first_signature,
+        # Certifying (DocMDP P=2) is opt-in: it also forbids later seals in new fields,
+        # and documents often get a second seal. Our verifier fails annotations and other
+        # changes after sealing either way; certification tells other validators too.
+        certify=request.certify and first_signature,
         new_field=new_field,
         stamp_style=appearance.stamp_style(material.image),
         validation_context=context,

@@ -30,6 +30,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from seal.changes import only_comments_added
 from seal.document import read_pdf
 from seal.errors import MalformedPdf
 from seal.pades import run
@@ -124,16 +125,22 @@ def verify_pdf(
     except Exception as exc:
         raise MalformedPdf(f"the signatures cannot be read: {str(exc)[:200]}") from None
     reports = []
-    for signature in signatures:
-        reports.append(
-            _verify_one(
-                signature,
-                context=context(reader),
-                lookup=lookup,
-                has_dss=has_dss,
-                document_timestamps=len(timestamps),
+    validation_context = context(reader) if signatures else None
+    try:
+        for signature in signatures:
+            assert validation_context is not None
+            reports.append(
+                _verify_one(
+                    signature,
+                    context=validation_context,
+                    lookup=lookup,
+                    has_dss=has_dss,
+                    document_timestamps=len(timestamps),
+                )
             )
-        )
+    finally:
+        if validation_context is not None:  # close HTTP sessions a fetching context opened
+            run(validation_context.aclose())
     overall = (
         max((r["indication"] for r in reports), key=_SEVERITY.__getitem__)
         if reports
@@ -188,6 +195,10 @@ def _verify_one(
     changes = (
         CHANGES.get(status.modification_level, "other") if status.modification_level else "other"
     )
+    if changes == "other" and only_comments_added(
+        signature.reader, signed_revision=signature.signed_revision
+    ):
+        changes = "annotations"
     revocation = _revocation(status)
     timestamp = status.timestamp_validity
     ts_time = timestamp.timestamp if timestamp is not None else None
@@ -197,8 +208,9 @@ def _verify_one(
         zh += f"（修改类型：{changes}）"
         en += f" (kind of change: {changes})"
     if revocation["status"] == "revoked" and ts_time and revocation.get("revoked_at"):
-        before = str(_iso(ts_time)) < revocation["revoked_at"]
-        revocation["sealed_before_revocation"] = before
+        # Revocation times are whole seconds: within the same second the order is unknown.
+        sealed, revoked = str(_iso(ts_time)), revocation["revoked_at"]
+        revocation["sealed_before_revocation"] = None if sealed == revoked else sealed < revoked
     certificate = status.signing_cert
     digest = signature.compute_digest().hex() if status.intact else None
     record = lookup(digest) if (lookup and digest) else None

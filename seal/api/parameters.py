@@ -33,6 +33,7 @@ class SealParameters(BaseModel):
     size_mm: float = Field(default=DEFAULT_DIAMETER_MM, ge=20, le=60)
     cross_page: bool = False
     qr: bool = True
+    certify: bool = False
 
     @field_validator("x", "y")
     @classmethod
@@ -59,6 +60,7 @@ class SealParameters(BaseModel):
             document_type=self.document_type,
             cross_page=self.cross_page,
             qr=self.qr,
+            certify=self.certify,
         )
 
 

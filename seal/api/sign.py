@@ -127,6 +127,10 @@ def sign(
         str | None, Form(description="also stamp a cross-page seal (骑缝章)")
     ] = None,
     qr: Annotated[str | None, Form(description="add the verification QR code (true)")] = None,
+    certify: Annotated[
+        str | None,
+        Form(description="certify (DocMDP P=2): later seals only in existing empty fields"),
+    ] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     given = {
@@ -143,6 +147,7 @@ def sign(
         "size_mm": size_mm,
         "cross_page": cross_page,
         "qr": qr,
+        "certify": certify,
     }
     try:
         parameters = parse({k: v for k, v in given.items() if v not in (None, "")})

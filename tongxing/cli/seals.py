@@ -311,7 +311,10 @@ def verify(
     is TOTAL_PASSED). Revocation data comes from the document (B-LT/B-LTA) unless --online."""
     from pyhanko.sign.validation.dss import DocumentSecurityStore
 
+    from core.logs import quiet_pdf_validation
     from seal.verification import verify_pdf
+
+    quiet_pdf_validation()
 
     raw = root.read_bytes()
     if pem.detect(raw):
@@ -333,6 +336,8 @@ def verify(
         except Exception:  # no DSS (B-B/B-T) or an unreadable one: nothing embedded to use
             from pyhanko_certvalidator import ValidationContext
 
+            if not online:  # empty, not absent: "no revocation data", so status is unknown
+                settings.update(crls=[], ocsps=[])
             return ValidationContext(**settings)
         return dss.as_validation_context(settings)
 
