@@ -25,9 +25,9 @@ def _refs(value: Any) -> list[Any]:
 
 def _is_comment(reader: PdfFileReader, reference: Any) -> bool:
     annotation = reader.get_object(reference)
-    return (
-        isinstance(annotation, generic.DictionaryObject)
-        and annotation.get("/Subtype") not in (None, "/Widget")
+    return isinstance(annotation, generic.DictionaryObject) and annotation.get("/Subtype") not in (
+        None,
+        "/Widget",
     )
 
 
@@ -57,7 +57,8 @@ def only_comments_added(reader: PdfFileReader, *, signed_revision: int) -> bool:
                     if others_old != others_new:
                         return False
                     if not _only_grew(
-                        reader, _refs(old.raw_get("/Annots")) if "/Annots" in old else [],
+                        reader,
+                        _refs(old.raw_get("/Annots")) if "/Annots" in old else [],
                         _refs(new.raw_get("/Annots")) if "/Annots" in new else [],
                     ):
                         return False

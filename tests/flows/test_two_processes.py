@@ -162,3 +162,81 @@ def test_sign_in_through_one_process_continue_through_the_other(
         access = redeemed.json()["access_token"]
         info = httpx.get(two.base_url + "/userinfo", headers={"authorization": f"Bearer {access}"})
         assert info.status_code == 401  # the replay on process one revoked the grant
+
+
+def test_sealing_through_one_process_is_one_service_with_the_other(
+    shared_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Grants are counted in PostgreSQL, idempotency keys live in Redis, the audit log is
+    shared: a retry on the other process gets the same document, not a second seal."""
+    from tongxing.demo_sealing import sample_permit
+
+    env = shared_env
+    uscc, secret = "11350100MB0020003P", "a certificate system secret of enough length"
+
+    def cli(*args: str, stdin: str | None = None) -> str:
+        done = tongxing(*args, env=env, stdin=stdin)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    cli("users", "create", "--username", "officer", "--password-stdin", stdin="correct horse 1\n")
+    cli("orgs", "create", "--name", "通行市住房和城乡建设局", "--uscc", uscc)
+    cli("orgs", "add-member", "--org", uscc, "--user", "officer", "--role", "admin")
+    cli(
+        "clients",
+        "create",
+        "--client-id",
+        "permit-system",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "seal:sign",
+        "--client-secret-stdin",
+        stdin=secret + "\n",
+    )
+    seal_id = cli("seals", "create", "--org", uscc, "--type", "approval")
+    cli(
+        "grants",
+        "create",
+        "--client-id",
+        "permit-system",
+        "--seal",
+        seal_id,
+        "--approved-by",
+        "officer",
+        "--max-uses",
+        "2",
+    )
+    with (
+        running_server("serve", env=env, cwd=tmp_path) as one,
+        running_server("serve", env=env, cwd=tmp_path) as two,
+    ):
+        token = httpx.post(
+            one.base_url + "/token",
+            data={"grant_type": "client_credentials", "scope": "seal:sign"},
+            auth=("permit-system", secret),
+        ).json()["access_token"]
+
+        def seal(server: Server, key: str) -> httpx.Response:
+            return httpx.post(
+                server.base_url + "/seal/v1/sign",
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+                files={"file": ("permit.pdf", sample_permit(), "application/pdf")},
+                data={"seal_id": seal_id, "anchor": "（盖章）"},
+                timeout=30,
+            )
+
+        first = seal(one, "case-1")
+        retried = seal(two, "case-1")
+        assert first.status_code == retried.status_code == 200, first.text
+        assert retried.content == first.content
+        assert retried.headers["idempotency-replayed"] == "true"
+        assert seal(two, "case-2").status_code == 200
+        used_up = seal(one, "case-3")  # the grant allowed two seals, counted in PostgreSQL
+        assert used_up.json()["type"] == "urn:tongxing:problem:grant-exhausted"
+        report = httpx.post(
+            two.base_url + "/seal/v1/verify",
+            files={"file": ("permit.pdf", first.content, "application/pdf")},
+        ).json()
+        assert report["indication"] == "TOTAL_PASSED"
+        assert report["signatures"][0]["audit_log"]["verified"]

@@ -278,3 +278,13 @@ def test_an_existing_field_and_a_second_seal(world: World) -> None:
         world.sign(first.content, anchor=None, page=1, x=150, y=150, cross_page="true").status_code
         == 422
     )
+
+
+def test_the_sealing_api_is_documented(world: World) -> None:
+    schema = world.client.get("/openapi.json").json()
+    sign = schema["paths"]["/seal/v1/sign"]["post"]
+    assert "multipart/form-data" in sign["requestBody"]["content"]
+    assert {"200", "401", "403", "409", "413", "415", "422"} <= set(sign["responses"])
+    assert "application/pdf" in sign["responses"]["200"]["content"]
+    for path in ("/seal/v1/batch", "/seal/v1/verify", "/seal/v1/documents/{document_id}"):
+        assert path in schema["paths"]

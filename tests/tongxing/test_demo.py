@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.processes import running_server
+from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
 
 
 def test_demo_first_and_second_run(tmp_path: Path) -> None:
@@ -17,6 +18,7 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         assert "演示模式" in home.text
         instances = httpx.get(server.base_url + "/ops/v1/instances").json()["instances"]
         assert [i["live"] for i in instances] == [True]
+        _readme_sealing_tour(server.base_url)
     output = server.log.read_text()
     assert f"{server.base_url}/" in output  # where to click
     assert server.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
@@ -30,3 +32,32 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         instances = httpx.get(server.base_url + "/ops/v1/instances").json()["instances"]
     assert kek.read_bytes() == first_key  # keys are generated once, on the first run
     assert sorted(i["live"] for i in instances) == [False, True]
+
+
+def _readme_sealing_tour(base: str) -> None:
+    """README "Seal a certificate": the sample permit, a token, the seal, the verify page."""
+    permit = httpx.get(f"{base}/demo/certificate.pdf")
+    assert permit.headers["content-type"] == "application/pdf"
+    token = httpx.post(
+        f"{base}/token",
+        data={"grant_type": "client_credentials", "scope": "seal:sign"},
+        auth=(CERTSYS_CLIENT_ID, CERTSYS_SECRET),
+    ).json()["access_token"]
+    sealed = httpx.post(
+        f"{base}/seal/v1/sign",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("permit.pdf", permit.content, "application/pdf")},
+        data={"seal_id": DEMO_SEAL_ID, "anchor": "（盖章）"},
+        timeout=30,
+    )
+    assert sealed.status_code == 200, sealed.text
+    with httpx.Client(base_url=base) as browser:
+        page = browser.get("/verify")
+        token_field = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        result = browser.post(
+            "/verify",
+            data={"csrf_token": token_field},
+            files={"file": ("sealed.pdf", sealed.content, "application/pdf")},
+        )
+    assert result.status_code == 200
+    assert "有效" in result.text and "行政审批专用章" in result.text
