@@ -107,6 +107,9 @@ class Settings(BaseSettings):
         default="", description="CJK font file for generated seal images; empty = fontconfig"
     )
     seal_idempotency_hours: int = Field(default=24, ge=1, le=24 * 30)
+    seal_verifications_per_minute: int = Field(
+        default=60, ge=1, description="public verifications per source address per minute"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

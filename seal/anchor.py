@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -447,14 +448,32 @@ def _search(walker: _Walker, needle: str) -> Box | None:
     )
 
 
-def _search_page(page: PageObject, needle: str) -> Box | None:
+class AnchorBudgetExceeded(ValueError):
+    """The text search ran out of its time budget (a hostile or pathological document)."""
+
+
+def _search_page(page: PageObject, needle: str, *, deadline: float) -> Box | None:
     walker = _Walker(page.get("/Resources"))
-    page.extract_text(visitor_operand_before=walker.before, visitor_operand_after=walker.after)
+    calls = 0
+
+    def before(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls % 512 == 0 and time.monotonic() > deadline:
+            raise AnchorBudgetExceeded("the anchor search took too long")
+        walker.before(*args)
+
+    page.extract_text(visitor_operand_before=before, visitor_operand_after=walker.after)
     return _search(walker, needle)
 
 
 def find_anchor(
-    pdf: bytes, text: str, *, page: int | None = None
+    pdf: bytes,
+    text: str,
+    *,
+    page: int | None = None,
+    seconds: float = 5.0,
+    max_pages: int = 200,
 ) -> tuple[int, float, float, float, float] | None:
     """Return ``(page_index, x0, y0, x1, y1)`` of the first occurrence of ``text``, or None.
 
@@ -474,10 +493,15 @@ def find_anchor(
         raise ValueError(f"unreadable PDF: {exc}") from exc
     if page is not None and not 0 <= page < count:
         raise ValueError(f"page {page} out of range (document has {count} pages)")
-    for index in range(count) if page is None else (page,):
+    # A budget: text extraction is the one step whose cost a document can inflate at will
+    # (nested form XObjects, huge content streams); the first ``max_pages`` pages only.
+    deadline = time.monotonic() + seconds
+    for index in range(min(count, max_pages)) if page is None else (page,):
+        if time.monotonic() > deadline:
+            raise AnchorBudgetExceeded("the anchor search took too long")
         try:
-            box = _search_page(reader.pages[index], needle)
-        except MemoryError:
+            box = _search_page(reader.pages[index], needle, deadline=deadline)
+        except (MemoryError, AnchorBudgetExceeded):
             raise
         except Exception as exc:
             raise ValueError(f"cannot extract text from page {index}: {exc}") from exc

@@ -25,15 +25,30 @@ def _refs(value: Any) -> list[Any]:
 
 def _is_comment(reader: PdfFileReader, reference: Any) -> bool:
     annotation = reader.get_object(reference)
-    return isinstance(annotation, generic.DictionaryObject) and annotation.get("/Subtype") not in (
-        None,
-        "/Widget",
+    return (
+        isinstance(annotation, generic.DictionaryObject)
+        and not isinstance(annotation, generic.StreamObject)  # content, not a comment
+        and annotation.get("/Type", "/Annot") == "/Annot"
+        and "/Rect" in annotation
+        and annotation.get("/Subtype") not in (None, "/Widget")
     )
 
 
 def _only_grew(reader: PdfFileReader, old: list[Any], new: list[Any]) -> bool:
     added = [ref for ref in new if ref not in old]
     return all(ref in new for ref in old) and all(_is_comment(reader, ref) for ref in added)
+
+
+def _annotation_arrays(reader: PdfFileReader) -> set[Any]:
+    """The indirect ``/Annots`` arrays of the document's pages (as they are now)."""
+    found = set()
+    count = int(reader.root["/Pages"]["/Count"])
+    for index in range(min(count, 2000)):
+        page = reader.find_page_for_modification(index)[0].get_object()
+        value = page.raw_get("/Annots") if "/Annots" in page else None
+        if isinstance(value, generic.IndirectObject):
+            found.add(value.reference)
+    return found
 
 
 def only_comments_added(reader: PdfFileReader, *, signed_revision: int) -> bool:
@@ -44,6 +59,7 @@ def only_comments_added(reader: PdfFileReader, *, signed_revision: int) -> bool:
     before = reader.get_historical_resolver(signed_revision)
     existed = xrefs.get_xref_container_info(signed_revision).size
     try:
+        annotation_arrays = _annotation_arrays(reader)
         for revision in range(signed_revision + 1, xrefs.total_revisions):
             for ref in xrefs.explicit_refs_in_revision(revision):
                 if ref.idnum >= existed:
@@ -62,7 +78,7 @@ def only_comments_added(reader: PdfFileReader, *, signed_revision: int) -> bool:
                         _refs(new.raw_get("/Annots")) if "/Annots" in new else [],
                     ):
                         return False
-                elif isinstance(old, generic.ArrayObject):
+                elif isinstance(old, generic.ArrayObject) and ref in annotation_arrays:
                     if not _only_grew(reader, _refs(old), _refs(new)):
                         return False
                 else:

@@ -50,6 +50,14 @@ class PdfTooLarge(SealError):
     kind, status, title = "pdf-too-large", 413, "The PDF is larger than allowed"
 
 
+class PdfTooComplex(SealError):
+    kind, status, title = "pdf-too-complex", 422, "The PDF has too many signatures or revisions"
+
+
+class TooManyVerifications(SealError):
+    kind, status, title = "too-many-requests", 429, "Too many verifications from this address"
+
+
 class InvalidPlacement(SealError):
     kind, status, title = "invalid-placement", 422, "The seal placement is not valid"
 

@@ -17,7 +17,10 @@ from typing import Any
 from core.store import Store
 from seal.errors import IdempotencyConflict, IdempotencyMismatch, InvalidSealRequest
 
-PENDING_SECONDS = 120  # longer than any sealing takes; a crashed request frees the key then
+# Longer than any sealing takes (the anchor search has a 5 s budget); a crashed request
+# frees the key then. Should a sealing outlive it, the database still refuses a second
+# sealing under the same key (sealed_documents is unique per client and key).
+PENDING_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,13 @@ class IdempotencyKeys:
         self.store = store
         self.ttl = ttl_seconds
 
+    @staticmethod
+    def digest(client_id: str, key: str) -> str:
+        """The key as recorded with the sealing (hex SHA-256 of client and key)."""
+        return hashlib.sha256(f"{client_id}\x00{key}".encode()).hexdigest()
+
     def _key(self, client_id: str, key: str) -> str:
-        ident = hashlib.sha256(f"{client_id}\x00{key}".encode()).hexdigest()
-        return self.store.key("seal", "idem", ident)
+        return self.store.key("seal", "idem", self.digest(client_id, key))
 
     @staticmethod
     def check_header(key: str) -> str:

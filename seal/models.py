@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base
@@ -54,11 +54,14 @@ class SealedDocument(Base):
     """One sealing: which seal, for which client, and the digest the signature covers."""
 
     __tablename__ = "sealed_documents"
+    # One sealing per idempotency key and client, whatever happens to the store's record.
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     seal_id: Mapped[str] = mapped_column(String(32), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     grant_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # SHA-256 of the signed byte ranges: what a verifier recomputes from the PDF.
     signed_digest: Mapped[str] = mapped_column(String(64), unique=True)
     original_sha256: Mapped[str] = mapped_column(String(64))

@@ -66,7 +66,7 @@ def _centred(x: float, y: float, diameter: float) -> Box:
 
 
 def _anchor(document: Document, request: PlacementRequest) -> Placement:
-    from seal.anchor import find_anchor  # text extraction is only needed for anchors
+    from seal.anchor import AnchorBudgetExceeded, find_anchor  # only needed for anchors
 
     text = (request.anchor or "").strip()
     if not text or len(text) > 100:
@@ -77,6 +77,11 @@ def _anchor(document: Document, request: PlacementRequest) -> Placement:
         document.page_box(page)  # range check
     try:
         found = find_anchor(document.data, text, page=page)
+    except AnchorBudgetExceeded:
+        raise InvalidPlacement(
+            "the document is too complex to search for the anchor; place the seal by "
+            "page and coordinates or in a signature field"
+        ) from None
     except ValueError:
         found = None
     if found is None:

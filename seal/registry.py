@@ -22,7 +22,7 @@ from keys.models import IssuedCertificate
 from keys.seal_certificates import SEAL_DAYS, issue_seal_certificate
 from seal import repository, stamp_image
 from seal.errors import InvalidSealRequest, UnknownSeal
-from seal.fonts import find_cjk_font
+from seal.fonts import FontError, find_cjk_font
 from seal.models import Seal
 
 # Seal kinds of a legal person, with the words carved on the seal (GA 241 practice).
@@ -78,10 +78,13 @@ def create_seal(
         except stamp_image.ImageError as exc:
             raise RegistryError(str(exc)) from None
     else:
-        font_path = find_cjk_font(font or None)
-        image = stamp_image.round_seal_png(
-            organisation=organisation_name, seal_type=label, font_path=font_path
-        )
+        try:
+            font_path = find_cjk_font(font or None)
+            image = stamp_image.round_seal_png(
+                organisation=organisation_name, seal_type=label, font_path=font_path
+            )
+        except FontError as exc:
+            raise RegistryError(f"cannot draw the seal: {exc}") from None
         source = "generated"
     seal_id = seal_id or "seal_" + uuid.uuid4().hex[:16]
     try:
@@ -163,19 +166,31 @@ def _change(
     row = get(session, seal_id, for_update=True)
     if row.status not in allowed_from:
         raise RegistryError(f"seal {seal_id} is {row.status}; it cannot become {status}")
-    certificate_status = {"active": "good", "suspended": "suspended", "revoked": "revoked"}
-    try:
-        set_status(
-            session,
-            hierarchy=hierarchy,
-            issuer=SEAL_CA,
-            serial=row.certificate_serial,
-            status=certificate_status[status],
-            actor=actor,
-            reason=reason,
-        )
-    except HierarchyError as exc:
-        raise RegistryError(str(exc)) from None
+    target = {"active": "good", "suspended": "suspended", "revoked": "revoked"}[status]
+    # Every unexpired certificate of the seal changes, not only the current one: a renewal
+    # keeps the key, so an older certificate would otherwise keep vouching for it.
+    now = datetime.now(UTC)
+    changed = []
+    for issued in key_repository.certificates(session, owner=seal_id, kind="seal"):
+        if as_utc(issued.not_after) <= now or issued.status == "revoked":
+            continue
+        if target == "good" and issued.status != "suspended":
+            continue
+        if target == "suspended" and issued.status != "good":
+            continue
+        try:
+            set_status(
+                session,
+                hierarchy=hierarchy,
+                issuer=SEAL_CA,
+                serial=issued.serial,
+                status=target,
+                actor=actor,
+                reason=reason,
+            )
+        except HierarchyError as exc:
+            raise RegistryError(str(exc)) from None
+        changed.append(issued.serial)
     row.status = status
     row.updated_at = datetime.now(UTC)
     hierarchy.events.record(
@@ -185,7 +200,7 @@ def _change(
         ],
         actor=actor,
         subject=seal_id,
-        details={"certificate_serial": row.certificate_serial, "reason": reason},
+        details={"certificate_serials": changed, "reason": reason},
     )
     return row
 

@@ -26,6 +26,7 @@ from keys.hierarchy import INFRA_CA, ROOT, SEAL_CA
 from keys.models import IssuedCertificate
 from keys.runtime import KeyServices
 from seal.appearance import SealImage
+from seal.cms import SignedDataTemplate
 from seal.pades import CustodySigner, LocalTimeStamper, reserve_bytes
 
 _CRL_SECONDS = 60.0
@@ -36,6 +37,7 @@ class SealMaterial:
     """Everything needed to sign with one certificate of one seal."""
 
     signer: CustodySigner
+    template: SignedDataTemplate
     image: SealImage
     reserve_b_b: int
     reserve_b_t: int
@@ -60,11 +62,20 @@ class SealingService:
         self.keys = keys
         self.audit = audit
         self.data_keys = data_keys
-        self.timestamper = LocalTimeStamper(self._timestamp)
+        self._threads = threading.local()
         self._materials: dict[tuple[str, str], SealMaterial] = {}
         self._images: dict[str, SealImage] = {}
-        self._context: tuple[float, ValidationContext] | None = None
+        self._context: tuple[float, tuple[list[bytes], list[bytes]]] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def timestamper(self) -> LocalTimeStamper:
+        """This thread's timestamper: pyHanko's keeps per-instance caches that are not safe
+        to fill from several threads at once."""
+        found: LocalTimeStamper | None = getattr(self._threads, "timestamper", None)
+        if found is None:
+            found = self._threads.timestamper = LocalTimeStamper(self._timestamp)
+        return found
 
     def _timestamp(self, request_der: bytes) -> bytes:
         with self.database.transaction() as session:
@@ -92,14 +103,13 @@ class SealingService:
         if found is not None:
             return found
         key = self.keys.custody.signing_key(session, certificate.key_id)
-        signer = CustodySigner(
-            key=key,
-            certificate=asn1_x509.Certificate.load(certificate.der),
-            chain=[self.ca_der(session, SEAL_CA), self.ca_der(session, ROOT)],
-        )
+        chain = [self.ca_der(session, SEAL_CA), self.ca_der(session, ROOT)]
+        parsed = asn1_x509.Certificate.load(certificate.der)
+        signer = CustodySigner(key=key, certificate=parsed, chain=chain)
         tsa_chain = len(self._tsa_certificate(session)) + len(self.ca_der(session, INFRA_CA))
         material = SealMaterial(
             signer=signer,
+            template=SignedDataTemplate(key=key, certificate=parsed, chain=chain),
             image=SealImage(image),
             reserve_b_b=reserve_bytes(signer=signer, timestamped=False, tsa_chain_bytes=0),
             reserve_b_t=reserve_bytes(signer=signer, timestamped=True, tsa_chain_bytes=tsa_chain),
@@ -121,31 +131,36 @@ class SealingService:
         return rows[-1].der if rows else b""
 
     def validation_context(self, session: Session) -> ValidationContext:
-        """Trust in our root with the current CRLs of every CA and no network fetching:
-        what B-LT signing embeds and what the server-side verifier checks against."""
+        """Trust in our root with the CRLs of every CA (read at most a minute ago) and no
+        network fetching: what B-LT signing embeds. A new context per call, since a
+        context keeps per-validation state; only the DER inputs are shared."""
         now = time.monotonic()
         with self._lock:
             cached = self._context
-        if cached is not None and now - cached[0] < _CRL_SECONDS:
-            return cached[1]
-        context = self.fresh_validation_context(session)
-        with self._lock:
-            self._context = (now, context)
-        return context
+        if cached is None or now - cached[0] >= _CRL_SECONDS:
+            cached = (now, self._revocation_inputs(session))
+            with self._lock:
+                self._context = cached
+        return self._context_from(*cached[1])
 
     def fresh_validation_context(self, session: Session) -> ValidationContext:
         """As :meth:`validation_context`, with CRLs read now (verification uses this)."""
+        return self._context_from(*self._revocation_inputs(session))
+
+    def _revocation_inputs(self, session: Session) -> tuple[list[bytes], list[bytes]]:
+        certificates = [self.ca_der(session, name) for name in (ROOT, SEAL_CA, INFRA_CA)]
         crls = [
             crl.current_crl(session, hierarchy=self.keys.hierarchy, ca_name=name)[0]
             for name in (ROOT, SEAL_CA, INFRA_CA)
         ]
+        return certificates, crls
 
-        def load(name: str) -> asn1_x509.Certificate:
-            return asn1_x509.Certificate.load(self.ca_der(session, name))
-
+    @staticmethod
+    def _context_from(certificates: list[bytes], crls: list[bytes]) -> ValidationContext:
+        root, *issuing = (asn1_x509.Certificate.load(der) for der in certificates)
         return ValidationContext(
-            trust_roots=[load(ROOT)],
-            other_certs=[load(SEAL_CA), load(INFRA_CA)],
+            trust_roots=[root],
+            other_certs=issuing,
             crls=crls,
             allow_fetching=False,
             revocation_mode="hard-fail",

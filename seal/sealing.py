@@ -10,6 +10,7 @@ Bearer-token checks (signature, expiry, scope) happen before this, in the router
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +18,11 @@ from io import BytesIO
 from typing import Any
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError, PdfReadError
 from pyhanko.sign import fields
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
@@ -27,6 +32,7 @@ from seal import appearance, grants, pades, placement, registry, repository
 from seal.document import Document, open_pdf
 from seal.errors import (
     CertificateRevoked,
+    IdempotencyConflict,
     InvalidLevel,
     InvalidSealRequest,
     MalformedPdf,
@@ -38,7 +44,10 @@ from seal.errors import (
 from seal.models import SealedDocument
 from seal.runtime import SealingService
 
+log = logging.getLogger("tongxing.seal")
+
 FIELD_PREFIX = "Tongxing-Seal-"
+MAX_CROSS_PAGES = 60  # thinner strips than about 2 mm no longer show the seal
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ def verify_url(issuer: str, document_id: str) -> str:
     return f"{issuer}/verify?document={document_id}"
 
 
-def _check_seal(session: Session, *, seal_id: str, now: datetime) -> Any:
-    seal = registry.get(session, seal_id)
+def _check_seal(session: Session, *, seal_id: str, now: datetime, for_update: bool = False) -> Any:
+    seal = registry.get(session, seal_id, for_update=for_update)
     if seal.status != "active":
         raise SealNotActive(f"seal {seal_id} is {seal.status}", seal_status=seal.status)
     if not registry.in_window(seal, now):
@@ -102,8 +111,11 @@ def seal_document(
     request: SealingRequest,
     data: bytes,
     document_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> SealedResult:
-    """Seal ``data`` for ``client_id`` as ``request`` says, or raise a :class:`SealError`."""
+    """Seal ``data`` for ``client_id`` as ``request`` says, or raise a :class:`SealError`.
+    With ``idempotency_key`` (a digest of the client's key), the database refuses a second
+    sealing under the same key even if the store forgot the first."""
     watch = pades.Stopwatch()
     if request.level not in pades.LEVELS:
         raise InvalidLevel(f"level must be one of {', '.join(pades.LEVELS)}")
@@ -111,14 +123,16 @@ def seal_document(
         document = open_pdf(data, max_bytes=service.settings.seal_max_pdf_bytes)
     now = datetime.now(UTC)
     with service.database.transaction() as session:
-        seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
+        # The grant first: a client learns nothing about seals it was not granted (an
+        # unknown seal and someone else's seal both get no-grant).
         grant = grants.authorise(
             session,
-            seal_id=seal.id,
+            seal_id=request.seal_id,
             client_id=client_id,
             document_type=request.document_type,
             now=now,
         )
+        seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
         try:
             material = service.material(
                 session, seal_id=seal.id, image=seal.image, certificate=certificate
@@ -163,6 +177,7 @@ def seal_document(
             serial=serial,
             signed=signed,
             original=data,
+            idempotency_key=idempotency_key,
         )
     return SealedResult(
         document_id=document_id,
@@ -193,6 +208,10 @@ def _decorate(
     if request.cross_page:
         if document.page_count < 2:
             raise InvalidSealRequest("a cross-page seal needs a document of two or more pages")
+        if document.page_count > MAX_CROSS_PAGES:
+            raise InvalidSealRequest(
+                f"a cross-page seal is spread over at most {MAX_CROSS_PAGES} pages"
+            )
         if not unsigned:
             raise InvalidSealRequest("a cross-page seal can only be added before any signature")
     if not unsigned:
@@ -264,16 +283,21 @@ def _sign(
             timestamper=service.timestamper,
             bytes_reserved=reserve,
             watch=watch,
+            template=material.template,
         )
     except SealError:
         raise
-    except (CustodyError, KeyStoreError) as exc:
-        raise SigningUnavailable(f"the seal key cannot sign: {exc}") from None
-    except Exception as exc:
-        text = str(exc)
-        if "Page index out of range" in text:
-            raise MalformedPdf("the page tree of the PDF is inconsistent") from None
-        raise MalformedPdf(f"the PDF cannot be sealed: {text[:200]}") from None
+    except (CustodyError, KeyStoreError, TimestampRequestError) as exc:
+        log.warning("sealing could not sign: %s", type(exc).__name__)
+        raise SigningUnavailable("the seal key or the time-stamping unit cannot sign now") from None
+    except SigningError as exc:
+        if "reserved" in str(exc).lower():
+            raise  # our reservation was too small: a bug to see in the logs, not the client's
+        raise MalformedPdf(f"the PDF cannot be sealed: {str(exc)[:200]}") from None
+    except (PdfError, PdfReadError) as exc:
+        # pyHanko met something in the document it cannot update (its read errors only:
+        # anything else is our fault and becomes a 500 without details).
+        raise MalformedPdf(f"the PDF cannot be sealed: {str(exc)[:200]}") from None
 
 
 def _record(
@@ -286,12 +310,48 @@ def _record(
     serial: str,
     signed: pades.Signed,
     original: bytes,
+    idempotency_key: str | None,
 ) -> int:
     now = datetime.now(UTC)
+    original_sha256 = pades.sha256_hex(original)  # outside the transaction: 7 ms per 10 MB
+    try:
+        return _commit_record(
+            service,
+            client_id=client_id,
+            request=request,
+            document_id=document_id,
+            grant_id=grant_id,
+            serial=serial,
+            signed=signed,
+            original_sha256=original_sha256,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        raise IdempotencyConflict(
+            "a document was already sealed with this Idempotency-Key"
+        ) from None
+
+
+def _commit_record(
+    service: SealingService,
+    *,
+    client_id: str,
+    request: SealingRequest,
+    document_id: str,
+    grant_id: str,
+    serial: str,
+    signed: pades.Signed,
+    original_sha256: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> int:
     with service.database.transaction() as session:
         # Re-read under the transaction that counts the use: a suspension or revocation
         # committed while we were signing wins, and the signed bytes are thrown away.
-        _check_seal(session, seal_id=request.seal_id, now=now)
+        _check_seal(session, seal_id=request.seal_id, now=now, for_update=True)
         if not repository.use_grant(session, grant_id, now=now):
             grants.authorise(  # raises the precise reason (expired, used up, revoked)
                 session,
@@ -301,7 +361,6 @@ def _record(
                 now=now,
             )
             raise InvalidSealRequest("the grant changed while sealing; try again")
-        original_sha256 = pades.sha256_hex(original)
         details = {
             "document_id": document_id,
             "seal_id": request.seal_id,
@@ -326,6 +385,7 @@ def _record(
                 seal_id=request.seal_id,
                 client_id=client_id,
                 grant_id=grant_id,
+                idempotency_key=idempotency_key,
                 signed_digest=signed.signed_digest,
                 original_sha256=original_sha256,
                 document_type=request.document_type,

@@ -32,9 +32,10 @@ from pyhanko_certvalidator import ValidationContext
 
 from seal.changes import only_comments_added
 from seal.document import read_pdf
-from seal.errors import MalformedPdf
+from seal.errors import MalformedPdf, PdfTooComplex
 from seal.pades import run
 
+MAX_SIGNATURES, MAX_REVISIONS = 20, 100
 PASSED, INDETERMINATE, FAILED = "TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"
 _SEVERITY = {PASSED: 0, INDETERMINATE: 1, FAILED: 2}
 
@@ -73,6 +74,19 @@ EXPLANATIONS = {
         "The seal certificate does not chain to the trusted root.",
     ),
 }
+
+GENERIC = {
+    PASSED: EXPLANATIONS[(PASSED, None)],
+    INDETERMINATE: (
+        "无法确认印章是否有效，详见子结论。",
+        "Whether the seal is valid cannot be established; see the sub-indication.",
+    ),
+    FAILED: ("印章无效，详见子结论。", "The seal is not valid; see the sub-indication."),
+}
+EXPLANATIONS[(INDETERMINATE, "NO_POE")] = (
+    "时间戳不可信，无法证明盖章时间。",
+    "The timestamp is not trusted, so the time of sealing cannot be proven.",
+)
 
 
 class VerificationError(ValueError):
@@ -122,8 +136,15 @@ def verify_pdf(
         signatures = list(reader.embedded_regular_signatures)
         timestamps = list(reader.embedded_timestamp_signatures)
         has_dss = "/DSS" in reader.root
+        revisions = reader.xrefs.total_revisions
     except Exception as exc:
         raise MalformedPdf(f"the signatures cannot be read: {str(exc)[:200]}") from None
+    if len(signatures) + len(timestamps) > MAX_SIGNATURES or revisions > MAX_REVISIONS:
+        # Each signature costs a full hash and a change analysis of the file: bound the
+        # work an anonymous upload can ask for.
+        raise PdfTooComplex(
+            f"at most {MAX_SIGNATURES} signatures and {MAX_REVISIONS} revisions are verified"
+        )
     reports = []
     validation_context = context(reader) if signatures else None
     try:
@@ -203,7 +224,7 @@ def _verify_one(
     timestamp = status.timestamp_validity
     ts_time = timestamp.timestamp if timestamp is not None else None
     indication, sub = _indicate(status, changes=changes, revocation=revocation)
-    zh, en = EXPLANATIONS.get((indication, sub), ("", ""))
+    zh, en = EXPLANATIONS.get((indication, sub)) or GENERIC[indication]
     if indication == FAILED and sub == "FORMAT_FAILURE":
         zh += f"（修改类型：{changes}）"
         en += f" (kind of change: {changes})"
@@ -307,5 +328,6 @@ def _indicate(
         ), name
     timestamp = status.timestamp_validity
     if timestamp is not None and not timestamp.trusted:
-        return INDETERMINATE, "TIMESTAMP_ORDER_FAILURE" if timestamp.intact else "HASH_FAILURE"
+        # The timestamp cannot serve as proof of existence (ETSI EN 319 102-1 NO_POE).
+        return INDETERMINATE, "NO_POE"
     return PASSED, None

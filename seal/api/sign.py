@@ -19,7 +19,7 @@ from core.errors import Problem
 from keys.access_tokens import AccessToken
 from keys.api.bearer import require_scope
 from seal.api.parameters import SealParameters, parse
-from seal.errors import InvalidSealRequest, PdfTooLarge, SealError
+from seal.errors import IdempotencyConflict, InvalidSealRequest, PdfTooLarge, SealError
 from seal.idempotency import IdempotencyKeys, Remembered, fingerprint
 from seal.runtime import SealingService
 from seal.sealing import seal_document
@@ -90,8 +90,14 @@ def _seal(
         return found, {"Idempotency-Replayed": "true"}
     try:
         result = seal_document(
-            service, client_id=token.client_id, request=parameters.to_request(), data=data
+            service,
+            client_id=token.client_id,
+            request=parameters.to_request(),
+            data=data,
+            idempotency_key=keys.digest(token.client_id, key),
         )
+    except IdempotencyConflict:
+        raise  # sealed before under this key: the reservation is not ours to free
     except BaseException:
         keys.release(client_id=token.client_id, key=key)
         raise

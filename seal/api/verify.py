@@ -7,6 +7,7 @@ The page's upload form carries a CSRF token like every other form of the service
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from core.errors import Problem
 from core.i18n import pick_language
 from seal import records, registry, repository
 from seal.api.sign import SealingDep
-from seal.errors import PdfTooLarge, SealError, UnknownSeal
+from seal.errors import PdfTooLarge, SealError, TooManyVerifications, UnknownSeal
 from seal.runtime import SealingService
 from seal.verification import verify_pdf
 
@@ -57,6 +58,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "chain": "证书链",
         "result": "验证结果",
         "no_record": "没有找到该文件的登记。",
+        "seal_status": "印章状态",
+        "seal_statuses": {"active": "有效", "suspended": "已暂停", "revoked": "已吊销"},
         "status": {"good": "有效", "revoked": "已吊销", "on_hold": "已暂停", "unknown": "无法确认"},
         "change": {
             "none": "无",
@@ -99,6 +102,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "chain": "Certificate chain",
         "result": "Result",
         "no_record": "There is no record of this document.",
+        "seal_status": "Seal status",
+        "seal_statuses": {"active": "active", "suspended": "suspended", "revoked": "revoked"},
         "status": {
             "good": "valid",
             "revoked": "revoked",
@@ -134,6 +139,19 @@ def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
     )
 
 
+def _throttle(request: Request, service: SealingService) -> None:
+    """Public verification is anonymous and costly: a budget per source address and minute
+    (counted in the shared store, so it holds across app processes)."""
+    address = request.client.host if request.client else "unknown"
+    minute = int(time.time() // 60)
+    key = service.store.key("seal", "verify-rate", f"{address}:{minute}")
+    limit = service.settings.seal_verifications_per_minute
+    if service.store.incr(key, ttl=120) > limit:
+        raise TooManyVerifications(
+            f"at most {limit} verifications per minute from one address", retry_after=60
+        )
+
+
 def _read(upload: UploadFile, service: SealingService) -> bytes:
     limit = service.settings.seal_max_pdf_bytes
     data = upload.file.read(limit + 1)
@@ -144,10 +162,22 @@ def _read(upload: UploadFile, service: SealingService) -> bytes:
 
 @router.post("/seal/v1/verify", summary="Verify a sealed PDF: a report per signature")
 def verify(
-    service: SealingDep, file: Annotated[UploadFile, File(description="the PDF to verify")]
+    request: Request,
+    service: SealingDep,
+    file: Annotated[UploadFile, File(description="the PDF to verify")],
 ) -> JSONResponse:
     try:
+        _throttle(request, service)
         report = report_for(service, _read(file, service))
+    except TooManyVerifications as exc:
+        problem = exc.problem()
+        raise Problem(
+            status=problem.status,
+            kind=problem.kind,
+            title=problem.title,
+            detail=exc.detail,
+            headers={"Retry-After": "60"},
+        ) from None
     except SealError as exc:
         raise exc.problem() from None
     return JSONResponse(report, headers={"Cache-Control": "no-store"})
@@ -281,6 +311,7 @@ def verify_upload(
         return _page(request, service, error=texts["bad_form"], status=403)
     record = _record(service, document) if document else None
     try:
+        _throttle(request, service)
         report = report_for(service, _read(file, service))
     except SealError as exc:
         return _page(

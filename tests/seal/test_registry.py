@@ -93,6 +93,9 @@ def test_seals_get_a_certificate_an_image_and_a_status_machine(domain: Domain) -
     with domain.keys.database.transaction() as session:
         certificate = key_repository.certificate_by_serial(session, issuer=SEAL_CA, serial=serial)
         assert certificate is not None and certificate.status == "revoked"
+        # Renewals kept older certificates alive; revoking the seal revoked every one of them.
+        issued = key_repository.certificates(session, owner=seal_id, kind="seal")
+        assert len(issued) == 3 and {c.status for c in issued} == {"revoked"}
         types = session.scalars(select(AuditEntry.type).where(AuditEntry.subject == seal_id)).all()
     assert types == [
         "seal.created",

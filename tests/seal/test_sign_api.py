@@ -138,7 +138,7 @@ def test_refusals_are_precise_and_seal_nothing(world: World) -> None:
         "no token": (dict(token="-"), 401, "invalid-token"),
         "other scope": (dict(token=world.token(scope="audit:read", audience="/audit")), 401, None),
         "other audience": (dict(token=world.token(audience="/audit")), 401, "invalid-token"),
-        "unknown seal": (dict(seal_id="seal_unknown"), 404, "unknown-seal"),
+        "unknown seal": (dict(seal_id="seal_unknown"), 403, "no-grant"),  # reveals nothing
         "no grant": (dict(token=world.token(client_id="someone-else")), 403, "no-grant"),
         "not a pdf": (dict(pdf=b"\x89PNG\r\n\x1a\n" + b"\0" * 100), 415, "not-a-pdf"),
         "truncated": (dict(pdf=good[: len(good) // 2]), 422, "malformed-pdf"),
@@ -207,6 +207,12 @@ def test_an_idempotency_key_seals_once(world: World) -> None:
     assert bad.status_code == 415
     assert world.sign(headers={"Idempotency-Key": "case-2026-0003"}).status_code == 200
     assert world.sealings_logged() == 2
+    # Should the store forget a key (eviction, a flush), the database still refuses to seal
+    # twice under it.
+    service.store.delete(keys._key("permit-system", "case-2026-0003"))
+    forgotten = world.sign(headers={"Idempotency-Key": "case-2026-0003"})
+    assert forgotten.status_code == 409, forgotten.text
+    assert world.sealings_logged() == 2 and world.uses() == 2
 
 
 def test_a_batch_reports_each_document(world: World) -> None:

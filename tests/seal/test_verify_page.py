@@ -4,11 +4,14 @@ the result in Chinese or English."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from tests.seal.world import World, make_world
+from tongxing import create_app
 
 
 @pytest.fixture
@@ -64,3 +67,18 @@ def test_upload_arrive_from_the_qr_code_and_read_in_both_languages(world: World)
         files={"file": ("x.pdf", b"hello", "application/pdf")},
     )
     assert not_pdf.status_code == 415 and "PDF" in not_pdf.text
+
+
+def test_public_verification_is_rate_limited_per_address(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with TestClient(create_app(make_settings(seal_verifications_per_minute=2))) as client:
+        world = make_world(client)
+        sealed = world.sign().content
+        answers = [
+            client.post("/seal/v1/verify", files={"file": ("s.pdf", sealed, "application/pdf")})
+            for _ in range(3)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["retry-after"] == "60"
+    assert answers[2].json()["type"] == "urn:tongxing:problem:too-many-requests"

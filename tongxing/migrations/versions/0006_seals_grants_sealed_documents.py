@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("seal_id", sa.String(length=32), nullable=False),
         sa.Column("client_id", sa.String(length=64), nullable=False),
         sa.Column("grant_id", sa.String(length=32), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
         sa.Column("signed_digest", sa.String(length=64), nullable=False),
         sa.Column("original_sha256", sa.String(length=64), nullable=False),
         sa.Column("document_type", sa.String(length=64), nullable=True),
@@ -45,6 +46,11 @@ def upgrade() -> None:
         sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sealed_documents")),
+        sa.UniqueConstraint(
+            "client_id",
+            "idempotency_key",
+            name=op.f("uq_sealed_documents_client_id"),
+        ),
         sa.UniqueConstraint("signed_digest", name=op.f("uq_sealed_documents_signed_digest")),
     )
     with op.batch_alter_table("sealed_documents", schema=None) as batch_op:
