@@ -64,7 +64,9 @@ class SealedDocument(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # SHA-256 of the signed byte ranges: what a verifier recomputes from the PDF.
     signed_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    original_sha256: Mapped[str] = mapped_column(String(64))
+    # The submitted PDF is the first ``original_size`` bytes of the sealed one (the seal is
+    # an incremental update), and those bytes are inside the signed range.
+    original_size: Mapped[int] = mapped_column(Integer)
     document_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
     level: Mapped[str] = mapped_column(String(8))
     certificate_serial: Mapped[str] = mapped_column(String(48))

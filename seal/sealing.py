@@ -76,6 +76,13 @@ class SealedResult:
     timings: pades.Stopwatch = field(default_factory=pades.Stopwatch)
 
 
+class _Writer(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer copying the original in 1 MiB chunks, not 4 KiB ones
+    (2,500 Python-level copies for a 10 MB document otherwise)."""
+
+    IO_CHUNK_SIZE = 1 << 20
+
+
 def new_document_id() -> str:
     """A document id: unguessable, so the QR link reveals nothing about other documents."""
     return "doc_" + secrets.token_hex(12)
@@ -201,7 +208,7 @@ def _decorate(
     changes are only made in documents nobody has signed yet: after a signature they
     would count as modifications of the earlier signed revision)."""
     try:
-        writer = IncrementalPdfFileWriter(BytesIO(document.data), prev=document.reader)
+        writer = _Writer(BytesIO(document.data), prev=document.reader)
     except Exception as exc:
         raise MalformedPdf(f"the PDF cannot be updated: {exc}") from None
     unsigned = document.signature_count == 0
@@ -313,7 +320,6 @@ def _record(
     idempotency_key: str | None,
 ) -> int:
     now = datetime.now(UTC)
-    original_sha256 = pades.sha256_hex(original)  # outside the transaction: 7 ms per 10 MB
     try:
         return _commit_record(
             service,
@@ -323,7 +329,7 @@ def _record(
             grant_id=grant_id,
             serial=serial,
             signed=signed,
-            original_sha256=original_sha256,
+            original_size=len(original),
             idempotency_key=idempotency_key,
             now=now,
         )
@@ -344,7 +350,7 @@ def _commit_record(
     grant_id: str,
     serial: str,
     signed: pades.Signed,
-    original_sha256: str,
+    original_size: int,
     idempotency_key: str | None,
     now: datetime,
 ) -> int:
@@ -370,7 +376,7 @@ def _commit_record(
             "level": request.level,
             "document_type": request.document_type,
             "signed_digest": signed.signed_digest,
-            "original_sha256": original_sha256,
+            "original_size": original_size,
         }
         appended = service.audit.append(
             session,
@@ -387,7 +393,7 @@ def _commit_record(
                 grant_id=grant_id,
                 idempotency_key=idempotency_key,
                 signed_digest=signed.signed_digest,
-                original_sha256=original_sha256,
+                original_size=original_size,
                 document_type=request.document_type,
                 level=request.level,
                 certificate_serial=serial,

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartParser
 
 import idp as idp_package
 import seal as seal_package
@@ -100,6 +101,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # the stock docs page loads scripts from a CDN; we load nothing remote
         redoc_url=None,
+    )
+    # Uploads up to the seal limit stay in memory instead of a temporary file (Starlette
+    # spools multipart files over 1 MiB to disk, then we would read them straight back).
+    MultiPartParser.spool_max_size = max(
+        MultiPartParser.spool_max_size, settings.seal_max_pdf_bytes
     )
     app.state.services = services
     app.state.keys = domain.keys

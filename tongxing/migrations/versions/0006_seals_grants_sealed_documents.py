@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("grant_id", sa.String(length=32), nullable=False),
         sa.Column("idempotency_key", sa.String(length=64), nullable=True),
         sa.Column("signed_digest", sa.String(length=64), nullable=False),
-        sa.Column("original_sha256", sa.String(length=64), nullable=False),
+        sa.Column("original_size", sa.Integer(), nullable=False),
         sa.Column("document_type", sa.String(length=64), nullable=True),
         sa.Column("level", sa.String(length=8), nullable=False),
         sa.Column("certificate_serial", sa.String(length=48), nullable=False),
