@@ -138,16 +138,13 @@ class SealingService:
         with self._lock:
             cached = self._context
         if cached is None or now - cached[0] >= _CRL_SECONDS:
-            cached = (now, self._revocation_inputs(session))
+            cached = (now, self.revocation_inputs(session))
             with self._lock:
                 self._context = cached
-        return self._context_from(*cached[1])
+        return self.context_from(*cached[1])
 
-    def fresh_validation_context(self, session: Session) -> ValidationContext:
-        """As :meth:`validation_context`, with CRLs read now (verification uses this)."""
-        return self._context_from(*self._revocation_inputs(session))
-
-    def _revocation_inputs(self, session: Session) -> tuple[list[bytes], list[bytes]]:
+    def revocation_inputs(self, session: Session) -> tuple[list[bytes], list[bytes]]:
+        """The CA certificates (root first) and their current CRLs, as DER."""
         certificates = [self.ca_der(session, name) for name in (ROOT, SEAL_CA, INFRA_CA)]
         crls = [
             crl.current_crl(session, hierarchy=self.keys.hierarchy, ca_name=name)[0]
@@ -156,7 +153,8 @@ class SealingService:
         return certificates, crls
 
     @staticmethod
-    def _context_from(certificates: list[bytes], crls: list[bytes]) -> ValidationContext:
+    def context_from(certificates: list[bytes], crls: list[bytes]) -> ValidationContext:
+        """A validation context trusting the first certificate, with the CRLs, offline."""
         root, *issuing = (asn1_x509.Certificate.load(der) for der in certificates)
         return ValidationContext(
             trust_roots=[root],

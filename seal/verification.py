@@ -124,7 +124,7 @@ def _iso(value: datetime | None) -> str | None:
 def verify_pdf(
     data: bytes,
     *,
-    context: Callable[[PdfFileReader], ValidationContext],
+    context: Callable[[PdfFileReader, datetime | None], ValidationContext],
     max_bytes: int,
     lookup: Lookup | None = None,
 ) -> dict[str, Any]:
@@ -146,10 +146,9 @@ def verify_pdf(
             f"at most {MAX_SIGNATURES} signatures and {MAX_REVISIONS} revisions are verified"
         )
     reports = []
-    validation_context = context(reader) if signatures else None
-    try:
-        for signature in signatures:
-            assert validation_context is not None
+    for signature in signatures:
+        validation_context = context(reader, timestamp_time(signature))
+        try:
             reports.append(
                 _verify_one(
                     signature,
@@ -159,8 +158,7 @@ def verify_pdf(
                     document_timestamps=len(timestamps),
                 )
             )
-    finally:
-        if validation_context is not None:  # close HTTP sessions a fetching context opened
+        finally:  # close HTTP sessions a fetching context opened
             run(validation_context.aclose())
     overall = (
         max((r["indication"] for r in reports), key=_SEVERITY.__getitem__)
@@ -185,6 +183,20 @@ def verify_pdf(
             }
         ),
     }
+
+
+def timestamp_time(signature: Any) -> datetime | None:
+    """The time in the signature's timestamp token (not yet validated), if it has one."""
+    try:
+        for attribute in signature.signer_info["unsigned_attrs"] or ():
+            if attribute["type"].native == "signature_time_stamp_token":
+                token = attribute["values"][0]
+                info = token["content"]["encap_content_info"]["content"].parsed
+                found: datetime = info["gen_time"].native
+                return found
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+    return None
 
 
 def _verify_one(

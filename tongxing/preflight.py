@@ -110,3 +110,14 @@ def check_keys(keys: KeyServices, *, initialise: bool) -> None:
         keys.start(initialise=initialise)
     except CustodyError as exc:
         raise StartupError(str(exc)) from None
+
+
+def check_seal_font(settings: Settings) -> None:
+    """A CJK font for drawing seals is there (configured, or found by fontconfig)."""
+    from seal.fonts import FontError, find_cjk_font
+
+    try:
+        find_cjk_font(settings.seal_font or None)
+    except FontError as exc:
+        where = f"{env_name('seal_font')}: " if settings.seal_font else ""
+        raise StartupError(f"{where}{exc}") from None

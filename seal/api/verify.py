@@ -130,10 +130,12 @@ TEXT: dict[str, dict[str, Any]] = {
 def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
     """The server-side report: our root and current CRLs, plus our records."""
     with service.database.transaction() as session:
-        context = service.fresh_validation_context(session)
+        inputs = service.revocation_inputs(session)
     return verify_pdf(
         data,
-        context=lambda _reader: context,
+        # Now, with the current CRLs: our policy fails a seal whose certificate is revoked,
+        # whenever that happened (the report says whether the timestamp came first).
+        context=lambda _reader, _moment: service.context_from(*inputs),
         max_bytes=service.settings.seal_max_pdf_bytes,
         lookup=lambda digest: records.record_for(service.database, service.audit, digest),
     )

@@ -229,3 +229,13 @@ def test_missing_fontconfig_gives_install_hint(monkeypatch: pytest.MonkeyPatch) 
             fonts.find_cjk_font(None)
     finally:
         fonts._discover_cjk_font.cache_clear()
+
+
+def test_a_missing_seal_font_stops_the_demo_with_one_clear_line(tmp_path: Path) -> None:
+    from core.settings import load_settings
+    from tongxing.preflight import StartupError, check_seal_font
+
+    settings = load_settings({}, mode="demo", data_dir=str(tmp_path), seal_font="/no/font.ttc")
+    with pytest.raises(StartupError, match=r"^TONGXING_SEAL_FONT: .*/no/font.ttc"):
+        check_seal_font(settings)
+    check_seal_font(load_settings({}, mode="demo", data_dir=str(tmp_path)))  # fontconfig finds one

@@ -325,12 +325,18 @@ def verify(
     except ValueError:
         raise AdminCommandError(f"{root} is not a certificate") from None
 
-    def context(reader: Any) -> Any:
+    def context(reader: Any, moment: datetime | None) -> Any:
         settings: dict[str, Any] = {
             "trust_roots": [anchor],
             "allow_fetching": online,
             "revocation_mode": "hard-fail",
         }
+        if moment is not None and not online:
+            # Offline, a document's own revocation data (B-LT/B-LTA) speaks for the time of
+            # its timestamp: validate at that moment, accepting the CRLs issued just after
+            # it, so a sealed document stays verifiable after those CRLs expire. Online, the
+            # current status is fetched and checked now.
+            settings.update(moment=moment, retroactive_revinfo=True)
         try:
             dss = DocumentSecurityStore.read_dss(reader)
         except Exception:  # no DSS (B-B/B-T) or an unreadable one: nothing embedded to use

@@ -33,6 +33,8 @@ def check_before_start(settings: Settings, *, workers: int) -> Settings:
         preflight.check_database(settings, services.database, migrate_schema=demo)
         preflight.check_store(services.store)
         preflight.check_keys(domain.keys, initialise=demo)
+        if demo:
+            preflight.check_seal_font(settings)  # the demo draws its seal on first start
     finally:
         services.close()
     return settings
