@@ -43,8 +43,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from tests.processes import running_server
-from tongxing.demo_data import BUREAU_NAME, CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
-from tongxing.sample_certificate import certificate_pdf
+from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
+from tongxing.demo_sealing import sample_permit
 
 STAGES = ("parse", "stamp", "hash", "sign", "write", "log")
 SIZES = (50 * 1024, 10 * 1024 * 1024)  # bytes: a 1-page permit, and one padded to 10 MiB
@@ -80,18 +80,7 @@ def permit(total_bytes: int) -> bytes:
     """The demo permit (as `tongxing.demo_sealing.sample_permit`) padded to about this size."""
 
     def make(padding: int) -> bytes:
-        return certificate_pdf(
-            title="建筑工程施工许可证",
-            holder="某某科技有限公司",
-            lines=[
-                "工程名称：某某科技研发中心（一期）",
-                "建设地点：通行市高新区创新路 88 号",
-                "建设规模：12,500 平方米",
-                f"发证机关：{BUREAU_NAME}",
-            ],
-            number="No. 350100202611280001",
-            padding_bytes=padding,
-        )
+        return sample_permit(padding_bytes=padding)
 
     return make(max(0, total_bytes - len(make(0))))
 

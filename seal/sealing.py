@@ -320,86 +320,60 @@ def _record(
     idempotency_key: str | None,
 ) -> int:
     now = datetime.now(UTC)
+    original_size = len(original)
     try:
-        return _commit_record(
-            service,
-            client_id=client_id,
-            request=request,
-            document_id=document_id,
-            grant_id=grant_id,
-            serial=serial,
-            signed=signed,
-            original_size=len(original),
-            idempotency_key=idempotency_key,
-            now=now,
-        )
+        with service.database.transaction() as session:
+            # Re-read under the transaction that counts the use: a suspension or revocation
+            # committed while we were signing wins, and the signed bytes are thrown away.
+            _check_seal(session, seal_id=request.seal_id, now=now, for_update=True)
+            if not repository.use_grant(session, grant_id, now=now):
+                grants.authorise(  # raises the precise reason (expired, used up, revoked)
+                    session,
+                    seal_id=request.seal_id,
+                    client_id=client_id,
+                    document_type=request.document_type,
+                    now=now,
+                )
+                raise InvalidSealRequest("the grant changed while sealing; try again")
+            details = {
+                "document_id": document_id,
+                "seal_id": request.seal_id,
+                "client_id": client_id,
+                "grant_id": grant_id,
+                "certificate_serial": serial,
+                "level": request.level,
+                "document_type": request.document_type,
+                "signed_digest": signed.signed_digest,
+                "original_size": original_size,
+            }
+            appended = service.audit.append(
+                session,
+                type="seal.applied",
+                actor=f"client:{client_id}",
+                subject=document_id,
+                details=details,
+            )
+            session.add(
+                SealedDocument(
+                    id=document_id,
+                    seal_id=request.seal_id,
+                    client_id=client_id,
+                    grant_id=grant_id,
+                    idempotency_key=idempotency_key,
+                    signed_digest=signed.signed_digest,
+                    original_size=original_size,
+                    document_type=request.document_type,
+                    level=request.level,
+                    certificate_serial=serial,
+                    audit_index=appended.index,
+                    details={"cross_page": request.cross_page, "qr": request.qr},
+                    created_at=now,
+                )
+            )
     except IntegrityError:
         if idempotency_key is None:
             raise
         raise IdempotencyConflict(
             "a document was already sealed with this Idempotency-Key"
         ) from None
-
-
-def _commit_record(
-    service: SealingService,
-    *,
-    client_id: str,
-    request: SealingRequest,
-    document_id: str,
-    grant_id: str,
-    serial: str,
-    signed: pades.Signed,
-    original_size: int,
-    idempotency_key: str | None,
-    now: datetime,
-) -> int:
-    with service.database.transaction() as session:
-        # Re-read under the transaction that counts the use: a suspension or revocation
-        # committed while we were signing wins, and the signed bytes are thrown away.
-        _check_seal(session, seal_id=request.seal_id, now=now, for_update=True)
-        if not repository.use_grant(session, grant_id, now=now):
-            grants.authorise(  # raises the precise reason (expired, used up, revoked)
-                session,
-                seal_id=request.seal_id,
-                client_id=client_id,
-                document_type=request.document_type,
-                now=now,
-            )
-            raise InvalidSealRequest("the grant changed while sealing; try again")
-        details = {
-            "document_id": document_id,
-            "seal_id": request.seal_id,
-            "client_id": client_id,
-            "grant_id": grant_id,
-            "certificate_serial": serial,
-            "level": request.level,
-            "document_type": request.document_type,
-            "signed_digest": signed.signed_digest,
-            "original_size": original_size,
-        }
-        appended = service.audit.append(
-            session,
-            type="seal.applied",
-            actor=f"client:{client_id}",
-            subject=document_id,
-            details=details,
-        )
-        session.add(
-            SealedDocument(
-                id=document_id,
-                seal_id=request.seal_id,
-                client_id=client_id,
-                grant_id=grant_id,
-                idempotency_key=idempotency_key,
-                signed_digest=signed.signed_digest,
-                original_size=original_size,
-                document_type=request.document_type,
-                level=request.level,
-                certificate_serial=serial,
-                audit_index=appended.index,
-                details={"cross_page": request.cross_page, "qr": request.qr},
-                created_at=now,
-            )
-        )
     return appended.index

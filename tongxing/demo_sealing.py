@@ -14,8 +14,8 @@ from tongxing.sample_certificate import certificate_pdf
 router = APIRouter(prefix="/demo", include_in_schema=False)
 
 
-def sample_permit(*, pages: int = 1) -> bytes:
-    """The demo construction permit."""
+def sample_permit(*, pages: int = 1, padding_bytes: int = 0) -> bytes:
+    """The demo construction permit (``padding_bytes`` makes it bigger, for benchmarks)."""
     return certificate_pdf(
         title="建筑工程施工许可证",
         holder="某某科技有限公司",
@@ -27,6 +27,7 @@ def sample_permit(*, pages: int = 1) -> bytes:
         ],
         number="No. 350100202611280001",
         pages=pages,
+        padding_bytes=padding_bytes,
         issued=datetime.now(UTC).strftime("%Y-%m-%d"),
     )
 

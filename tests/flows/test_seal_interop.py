@@ -28,12 +28,10 @@ from pyhanko_certvalidator import ValidationContext
 
 from tests.conftest import strong_secret
 from tests.processes import Server, free_port, running_server, tongxing
+from tests.seal.world import CLIENT_ID, SECRET, USCC, cli, set_up_with_cli
 from tongxing.demo_sealing import sample_permit
 
 pytestmark = pytest.mark.slow
-
-USCC = "11350100MB0020003P"
-SECRET = "certificate system secret of enough length"
 
 
 @dataclass
@@ -48,7 +46,7 @@ class Live:
         answer = httpx.post(
             f"{self.server.base_url}/token",
             data={"grant_type": "client_credentials", "scope": "seal:sign"},
-            auth=("permit-system", SECRET),
+            auth=(CLIENT_ID, SECRET),
         )
         assert answer.status_code == 200, answer.text
         return str(answer.json()["access_token"])
@@ -63,12 +61,6 @@ class Live:
         )
 
 
-def _cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
-    done = tongxing(*args, env=env, stdin=stdin)
-    assert done.returncode == 0, (args, done.stderr)
-    return done.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     work = tmp_path_factory.mktemp("seal-interop")
@@ -79,43 +71,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "TONGXING_ISSUER": f"http://127.0.0.1:{port}",
         "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
     }
-    _cli("db", "upgrade", env=env)
-    _cli("keys", "init", env=env)
-    _cli("orgs", "create", "--name", "通行市住房和城乡建设局", "--uscc", USCC, env=env)
-    _cli(
-        "users",
-        "create",
-        "--username",
-        "officer",
-        "--password-stdin",
-        env=env,
-        stdin="correct horse battery\n",
-    )
-    _cli(
-        "users",
-        "create",
-        "--username",
-        "clerk",
-        "--password-stdin",
-        env=env,
-        stdin="correct horse battery\n",
-    )
-    _cli("orgs", "add-member", "--org", USCC, "--user", "officer", "--role", "admin", env=env)
-    _cli("orgs", "add-member", "--org", USCC, "--user", "clerk", "--role", "member", env=env)
-    _cli(
-        "clients",
-        "create",
-        "--client-id",
-        "permit-system",
-        "--grant-type",
-        "client_credentials",
-        "--scope",
-        "seal:sign",
-        "--client-secret-stdin",
-        env=env,
-        stdin=SECRET + "\n",
-    )
-    seal_id = _cli("seals", "create", "--org", USCC, "--type", "approval", env=env)
+    cli("db", "upgrade", env=env)
+    cli("keys", "init", env=env)
+    seal_id = set_up_with_cli(env, members=("clerk",))
     # Only an administrator of the seal's organisation may approve a grant.
     refused = tongxing(
         "grants",
@@ -129,7 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         env=env,
     )
     assert refused.returncode == 2 and "not an administrator" in refused.stderr
-    grant_id = _cli(
+    grant_id = cli(
         "grants",
         "create",
         "--client-id",
@@ -162,7 +120,7 @@ def _pyhanko_status(live: Live, pdf: bytes) -> object:
     return asyncio.run(run_and_release(validation, context))  # closes its HTTP sessions
 
 
-def _verify_cli(live: Live, path: Path, *extra: str) -> tuple[int, dict[str, object]]:
+def _verifycli(live: Live, path: Path, *extra: str) -> tuple[int, dict[str, object]]:
     done = tongxing(
         "verify", str(path), "--root", str(live.work / "root.pem"), "--json", *extra, env=live.env
     )
@@ -196,24 +154,24 @@ def test_sealed_pdfs_validate_with_pyhanko_and_offline_then_fail_once_revoked(
         assert status.coverage == expected  # type: ignore[attr-defined]
 
     # Offline: B-LT carries its revocation data, B-T needs --online for it.
-    code, report = _verify_cli(live, live.work / "sealed-B-LT.pdf")
+    code, report = _verifycli(live, live.work / "sealed-B-LT.pdf")
     assert code == 0 and report["indication"] == "TOTAL_PASSED"
-    code, report = _verify_cli(live, live.work / "sealed-B-T.pdf")
+    code, report = _verifycli(live, live.work / "sealed-B-T.pdf")
     assert code == 1 and report["indication"] == "INDETERMINATE"
     assert report["signatures"][0]["sub_indication"] == "TRY_LATER"  # type: ignore[index]
-    code, report = _verify_cli(live, live.work / "sealed-B-T.pdf", "--online")
+    code, report = _verifycli(live, live.work / "sealed-B-T.pdf", "--online")
     assert code == 0 and report["indication"] == "TOTAL_PASSED"
 
     image = live.work / "seal.png"
-    _cli("seals", "image", live.seal_id, "--out", str(image), env=live.env)
+    cli("seals", "image", live.seal_id, "--out", str(image), env=live.env)
     assert image.read_bytes().startswith(b"\x89PNG")
-    listed = json.loads(_cli("seals", "list", "--json", env=live.env))
+    listed = json.loads(cli("seals", "list", "--json", env=live.env))
     assert [s["status"] for s in listed] == ["active"]
 
-    _cli("seals", "revoke", live.seal_id, "--reason", "key_compromise", env=live.env)
+    cli("seals", "revoke", live.seal_id, "--reason", "key_compromise", env=live.env)
     status = _pyhanko_status(live, sealed["B-T"])
     assert status.revoked and not status.bottom_line  # type: ignore[attr-defined]
-    code, report = _verify_cli(live, live.work / "sealed-B-T.pdf", "--online")
+    code, report = _verifycli(live, live.work / "sealed-B-T.pdf", "--online")
     assert code == 1 and report["indication"] == "TOTAL_FAILED"
     assert report["signatures"][0]["sub_indication"] == "REVOKED"  # type: ignore[index]
     refused = live.seal(sample_permit())
@@ -222,8 +180,8 @@ def test_sealed_pdfs_validate_with_pyhanko_and_offline_then_fail_once_revoked(
 
 
 def test_a_revoked_grant_stops_the_client_at_once(live: Live) -> None:
-    seal_id = _cli("seals", "create", "--org", USCC, "--type", "certificate", env=live.env)
-    grant_id = _cli(
+    seal_id = cli("seals", "create", "--org", USCC, "--type", "certificate", env=live.env)
+    grant_id = cli(
         "grants",
         "create",
         "--client-id",
@@ -238,9 +196,9 @@ def test_a_revoked_grant_stops_the_client_at_once(live: Live) -> None:
     )
     live.seal_id = seal_id
     assert live.seal(sample_permit()).status_code == 200
-    listed = json.loads(_cli("grants", "list", "--seal", seal_id, "--json", env=live.env))
+    listed = json.loads(cli("grants", "list", "--seal", seal_id, "--json", env=live.env))
     assert [(g["id"], g["uses"], g["max_uses"]) for g in listed] == [(grant_id, 1, 5)]
-    _cli("grants", "revoke", grant_id, env=live.env)
+    cli("grants", "revoke", grant_id, env=live.env)
     refused = live.seal(sample_permit())
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:tongxing:problem:no-grant"

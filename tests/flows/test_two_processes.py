@@ -169,43 +169,23 @@ def test_sealing_through_one_process_is_one_service_with_the_other(
 ) -> None:
     """Grants are counted in PostgreSQL, idempotency keys live in Redis, the audit log is
     shared: a retry on the other process gets the same document, not a second seal."""
+    from tests.seal.world import CLIENT_ID, SECRET, cli, set_up_with_cli
     from tongxing.demo_sealing import sample_permit
 
     env = shared_env
-    uscc, secret = "11350100MB0020003P", "a certificate system secret of enough length"
-
-    def cli(*args: str, stdin: str | None = None) -> str:
-        done = tongxing(*args, env=env, stdin=stdin)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip().splitlines()[-1]
-
-    cli("users", "create", "--username", "officer", "--password-stdin", stdin="correct horse 1\n")
-    cli("orgs", "create", "--name", "通行市住房和城乡建设局", "--uscc", uscc)
-    cli("orgs", "add-member", "--org", uscc, "--user", "officer", "--role", "admin")
-    cli(
-        "clients",
-        "create",
-        "--client-id",
-        "permit-system",
-        "--grant-type",
-        "client_credentials",
-        "--scope",
-        "seal:sign",
-        "--client-secret-stdin",
-        stdin=secret + "\n",
-    )
-    seal_id = cli("seals", "create", "--org", uscc, "--type", "approval")
+    seal_id = set_up_with_cli(env)
     cli(
         "grants",
         "create",
         "--client-id",
-        "permit-system",
+        CLIENT_ID,
         "--seal",
         seal_id,
         "--approved-by",
         "officer",
         "--max-uses",
         "2",
+        env=env,
     )
     with (
         running_server("serve", env=env, cwd=tmp_path) as one,
@@ -214,7 +194,7 @@ def test_sealing_through_one_process_is_one_service_with_the_other(
         token = httpx.post(
             one.base_url + "/token",
             data={"grant_type": "client_credentials", "scope": "seal:sign"},
-            auth=("permit-system", secret),
+            auth=(CLIENT_ID, SECRET),
         ).json()["access_token"]
 
         def seal(server: Server, key: str) -> httpx.Response:

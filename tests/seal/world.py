@@ -162,3 +162,47 @@ def make_world(
             max_uses=max_uses,
         )
         return World(client=client, seal_id=seal.id, grant_id=grant.id)
+
+
+SECRET = "a certificate system secret of enough length"
+
+
+def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
+    """Run ``tongxing``; it must succeed; its last line of output (the new id)."""
+    from tests.processes import tongxing
+
+    done = tongxing(*args, env=env, stdin=stdin)
+    assert done.returncode == 0, (args, done.stderr)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> str:
+    """The bureau, its administrator ``officer`` (plus ``members``), the client
+    ``permit-system`` (secret :data:`SECRET`, scope seal:sign) and an approval seal, all
+    through the CLI an administrator uses; returns the seal id (no grant yet)."""
+    cli("orgs", "create", "--name", ORG, "--uscc", USCC, env=env)
+    for login, role in (("officer", "admin"), *((m, "member") for m in members)):
+        cli(
+            "users",
+            "create",
+            "--username",
+            login,
+            "--password-stdin",
+            env=env,
+            stdin="correct horse battery\n",
+        )
+        cli("orgs", "add-member", "--org", USCC, "--user", login, "--role", role, env=env)
+    cli(
+        "clients",
+        "create",
+        "--client-id",
+        CLIENT_ID,
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "seal:sign",
+        "--client-secret-stdin",
+        env=env,
+        stdin=SECRET + "\n",
+    )
+    return cli("seals", "create", "--org", USCC, "--type", "approval", env=env)
