@@ -46,7 +46,7 @@ from tests.processes import running_server
 from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
 from tongxing.demo_sealing import sample_permit
 
-STAGES = ("parse", "stamp", "hash", "sign", "write", "log")
+STAGES = ("parse", "authorise", "stamp", "hash", "sign", "write", "log")
 SIZES = (50 * 1024, 10 * 1024 * 1024)  # bytes: a 1-page permit, and one padded to 10 MiB
 
 

@@ -21,7 +21,7 @@ class Seal(Base):
     organisation_name: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(32))
-    image: Mapped[bytes] = mapped_column(LargeBinary)
+    image: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read when drawn
     image_source: Mapped[str] = mapped_column(String(16))  # generated | uploaded
     key_id: Mapped[str] = mapped_column(String(64))
     certificate_serial: Mapped[str] = mapped_column(String(48))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
@@ -94,7 +95,12 @@ class SealingService:
         return self.keys.hierarchy.ca_certificate(session, name).der
 
     def material(
-        self, session: Session, *, seal_id: str, image: bytes, certificate: IssuedCertificate
+        self,
+        session: Session,
+        *,
+        seal_id: str,
+        image: Callable[[], bytes],
+        certificate: IssuedCertificate,
     ) -> SealMaterial:
         """The signer and image for ``certificate`` of ``seal_id`` (loaded once per process)."""
         cache_key = (seal_id, certificate.serial)
@@ -110,7 +116,7 @@ class SealingService:
         material = SealMaterial(
             signer=signer,
             template=SignedDataTemplate(key=key, certificate=parsed, chain=chain),
-            image=SealImage(image),
+            image=SealImage(image()),  # loaded only here: the PNG is a deferred column
             reserve_b_b=reserve_bytes(signer=signer, timestamped=False, tsa_chain_bytes=0),
             reserve_b_t=reserve_bytes(signer=signer, timestamped=True, tsa_chain_bytes=tsa_chain),
         )

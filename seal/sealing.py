@@ -129,7 +129,7 @@ def seal_document(
     with watch.stage("parse"):
         document = open_pdf(data, max_bytes=service.settings.seal_max_pdf_bytes)
     now = datetime.now(UTC)
-    with service.database.transaction() as session:
+    with watch.stage("authorise"), service.database.transaction() as session:
         # The grant first: a client learns nothing about seals it was not granted (an
         # unknown seal and someone else's seal both get no-grant).
         grant = grants.authorise(
@@ -142,7 +142,7 @@ def seal_document(
         seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
         try:
             material = service.material(
-                session, seal_id=seal.id, image=seal.image, certificate=certificate
+                session, seal_id=seal.id, image=lambda: seal.image, certificate=certificate
             )
         except (CustodyError, KeyStoreError) as exc:
             raise SigningUnavailable(f"the key of seal {seal.id} cannot sign: {exc}") from None
