@@ -1,5 +1,5 @@
-"""A seal whose key lives in an HSM (SoftHSM2 over PKCS#11): the key never leaves the token,
-and the sealed PDF verifies like any other."""
+"""Seals with other keys than the default software P-256: in an HSM (SoftHSM2 over PKCS#11,
+the key never leaves the token) and RSA-3072; the sealed PDFs verify like any other."""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def test_a_seal_key_in_the_hsm_seals_and_verifies(
             answer = world.sign(level=level)
             assert answer.status_code == 200, answer.text
             assert world.verify(answer.content)["indication"] == "TOTAL_PASSED"
+
+
+def test_an_rsa_seal_key_seals_and_verifies(make_settings: Callable[..., Settings]) -> None:
+    with TestClient(create_app(make_settings(key_algorithm="RS256"))) as client:
+        world = make_world(client)
+        for level in ("B-B", "B-T", "B-LT"):
+            answer = world.sign(level=level)
+            assert answer.status_code == 200, answer.text
+            report = world.verify(answer.content)
+            assert report["indication"] == "TOTAL_PASSED", report
