@@ -143,9 +143,9 @@ def run(coroutine: Any) -> Any:
 def reserve_bytes(*, signer: CustodySigner, timestamped: bool, tsa_chain_bytes: int) -> int:
     """A fixed size for the CMS container (hex, so twice the DER), generous enough that no
     dry-run signature is needed to size it (pyHanko otherwise signs every document twice)."""
-    certificates = len(signer.signing_cert.dump()) + sum(
-        len(c.dump()) for c in signer.cert_registry
-    )
+    own = signer.signing_cert
+    assert own is not None  # a CustodySigner always has its certificate
+    certificates = len(own.dump()) + sum(len(c.dump()) for c in signer.cert_registry)
     der = certificates + len(signer._placeholder) + 1536
     if timestamped:
         der += tsa_chain_bytes + 1536

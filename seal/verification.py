@@ -343,3 +343,38 @@ def _indicate(
         # The timestamp cannot serve as proof of existence (ETSI EN 319 102-1 NO_POE).
         return INDETERMINATE, "NO_POE"
     return PASSED, None
+
+
+def document_context(
+    reader: PdfFileReader,
+    moment: datetime | None,
+    *,
+    anchor: asn1_x509.Certificate,
+    online: bool,
+) -> ValidationContext:
+    """What an offline verifier trusts: ``anchor``, and the revocation data the document
+    carries in its DSS (none for B-B/B-T: their status is then unknown, not assumed good),
+    or, ``online``, whatever the certificates' CRL/OCSP addresses answer now.
+
+    Offline, a B-LT/B-LTA document is validated at ``moment`` (its signature timestamp)
+    accepting CRLs issued just after it: its own revocation data speaks for that time, so
+    the document stays verifiable after those CRLs expire. Only a trusted timestamp passes
+    (an untrusted one makes the report INDETERMINATE), and a revocation after that moment is
+    only seen ``online``.
+    """
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    settings: dict[str, Any] = {
+        "trust_roots": [anchor],
+        "allow_fetching": online,
+        "revocation_mode": "hard-fail",
+    }
+    if moment is not None and not online:
+        settings.update(moment=moment, retroactive_revinfo=True)
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:  # no DSS (B-B/B-T) or an unreadable one: nothing embedded to use
+        if not online:  # empty, not absent: "no revocation data", so status is unknown
+            settings.update(crls=[], ocsps=[])
+        return ValidationContext(**settings)
+    return dss.as_validation_context(settings)

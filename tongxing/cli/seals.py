@@ -309,10 +309,8 @@ def verify(
 ) -> None:
     """Verify a sealed PDF offline against a root certificate (exit 0 only when every seal
     is TOTAL_PASSED). Revocation data comes from the document (B-LT/B-LTA) unless --online."""
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-
     from core.logs import quiet_pdf_validation
-    from seal.verification import verify_pdf
+    from seal.verification import document_context, verify_pdf
 
     quiet_pdf_validation()
 
@@ -326,26 +324,7 @@ def verify(
         raise AdminCommandError(f"{root} is not a certificate") from None
 
     def context(reader: Any, moment: datetime | None) -> Any:
-        settings: dict[str, Any] = {
-            "trust_roots": [anchor],
-            "allow_fetching": online,
-            "revocation_mode": "hard-fail",
-        }
-        if moment is not None and not online:
-            # Offline, a document's own revocation data (B-LT/B-LTA) speaks for the time of
-            # its timestamp: validate at that moment, accepting the CRLs issued just after
-            # it, so a sealed document stays verifiable after those CRLs expire. Online, the
-            # current status is fetched and checked now.
-            settings.update(moment=moment, retroactive_revinfo=True)
-        try:
-            dss = DocumentSecurityStore.read_dss(reader)
-        except Exception:  # no DSS (B-B/B-T) or an unreadable one: nothing embedded to use
-            from pyhanko_certvalidator import ValidationContext
-
-            if not online:  # empty, not absent: "no revocation data", so status is unknown
-                settings.update(crls=[], ocsps=[])
-            return ValidationContext(**settings)
-        return dss.as_validation_context(settings)
+        return document_context(reader, moment, anchor=anchor, online=online)
 
     try:
         report = verify_pdf(file.read_bytes(), context=context, max_bytes=1 << 30)
