@@ -143,13 +143,13 @@ def get(session: Session, seal_id: str, *, for_update: bool = False) -> Seal:
     return row
 
 
-def certificate(session: Session, seal: Seal) -> IssuedCertificate:
-    """The seal's current certificate."""
+def certificate(session: Session, seal: Seal, *, serial: str | None = None) -> IssuedCertificate:
+    """The seal's current certificate, or its certificate ``serial``."""
     row = key_repository.certificate_by_serial(
-        session, issuer=SEAL_CA, serial=seal.certificate_serial
+        session, issuer=SEAL_CA, serial=serial or seal.certificate_serial
     )
-    if row is None:
-        raise InvalidSealRequest(f"seal {seal.id} has no certificate on record")
+    if row is None or row.owner != seal.id:
+        raise InvalidSealRequest(f"seal {seal.id} has no such certificate on record")
     return row
 
 

@@ -21,6 +21,7 @@ from audit.log import AuditLog
 from core.database import Database
 from core.settings import Settings
 from core.store import Store
+from core.ttl_cache import TtlCache
 from keys import crl, tsa
 from keys.data_keys import DataKeys
 from keys.hierarchy import INFRA_CA, ROOT, SEAL_CA
@@ -44,6 +45,17 @@ class SealMaterial:
     reserve_b_t: int
 
 
+@dataclass(frozen=True)
+class Authorised:
+    """What the checks before the work found: the grant, the certificate, the signer."""
+
+    key: tuple[str, str, str | None]
+    grant_id: str
+    serial: str
+    material: SealMaterial
+    signer_name: str
+
+
 class SealingService:
     """One process's sealing service."""
 
@@ -64,6 +76,9 @@ class SealingService:
         self.audit = audit
         self.data_keys = data_keys
         self._threads = threading.local()
+        # Checks made before the work, per (client, seal, document type); the sealing
+        # transaction repeats them in the database, so this only spares a round of reads.
+        self.authorisations: TtlCache[tuple[str, str, str | None], Authorised] = TtlCache(seconds=5)
         self._materials: dict[tuple[str, str], SealMaterial] = {}
         self._images: dict[str, SealImage] = {}
         self._context: tuple[float, tuple[list[bytes], list[bytes]]] | None = None

@@ -42,7 +42,7 @@ from seal.errors import (
     SigningUnavailable,
 )
 from seal.models import SealedDocument
-from seal.runtime import SealingService
+from seal.runtime import Authorised, SealingService
 
 log = logging.getLogger("tongxing.seal")
 
@@ -93,7 +93,16 @@ def verify_url(issuer: str, document_id: str) -> str:
     return f"{issuer}/verify?document={document_id}"
 
 
-def _check_seal(session: Session, *, seal_id: str, now: datetime, for_update: bool = False) -> Any:
+def _check_seal(
+    session: Session,
+    *,
+    seal_id: str,
+    now: datetime,
+    for_update: bool = False,
+    serial: str | None = None,
+) -> Any:
+    """The active seal in its window and the good certificate it signs with (``serial``,
+    default: its current one), or the precise refusal."""
     seal = registry.get(session, seal_id, for_update=for_update)
     if seal.status != "active":
         raise SealNotActive(f"seal {seal_id} is {seal.status}", seal_status=seal.status)
@@ -102,7 +111,7 @@ def _check_seal(session: Session, *, seal_id: str, now: datetime, for_update: bo
             f"seal {seal_id} is valid from {as_utc(seal.valid_from):%Y-%m-%d} "
             f"until {as_utc(seal.valid_until):%Y-%m-%d}"
         )
-    certificate = registry.certificate(session, seal)
+    certificate = registry.certificate(session, seal, serial=serial)
     if certificate.status != "good":
         raise CertificateRevoked(
             f"the certificate of seal {seal_id} is {certificate.status}",
@@ -129,28 +138,13 @@ def seal_document(
     with watch.stage("parse"):
         document = open_pdf(data, max_bytes=service.settings.seal_max_pdf_bytes)
     now = datetime.now(UTC)
-    with watch.stage("authorise"), service.database.transaction() as session:
-        # The grant first: a client learns nothing about seals it was not granted (an
-        # unknown seal and someone else's seal both get no-grant).
-        grant = grants.authorise(
-            session,
-            seal_id=request.seal_id,
-            client_id=client_id,
-            document_type=request.document_type,
-            now=now,
-        )
-        seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
-        try:
-            material = service.material(
-                session, seal_id=seal.id, image=lambda: seal.image, certificate=certificate
-            )
-        except (CustodyError, KeyStoreError) as exc:
-            raise SigningUnavailable(f"the key of seal {seal.id} cannot sign: {exc}") from None
-        context = (
-            service.validation_context(session) if request.level in ("B-LT", "B-LTA") else None
-        )
-        seal_name, organisation = seal.name, seal.organisation_name
-        serial, grant_id = certificate.serial, grant.id
+    with watch.stage("authorise"):
+        allowed = _authorise(service, client_id=client_id, request=request, now=now)
+    material, serial, grant_id = allowed.material, allowed.serial, allowed.grant_id
+    context = None
+    if request.level in ("B-LT", "B-LTA"):
+        with service.database.transaction() as session:
+            context = service.validation_context(session)
     document_id = document_id or new_document_id()
     with watch.stage("stamp"):
         where = placement.resolve(document, request.placement)
@@ -171,21 +165,25 @@ def seal_document(
         context=context,
         document_id=document_id,
         first_signature=document.signature_count == 0,
-        signer_name=f"{organisation} {seal_name}",
+        signer_name=allowed.signer_name,
         watch=watch,
     )
     with watch.stage("log"):
-        audit_index = _record(
-            service,
-            client_id=client_id,
-            request=request,
-            document_id=document_id,
-            grant_id=grant_id,
-            serial=serial,
-            signed=signed,
-            original=data,
-            idempotency_key=idempotency_key,
-        )
+        try:
+            audit_index = _record(
+                service,
+                client_id=client_id,
+                request=request,
+                document_id=document_id,
+                grant_id=grant_id,
+                serial=serial,
+                signed=signed,
+                original=data,
+                idempotency_key=idempotency_key,
+            )
+        except SealError:
+            service.authorisations.drop(allowed.key)  # the next call reads it all again
+            raise
     return SealedResult(
         document_id=document_id,
         data=signed.data,
@@ -193,6 +191,45 @@ def seal_document(
         signed_digest=signed.signed_digest,
         timings=watch,
     )
+
+
+def _authorise(
+    service: SealingService, *, client_id: str, request: SealingRequest, now: datetime
+) -> Authorised:
+    """The grant, seal and certificate checks before any work, remembered for a few seconds
+    per process (``SealingService.authorisations``). Remembering is safe because the sealing
+    transaction checks all of it again in the database (``_record``): a grant revoked, a
+    seal suspended or a certificate revoked in between still stops the sealing there."""
+    key = (client_id, request.seal_id, request.document_type)
+    found = service.authorisations.get(key)
+    if found is not None:
+        return found
+    with service.database.transaction() as session:
+        # The grant first: a client learns nothing about seals it was not granted (an
+        # unknown seal and someone else's seal both get no-grant).
+        grant = grants.authorise(
+            session,
+            seal_id=request.seal_id,
+            client_id=client_id,
+            document_type=request.document_type,
+            now=now,
+        )
+        seal, certificate = _check_seal(session, seal_id=request.seal_id, now=now)
+        try:
+            material = service.material(
+                session, seal_id=seal.id, image=lambda: seal.image, certificate=certificate
+            )
+        except (CustodyError, KeyStoreError) as exc:
+            raise SigningUnavailable(f"the key of seal {seal.id} cannot sign: {exc}") from None
+        allowed = Authorised(
+            key=key,
+            grant_id=grant.id,
+            serial=certificate.serial,
+            material=material,
+            signer_name=f"{seal.organisation_name} {seal.name}",
+        )
+    service.authorisations.put(key, allowed)
+    return allowed
 
 
 def _decorate(
@@ -325,16 +362,19 @@ def _record(
         with service.database.transaction() as session:
             # Re-read under the transaction that counts the use: a suspension or revocation
             # committed while we were signing wins, and the signed bytes are thrown away.
-            _check_seal(session, seal_id=request.seal_id, now=now, for_update=True)
+            _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
             if not repository.use_grant(session, grant_id, now=now):
-                grants.authorise(  # raises the precise reason (expired, used up, revoked)
+                # Used up, expired or revoked since: another grant may still allow it, or
+                # authorise() raises the precise reason.
+                grant_id = grants.authorise(
                     session,
                     seal_id=request.seal_id,
                     client_id=client_id,
                     document_type=request.document_type,
                     now=now,
-                )
-                raise InvalidSealRequest("the grant changed while sealing; try again")
+                ).id
+                if not repository.use_grant(session, grant_id, now=now):
+                    raise InvalidSealRequest("the grant changed while sealing; try again")
             details = {
                 "document_id": document_id,
                 "seal_id": request.seal_id,

@@ -294,3 +294,29 @@ def test_the_sealing_api_is_documented(world: World) -> None:
     assert "application/pdf" in sign["responses"]["200"]["content"]
     for path in ("/seal/v1/batch", "/seal/v1/verify", "/seal/v1/documents/{document_id}"):
         assert path in schema["paths"]
+
+
+def test_checks_remembered_before_the_work_are_repeated_when_it_is_recorded(world: World) -> None:
+    """A certificate revoked behind the registry's back (``keys revoke``) right after a
+    sealing: the next sealing, whose pre-checks come from the per-process memory, is still
+    refused by the checks in the sealing transaction, and nothing is logged."""
+    from keys.certificate_status import set_status
+    from keys.hierarchy import SEAL_CA
+    from seal import registry
+
+    assert world.sign().status_code == 200
+    with world.domain.keys.database.transaction() as session:
+        serial = registry.get(session, world.seal_id).certificate_serial
+        set_status(
+            session,
+            hierarchy=world.domain.keys.hierarchy,
+            issuer=SEAL_CA,
+            serial=serial,
+            status="revoked",
+            actor="test",
+            reason="key_compromise",
+        )
+    refused = world.sign()
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "urn:tongxing:problem:certificate-revoked"
+    assert world.sealings_logged() == 1 and world.uses() == 1
