@@ -454,16 +454,22 @@ class AnchorBudgetExceeded(ValueError):
 
 def _search_page(page: PageObject, needle: str, *, deadline: float) -> Box | None:
     walker = _Walker(page.get("/Resources"))
-    calls = 0
+    calls, exceeded = 0, False
 
     def before(*args: Any) -> None:
-        nonlocal calls
+        # Sticky: pypdf swallows exceptions raised inside form XObjects, so once over budget
+        # every later operator raises again (each form then stops at its first one), and the
+        # flag is checked after extraction in case nothing let it through.
+        nonlocal calls, exceeded
         calls += 1
-        if calls % 512 == 0 and time.monotonic() > deadline:
+        if exceeded or (calls % 512 == 0 and time.monotonic() > deadline):
+            exceeded = True
             raise AnchorBudgetExceeded("the anchor search took too long")
         walker.before(*args)
 
     page.extract_text(visitor_operand_before=before, visitor_operand_after=walker.after)
+    if exceeded:
+        raise AnchorBudgetExceeded("the anchor search took too long")
     return _search(walker, needle)
 
 

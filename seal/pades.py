@@ -202,6 +202,8 @@ def sign(
             der = template.content_info(
                 prepared.document_digest, timestamp=stamp if level == "B-T" else None
             )
+        if 2 * len(der) > bytes_reserved:  # our sizing is wrong: a bug, never the client's
+            raise RuntimeError(f"the CMS ({len(der)} bytes) outgrew its reservation")
         with watch.stage("write"):
             await PdfTBSDocument.async_finish_signing(result, prepared, der)
         return bytes(prepared.document_digest)

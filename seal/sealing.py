@@ -335,7 +335,7 @@ def _sign(
         log.warning("sealing could not sign: %s", type(exc).__name__)
         raise SigningUnavailable("the seal key or the time-stamping unit cannot sign now") from None
     except SigningError as exc:
-        if "reserved" in str(exc).lower():
+        if "reserved" in str(exc).lower() or "larger than expected" in str(exc):
             raise  # our reservation was too small: a bug to see in the logs, not the client's
         raise MalformedPdf(f"the PDF cannot be sealed: {str(exc)[:200]}") from None
     except (PdfError, PdfReadError) as exc:
@@ -410,8 +410,11 @@ def _record(
                     created_at=now,
                 )
             )
-    except IntegrityError:
-        if idempotency_key is None:
+    except IntegrityError as exc:
+        if idempotency_key is None or (
+            "idempotency_key" not in str(exc.orig)
+            and ("uq_sealed_documents_client_id" not in str(exc.orig))
+        ):
             raise
         raise IdempotencyConflict(
             "a document was already sealed with this Idempotency-Key"

@@ -147,19 +147,27 @@ def verify_pdf(
         )
     reports = []
     for signature in signatures:
-        validation_context = context(reader, timestamp_time(signature))
-        try:
-            reports.append(
-                _verify_one(
+
+        def verify_at(moment: datetime | None, signature: Any = signature) -> dict[str, Any]:
+            validation_context = context(reader, moment)
+            try:
+                return _verify_one(
                     signature,
                     context=validation_context,
                     lookup=lookup,
                     has_dss=has_dss,
                     document_timestamps=len(timestamps),
                 )
-            )
-        finally:  # close HTTP sessions a fetching context opened
-            run(validation_context.aclose())
+            finally:  # close HTTP sessions a fetching context opened
+                run(validation_context.aclose())
+
+        moment = timestamp_time(signature)
+        report = verify_at(moment)
+        if moment is not None and not _proved(report, moment):
+            # The moment must be the time of the timestamp the validator trusted, and of
+            # nothing else; if it is not, the judgement made at it does not count.
+            report = verify_at(None)
+        reports.append(report)
     overall = (
         max((r["indication"] for r in reports), key=_SEVERITY.__getitem__)
         if reports
@@ -186,17 +194,36 @@ def verify_pdf(
 
 
 def timestamp_time(signature: Any) -> datetime | None:
-    """The time in the signature's timestamp token (not yet validated), if it has one."""
+    """The time of the signature's timestamp, as a candidate moment to validate at: only when
+    the signature carries exactly one timestamp token and that token's imprint is the
+    SHA-256 of this signature value (ETSI EN 319 122-1 §5.3). The token's own signature is
+    checked by the validator afterwards (see ``_proved``)."""
     try:
-        for attribute in signature.signer_info["unsigned_attrs"] or ():
-            if attribute["type"].native == "signature_time_stamp_token":
-                token = attribute["values"][0]
-                info = token["content"]["encap_content_info"]["content"].parsed
-                found: datetime = info["gen_time"].native
-                return found
-    except (KeyError, ValueError, TypeError, IndexError):
+        tokens = [
+            value
+            for attribute in signature.signer_info["unsigned_attrs"] or ()
+            if attribute["type"].native == "signature_time_stamp_token"
+            for value in attribute["values"]
+        ]
+        if len(tokens) != 1:
+            return None
+        info = tokens[0]["content"]["encap_content_info"]["content"].parsed
+        imprint = info["message_imprint"]
+        value = signature.signer_info["signature"].native
+        if imprint["hash_algorithm"]["algorithm"].native != "sha256" or (
+            imprint["hashed_message"].native != hashlib.sha256(value).digest()
+        ):
+            return None
+        found: datetime = info["gen_time"].native
+        return found
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
         return None
-    return None
+
+
+def _proved(report: dict[str, Any], moment: datetime) -> bool:
+    """Whether the validator trusted a timestamp of exactly ``moment``."""
+    timestamp = report.get("timestamp")
+    return bool(timestamp and timestamp.get("trusted") and timestamp.get("time") == _iso(moment))
 
 
 def _verify_one(

@@ -7,6 +7,8 @@ The page's upload form carries a CSRF token like every other form of the service
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,6 +147,9 @@ def _throttle(request: Request, service: SealingService) -> None:
     """Public verification is anonymous and costly: a budget per source address and minute
     (counted in the shared store, so it holds across app processes)."""
     address = request.client.host if request.client else "unknown"
+    if ":" in address:  # IPv6: one budget per /64, the block a single client controls
+        with contextlib.suppress(ValueError):
+            address = str(ipaddress.ip_network(f"{address}/64", strict=False))
     minute = int(time.time() // 60)
     key = service.store.key("seal", "verify-rate", f"{address}:{minute}")
     limit = service.settings.seal_verifications_per_minute

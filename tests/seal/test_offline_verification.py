@@ -4,7 +4,7 @@ because it is validated at the time of its trusted timestamp."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ def world(client: TestClient) -> World:
 
 def _offline(pdf: bytes, anchor: asn1_x509.Certificate, *, at: str) -> dict[str, Any]:
     def context(reader: Any, moment: datetime | None) -> Any:
-        if at == "three days later" and moment is not None:
+        if at == "three days later":
             # The same embedded CRLs, judged "now" once they have expired (nextUpdate is a
             # day after issue): what a verifier without the long-term rule would say.
             return DocumentSecurityStore.read_dss(reader).as_validation_context(
@@ -31,7 +31,7 @@ def _offline(pdf: bytes, anchor: asn1_x509.Certificate, *, at: str) -> dict[str,
                     "trust_roots": [anchor],
                     "allow_fetching": False,
                     "revocation_mode": "hard-fail",
-                    "moment": moment + timedelta(days=3),
+                    "moment": datetime.now(UTC) + timedelta(days=3),
                 }
             )
         return document_context(reader, moment, anchor=anchor, online=False)
@@ -58,3 +58,33 @@ def test_long_term_documents_verify_offline_at_their_timestamp(world: World) -> 
     other = world.client.get("/pki/ca/seal.crt").content  # a CA certificate, not our root
     foreign = _offline(long_term, asn1_x509.Certificate.load(other), at="its timestamp")
     assert foreign["indication"] != "TOTAL_PASSED"
+
+
+def test_the_moment_comes_only_from_the_one_timestamp_over_this_signature(world: World) -> None:
+    """A forger cannot choose the time offline validation happens at: a second token (say,
+    an old one copied from another document) or a token over another signature value gives
+    no moment, and validation happens now."""
+    from io import BytesIO
+    from types import SimpleNamespace
+
+    from asn1crypto import cms
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from seal.verification import timestamp_time
+
+    sealed = world.sign(level="B-T").content
+    (signature,) = PdfFileReader(BytesIO(sealed)).embedded_regular_signatures
+    info = signature.signer_info
+    assert timestamp_time(signature) is not None
+
+    def variant(**changes: Any) -> Any:
+        copy = cms.SignerInfo.load(info.dump())
+        for name, value in changes.items():
+            copy[name] = value
+        return SimpleNamespace(signer_info=copy)
+
+    token = info["unsigned_attrs"][0]["values"][0]
+    twice = cms.CMSAttributes([{"type": "signature_time_stamp_token", "values": [token, token]}])
+    assert timestamp_time(variant(unsigned_attrs=twice)) is None
+    other_value = bytes(64) if len(info["signature"].native) < 100 else bytes(384)
+    assert timestamp_time(variant(signature=other_value)) is None
