@@ -84,8 +84,8 @@ def _seal(
             {"Server-Timing": result.timings.server_timing()},
         )
     key = IdempotencyKeys.check_header(idempotency_key)
-    print_ = fingerprint(data, parameters.model_dump())
-    found = keys.begin(client_id=token.client_id, key=key, fingerprint=print_)
+    request_print = fingerprint(data, parameters.model_dump())
+    found = keys.begin(client_id=token.client_id, key=key, fingerprint=request_print)
     if found is not None:
         return found, {"Idempotency-Replayed": "true"}
     try:
@@ -102,7 +102,7 @@ def _seal(
         keys.release(client_id=token.client_id, key=key)
         raise
     remembered = Remembered(result.document_id, result.audit_index, result.data)
-    keys.complete(client_id=token.client_id, key=key, fingerprint=print_, result=remembered)
+    keys.complete(client_id=token.client_id, key=key, fingerprint=request_print, result=remembered)
     return remembered, {"Server-Timing": result.timings.server_timing()}
 
 
