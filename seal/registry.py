@@ -9,7 +9,7 @@ an audit-log event in the same transaction.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy.orm import Session
@@ -297,6 +297,6 @@ def renew(
     return row
 
 
-def in_window(seal: Seal, now: datetime, *, slack: timedelta = timedelta(0)) -> bool:
+def in_window(seal: Seal, now: datetime) -> bool:
     """Whether ``now`` is inside the seal's validity window."""
-    return as_utc(seal.valid_from) - slack <= now < as_utc(seal.valid_until)
+    return as_utc(seal.valid_from) <= now < as_utc(seal.valid_until)

@@ -23,6 +23,7 @@ from core.settings import Settings
 from core.store import Store
 from core.ttl_cache import TtlCache
 from keys import crl, tsa
+from keys import repository as key_repository
 from keys.data_keys import DataKeys
 from keys.hierarchy import INFRA_CA, ROOT, SEAL_CA
 from keys.models import IssuedCertificate
@@ -146,8 +147,6 @@ class SealingService:
                 del self._materials[key]
 
     def _tsa_certificate(self, session: Session) -> bytes:
-        from keys import repository as key_repository
-
         rows = key_repository.certificates(session, kind="tsa")
         return rows[-1].der if rows else b""
 

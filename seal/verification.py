@@ -89,10 +89,6 @@ EXPLANATIONS[(INDETERMINATE, "NO_POE")] = (
 )
 
 
-class VerificationError(ValueError):
-    """The upload cannot be verified at all (not a PDF, unreadable, no signatures)."""
-
-
 @dataclass
 class RegistryRecord:
     """What our own records say about a sealing (server-side verification only)."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core.api.browser import browser_id
 from idp import consents, repository
 from idp.api import web
 from idp.api.logout import propagate
@@ -23,7 +24,7 @@ async def account(request: Request) -> Response:
     idp = web.idp_of(request)
     handle = request.cookies.get(SSO_COOKIE)
     sso = idp.sessions.get(handle)
-    browser, new = web.browser_id(request)
+    browser, new = browser_id(request)
 
     def build() -> Response:
         if sso is None:

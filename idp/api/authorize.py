@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
 from idp import consents, repository
 from idp.api import web
@@ -79,7 +80,7 @@ async def authorize_post(request: Request) -> Response:
 
 async def _authorize(request: Request, params: dict[str, str] | ErrorPage) -> Response:
     idp = web.idp_of(request)
-    browser, new = web.browser_id(request)
+    browser, new = browser_id(request)
     if isinstance(params, ErrorPage):
         return _step_response(request, params, browser=browser, new_browser=new)
     flow = AuthorizationFlow(idp)

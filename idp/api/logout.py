@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from core.api.browser import browser_id
 from idp import backchannel, logout, repository
 from idp.api import web
 from idp.authorization import with_query
@@ -102,7 +103,7 @@ async def end_session(request: Request) -> Response:
     handle = request.cookies.get(SSO_COOKIE)
     sso = idp.sessions.get(handle)
     if sso is not None and (sid is None or sid != sso.sid):
-        browser, new = web.browser_id(request)
+        browser, new = browser_id(request)
         carry = {
             k: v
             for k, v in (

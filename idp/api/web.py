@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core import csrf
+from core.api import browser
 from core.i18n import COOKIE as LANGUAGE_COOKIE
 from core.i18n import pick_language
 from idp.api.texts import TEXT
@@ -30,14 +31,6 @@ def idp_of(request: Request) -> IdentityProvider:
     return found
 
 
-def browser_id(request: Request) -> tuple[str, bool]:
-    """The browser's id from its cookie, or a new one (and whether it is new)."""
-    existing = request.cookies.get(csrf.BROWSER_COOKIE)
-    if existing and 16 <= len(existing) <= 64:
-        return existing, False
-    return csrf.new_browser_id(), True
-
-
 def address(request: Request) -> str:
     """The client address (uvicorn applies trusted X-Forwarded-For)."""
     return request.client.host if request.client else "unknown"
@@ -48,16 +41,8 @@ def _secure(idp: IdentityProvider) -> bool:
 
 
 def set_browser_cookie(response: Response, idp: IdentityProvider, value: str) -> None:
-    """Attach the browser-id cookie (a year; it identifies nothing but the browser)."""
-    response.set_cookie(
-        csrf.BROWSER_COOKIE,
-        value,
-        max_age=365 * 86400,
-        httponly=True,
-        secure=_secure(idp),
-        samesite="lax",
-        path="/",
-    )
+    """Attach the browser-id cookie, Secure when the issuer is https."""
+    browser.set_browser_cookie(response, value, secure=_secure(idp))
 
 
 def set_sso_cookie(response: Response, idp: IdentityProvider, handle: str) -> None:

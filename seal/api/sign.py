@@ -56,7 +56,8 @@ _PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _read(upload: UploadFile, *, limit: int) -> bytes:
+def read_pdf_upload(upload: UploadFile, *, limit: int) -> bytes:
+    """The uploaded file, or :class:`PdfTooLarge` without reading past the limit."""
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
@@ -157,7 +158,7 @@ def sign(
     }
     try:
         parameters = parse({k: v for k, v in given.items() if v not in (None, "")})
-        data = _read(file, limit=service.settings.seal_max_pdf_bytes)
+        data = read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
         result, headers = _seal(
             service, token=token, parameters=parameters, data=data, idempotency_key=idempotency_key
         )
@@ -212,7 +213,7 @@ def batch(
             spec = dict(spec)
             key = spec.pop("idempotency_key", None)
             parameters = parse(spec)
-            data = _read(upload, limit=service.settings.seal_max_pdf_bytes)
+            data = read_pdf_upload(upload, limit=service.settings.seal_max_pdf_bytes)
             result, _ = _seal(
                 service,
                 token=token,

@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core import csrf
+from core.api.browser import browser_id, set_browser_cookie
 from core.errors import Problem
 from core.i18n import pick_language
 from seal import records, registry, repository
-from seal.api.sign import SealingDep
-from seal.errors import PdfTooLarge, SealError, TooManyVerifications, UnknownSeal
+from seal.api.sign import SealingDep, read_pdf_upload
+from seal.errors import SealError, TooManyVerifications, UnknownSeal
 from seal.runtime import SealingService
 from seal.verification import verify_pdf
 
@@ -159,14 +160,6 @@ def _throttle(request: Request, service: SealingService) -> None:
         )
 
 
-def _read(upload: UploadFile, service: SealingService) -> bytes:
-    limit = service.settings.seal_max_pdf_bytes
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
-    return data
-
-
 @router.post("/seal/v1/verify", summary="Verify a sealed PDF: a report per signature")
 def verify(
     request: Request,
@@ -175,7 +168,9 @@ def verify(
 ) -> JSONResponse:
     try:
         _throttle(request, service)
-        report = report_for(service, _read(file, service))
+        report = report_for(
+            service, read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
+        )
     except TooManyVerifications as exc:
         problem = exc.problem()
         raise Problem(
@@ -241,11 +236,7 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     lang = pick_language(request)
-    browser = request.cookies.get(csrf.BROWSER_COOKIE)
-    new_browser = not browser or not 16 <= len(browser) <= 64
-    if new_browser:
-        browser = csrf.new_browser_id()
-    assert browser is not None
+    browser, new_browser = browser_id(request)
     token = csrf.token(
         key=service.data_key(csrf.DATA_KEY_PURPOSE), browser_id=browser, purpose=CSRF_PURPOSE
     )
@@ -274,15 +265,7 @@ def _page(
         },
     )
     if new_browser:
-        response.set_cookie(
-            csrf.BROWSER_COOKIE,
-            browser,
-            max_age=365 * 86400,
-            httponly=True,
-            secure=service.settings.issuer.startswith("https:"),
-            samesite="lax",
-            path="/",
-        )
+        set_browser_cookie(response, browser, secure=service.settings.issuer.startswith("https:"))
     return response
 
 
@@ -319,7 +302,9 @@ def verify_upload(
     record = _record(service, document) if document else None
     try:
         _throttle(request, service)
-        report = report_for(service, _read(file, service))
+        report = report_for(
+            service, read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
+        )
     except SealError as exc:
         return _page(
             request,
