@@ -39,6 +39,14 @@ class DatabaseUnavailable(NotReady):
     """The database cannot be reached or opened; the message is one line and names no secret."""
 
 
+class UnstorableText(ValueError):
+    """A text parameter holds a NUL character, which no text column can store.
+
+    PostgreSQL refuses such a string (psycopg raises) while SQLite would store or compare it;
+    refusing it before either engine sees it gives one answer on both (a 400 at the edge).
+    """
+
+
 def describe_url(url: str) -> str:
     """The URL with any password masked, fit for logs and error messages."""
     return make_url(url).render_as_string(hide_password=True)
@@ -67,6 +75,7 @@ class Database:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
             options["connect_args"] = {"connect_timeout": 5}
         self.engine: Engine = create_engine(url, **options)
+        event.listen(self.engine, "before_cursor_execute", _refuse_nul_text)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -137,6 +146,22 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _refuse_nul_text(
+    _connection: Any,
+    _cursor: Any,
+    _statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> None:
+    rows = parameters if executemany else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row or ()
+        for value in values:
+            if isinstance(value, str) and "\x00" in value:
+                raise UnstorableText("text must not contain NUL characters")
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -15,7 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.database import UnstorableText
 from core.request_context import current_request_id
+from core.store import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:tongxing:problem:"
@@ -120,6 +122,39 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem_response(problem, instance=request.url.path)
 
 
+def invalid_text() -> Problem:
+    """The 400 problem for text that holds a NUL character (see ``UnstorableText``)."""
+    return Problem(
+        status=400,
+        kind="invalid-text",
+        title="Invalid text",
+        detail="A parameter contains a NUL character, which no text may contain.",
+    )
+
+
+async def _on_unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(invalid_text(), instance=request.url.path)
+
+
+STORE_RETRY_AFTER_SECONDS = 5
+
+
+def store_unavailable() -> Problem:
+    """The 503 problem while the shared store cannot be reached (nothing was changed)."""
+    return Problem(
+        status=503,
+        kind="store-unavailable",
+        title="Temporarily unavailable",
+        detail="The session store cannot be reached; nothing was changed. Try again shortly.",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Not logged here: the store logs the outage once when it starts and once when it ends.
+    return problem_response(store_unavailable(), instance=request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     problem = Problem(
@@ -136,4 +171,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(UnstorableText, _on_unstorable_text)
+    app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from core.store import StoreUnavailable
 from idp import checks, consents, repository
 from idp.checks.max_age import login_needed
 from idp.codes import CodeGrant
@@ -27,6 +28,7 @@ from idp.errors import (
     InteractionRequired,
     LoginRequired,
     OAuthError,
+    TemporarilyUnavailable,
     UntrustedRedirect,
 )
 from idp.interactions import Interaction
@@ -150,6 +152,11 @@ class AuthorizationFlow:
             if interaction is not None:
                 self.idp.interactions.finish(interaction)
             return error_redirect(self.idp, target, exc)
+        except StoreUnavailable:
+            # The client is known and its redirect URI verified: tell it, as §4.1.2.1 says.
+            return error_redirect(
+                self.idp, target, TemporarilyUnavailable("try again in a few seconds")
+            )
 
     def _decide(
         self,

@@ -63,6 +63,13 @@ class AccessDenied(OAuthError):
     error = "access_denied"
 
 
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: the server cannot handle the request now (a dependency is down)."""
+
+    error = "temporarily_unavailable"
+    status = 503
+
+
 class LoginRequired(OAuthError):
     """OIDC Core §3.1.2.6: ``prompt=none`` but nobody is signed in."""
 

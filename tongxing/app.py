@@ -23,6 +23,7 @@ from core.body_limit import BodyLimitMiddleware
 from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
 from core.errors import install_problem_handlers
+from core.readiness import NotReady
 from core.http_security import SecurityHeadersMiddleware
 from core.metrics import HttpMetrics, MetricsMiddleware, new_registry
 from core.request_context import RequestContextMiddleware
@@ -184,6 +185,8 @@ async def _checkpoints(domain: Domain, interval: int) -> None:
             await run_in_threadpool(
                 domain.audit.checkpoint_if_stale, max_age=timedelta(seconds=interval)
             )
+        except NotReady as exc:  # an outage: logged where it is detected, once
+            log.debug("periodic audit checkpoint failed", extra={"reason": str(exc)})
         except Exception:
             log.warning("periodic audit checkpoint failed", exc_info=True)
 
@@ -193,6 +196,8 @@ async def _heartbeat(membership: Membership) -> None:
         await asyncio.sleep(HEARTBEAT_SECONDS)
         try:
             await run_in_threadpool(membership.heartbeat)
+        except NotReady as exc:  # an outage: logged where it is detected, once
+            log.debug("heartbeat failed", extra={"reason": str(exc)})
         except Exception:
             log.warning("heartbeat failed", exc_info=True)
 
@@ -203,5 +208,7 @@ async def _logout_retries(app: FastAPI) -> None:
         await asyncio.sleep(backchannel.SWEEP_SECONDS)
         try:
             await backchannel.retry_stale(app.state.idp, transport=app.state.backchannel_transport)
+        except NotReady as exc:  # an outage: logged where it is detected, once
+            log.debug("back-channel logout retry sweep failed", extra={"reason": str(exc)})
         except Exception:
             log.warning("back-channel logout retry sweep failed", exc_info=True)

@@ -1,13 +1,25 @@
-"""Redis implementation of the store; atomic operations are single commands or Lua scripts."""
+"""Redis implementation of the store; atomic operations are single commands or Lua scripts.
+
+An outage surfaces as :class:`StoreUnavailable` (the app answers 503 with ``Retry-After``),
+logged once when it starts and once when it ends, never as a traceback per request. The
+client reconnects by itself, so service resumes with the first command that gets through.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import redis
 from redis.exceptions import RedisError
 
 from core.store import Store, StoreUnavailable
+
+log = logging.getLogger("tongxing.store")
+T = TypeVar("T")
 
 # A counter gets its expiry when it is created, so the window is fixed and never extended.
 _INCR = """
@@ -57,48 +69,67 @@ class RedisStore(Store):
         self._incr: Any = self._redis.register_script(_INCR)
         self._cas: Any = self._redis.register_script(_COMPARE_AND_SET)
         self.url = url
+        self._outage_lock = threading.Lock()
+        self._down = False
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a Redis failure into :class:`StoreUnavailable`; log outages, not requests."""
+        try:
+            yield
+        except RedisError as exc:
+            reason = f"cannot reach Redis at {describe_redis_url(self.url)}: {exc}"
+            with self._outage_lock:
+                started, self._down = not self._down, True
+            if started:
+                log.error("store unavailable", extra={"reason": reason})
+            raise StoreUnavailable(reason) from None
+        if self._down:
+            with self._outage_lock:
+                ended, self._down = self._down, False
+            if ended:
+                log.warning("store available again")
+
+    def _run(self, command: Callable[[], T]) -> T:
+        with self._guard():
+            return command()
 
     def get(self, key: str) -> bytes | None:
         self._check(key)
-        value = self._redis.get(key)
+        value = self._run(lambda: self._redis.get(key))
         return bytes(value) if value is not None else None  # type: ignore[arg-type]
 
     def set(self, key: str, value: bytes, *, ttl: float, only_if_absent: bool = False) -> bool:
         self._check(key, ttl)
-        return bool(self._redis.set(key, value, px=_ms(ttl), nx=only_if_absent))
+        return bool(self._run(lambda: self._redis.set(key, value, px=_ms(ttl), nx=only_if_absent)))
 
     def take(self, key: str) -> bytes | None:
         self._check(key)
-        value = self._redis.getdel(key)
+        value = self._run(lambda: self._redis.getdel(key))
         return bytes(value) if value is not None else None  # type: ignore[arg-type]
 
     def delete(self, key: str) -> bool:
         self._check(key)
-        return bool(self._redis.delete(key))
+        return bool(self._run(lambda: self._redis.delete(key)))
 
     def incr(self, key: str, *, ttl: float, amount: int = 1) -> int:
         self._check(key, ttl)
-        return int(self._incr(keys=[key], args=[amount, _ms(ttl)]))
+        return int(self._run(lambda: self._incr(keys=[key], args=[amount, _ms(ttl)])))
 
     def compare_and_set(
         self, key: str, *, expected: bytes | None, value: bytes, ttl: float
     ) -> bool:
         self._check(key, ttl)
         args = ["1" if expected is not None else "0", expected or b"", value, _ms(ttl)]
-        return bool(self._cas(keys=[key], args=args))
+        return bool(self._run(lambda: self._cas(keys=[key], args=args)))
 
     def ttl(self, key: str) -> float | None:
         self._check(key)
-        remaining = int(self._redis.pttl(key))
+        remaining = int(self._run(lambda: self._redis.pttl(key)))  # type: ignore[arg-type]
         return None if remaining < 0 else remaining / 1000
 
     def ping(self) -> None:
-        try:
-            self._redis.ping()
-        except RedisError as exc:
-            raise StoreUnavailable(
-                f"cannot reach Redis at {describe_redis_url(self.url)}: {exc}"
-            ) from None
+        self._run(self._redis.ping)
 
     def close(self) -> None:
         self._redis.close()

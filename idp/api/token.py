@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.database import UnstorableText
 from idp import client_secrets
 from idp.api.web import idp_of
 from idp.errors import InvalidRequest, OAuthError, UnsupportedGrantType
@@ -82,7 +83,10 @@ async def _authenticated(
     authorization = request.headers.get("authorization")
 
     def run() -> Any:
-        return handler(idp, _client(idp, form, authorization), form)
+        try:
+            return handler(idp, _client(idp, form, authorization), form)
+        except UnstorableText:
+            raise InvalidRequest("parameters must not contain NUL characters") from None
 
     return await run_in_threadpool(run)
 

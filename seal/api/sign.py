@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from core.api.forms import fields_once
 from core.errors import Problem
 from keys.access_tokens import AccessToken
 from keys.api.bearer import require_scope
@@ -112,6 +113,7 @@ def _seal(
     summary="Seal one PDF (visible seal + PAdES signature); returns the sealed PDF",
     response_class=Response,
     responses=_PDF_RESPONSE,
+    dependencies=[Depends(fields_once())],
 )
 def sign(
     token: SealToken,
@@ -181,6 +183,7 @@ def sign(
     "/batch",
     summary="Seal many PDFs in one request; each document gets its own result",
     responses={200: {"description": "One result per file, in order: the sealed PDF or a problem"}},
+    dependencies=[Depends(fields_once("files"))],
 )
 def batch(
     token: SealToken,

@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core import csrf
 from core.api.browser import browser_id, set_browser_cookie
+from core.api.forms import fields_once
 from core.errors import Problem
 from core.i18n import pick_language
 from seal import records, registry, repository
@@ -160,7 +161,11 @@ def _throttle(request: Request, service: SealingService) -> None:
         )
 
 
-@router.post("/seal/v1/verify", summary="Verify a sealed PDF: a report per signature")
+@router.post(
+    "/seal/v1/verify",
+    summary="Verify a sealed PDF: a report per signature",
+    dependencies=[Depends(fields_once())],
+)
 def verify(
     request: Request,
     service: SealingDep,
@@ -283,7 +288,12 @@ def verify_page(request: Request, service: SealingDep, document: str | None = No
     )
 
 
-@router.post("/verify", response_class=HTMLResponse, include_in_schema=False)
+@router.post(
+    "/verify",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(fields_once())],
+)
 def verify_upload(
     request: Request,
     service: SealingDep,
