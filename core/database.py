@@ -7,6 +7,8 @@ transactions (and savepoints) behave as on PostgreSQL.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +123,39 @@ class Database:
                     connection.execute(text("SELECT count(*) FROM sqlite_master"))
         except (OperationalError, DBAPIError) as exc:
             raise DatabaseUnavailable(_reason(exc)) from None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` against every process using this database for the block
+        (e.g. one demo start-up at a time, so two never seed the same rows).
+
+        PostgreSQL: a session-level advisory lock on a connection of its own. SQLite: an
+        ``flock`` on a file beside the database (the database's own locks end with each
+        transaction). An in-memory SQLite database is private to its process: no lock.
+        """
+        path = sqlite_path(self.url)
+        if self.is_sqlite and path is None:
+            yield
+        elif path is not None:
+            with open(path.with_name(f"{path.name}.{name}.lock"), "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        else:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                key = {
+                    "key": int.from_bytes(
+                        hashlib.sha256(name.encode()).digest()[:8], "big", signed=True
+                    )
+                }
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

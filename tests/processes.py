@@ -83,13 +83,14 @@ def running_server(
         )
     server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
     try:
-        _wait_ready(server)
+        wait_ready(server)
         yield server
     finally:
         server.stop()
 
 
-def _wait_ready(server: Server, timeout: float = 30) -> None:
+def wait_ready(server: Server, timeout: float = 30) -> None:
+    """Wait until ``server`` answers ``/readyz`` with 200 (or fail with its log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -23,9 +23,9 @@ from core.body_limit import BodyLimitMiddleware
 from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
 from core.errors import install_problem_handlers
-from core.readiness import NotReady
 from core.http_security import SecurityHeadersMiddleware
 from core.metrics import HttpMetrics, MetricsMiddleware, new_registry
+from core.readiness import NotReady
 from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
@@ -157,11 +157,14 @@ def create_app(settings: Settings) -> FastAPI:
 def _start(services: Services, domain: Domain) -> None:
     settings = services.settings
     demo = settings.mode is Mode.DEMO
-    preflight.check_database(settings, services.database, migrate_schema=demo)
     preflight.check_store(services.store)
-    preflight.check_keys(domain.keys, initialise=demo)
-    if demo:
-        demo_data.seed(domain, issuer=settings.issuer)
+    # Demo processes started together on a fresh database take turns creating the schema,
+    # the key hierarchy and the demo data; the later ones find everything there.
+    with services.database.exclusive("demo-start") if demo else contextlib.nullcontext():
+        preflight.check_database(settings, services.database, migrate_schema=demo)
+        preflight.check_keys(domain.keys, initialise=demo)
+        if demo:
+            demo_data.seed(domain, issuer=settings.issuer)
     services.membership.join()
     log.info(
         "started",

@@ -8,6 +8,7 @@ demo key-encryption key, and the schema, which is what demo mode promises.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -53,12 +54,18 @@ def prepare_settings(settings: Settings) -> Settings:
 def _demo_kek(data_dir: Path) -> Path:
     path = (data_dir / DEMO_KEK_FILE).resolve()
     if not path.exists():
-        # Written via a temporary file so a crash never leaves a half-written key behind.
-        temporary = path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-        temporary.replace(path)
+        # Written to a temporary file of this process's own, then linked into place only if
+        # no key is there: a crash never leaves half a key, and of two processes starting
+        # together the first key wins and both use it.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
     return path
 
 

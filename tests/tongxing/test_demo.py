@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.processes import running_server
+from tests import backends
+from tests.conftest import require_backend
+from tests.processes import Server, clean_env, free_port, running_server, wait_ready
 from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
 
 
@@ -61,3 +67,56 @@ def _readme_sealing_tour(base: str) -> None:
         )
     assert result.status_code == 200
     assert "有效" in result.text and "行政审批专用章" in result.text
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_two_demo_processes_starting_together_on_a_fresh_database(
+    tmp_path: Path, engine: str
+) -> None:
+    with contextlib.ExitStack() as stack:
+        env: dict[str, str] = {}
+        if engine == "postgresql":
+            require_backend("postgresql")
+            env["TONGXING_DATABASE_URL"] = stack.enter_context(backends.scratch_postgres_database())
+        servers = []
+        for _ in range(2):
+            port = free_port()
+            log = (tmp_path / f"server-{port}.log").open("w")
+            stack.callback(log.close)
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tongxing",
+                    "demo",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env=clean_env(env),
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            server = Server(
+                process=process,
+                base_url=f"http://127.0.0.1:{port}",
+                log=tmp_path / f"server-{port}.log",
+            )
+            stack.callback(server.stop)
+            servers.append(server)
+        for server in servers:
+            wait_ready(server, timeout=90)
+        instances = httpx.get(servers[0].base_url + "/ops/v1/instances").json()["instances"]
+        assert len(instances) == 2  # (liveness is per process: each has its own memory store)
+        for server in servers:  # both serve the one set of demo data
+            token = httpx.post(
+                server.base_url + "/token",
+                data={"grant_type": "client_credentials", "scope": "seal:sign"},
+                auth=(CERTSYS_CLIENT_ID, CERTSYS_SECRET),
+            )
+            assert token.status_code == 200, token.text
+    for server in servers:
+        assert "Traceback" not in server.log.read_text()
