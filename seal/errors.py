@@ -50,6 +50,14 @@ class PdfTooLarge(SealError):
     kind, status, title = "pdf-too-large", 413, "The PDF is larger than allowed"
 
 
+class ExistingSignatureBroken(SealError):
+    kind, status, title = (
+        "existing-signature-broken",
+        422,
+        "A signature already in the PDF does not verify",
+    )
+
+
 class PdfTooComplex(SealError):
     kind, status, title = "pdf-too-complex", 422, "The PDF has too many signatures or revisions"
 

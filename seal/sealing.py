@@ -29,7 +29,7 @@ from core.clock import as_utc
 from keys.custody import CustodyError
 from keys.stores import KeyStoreError
 from seal import appearance, grants, pades, placement, registry, repository
-from seal.document import Document, open_pdf
+from seal.document import Document, check_existing_signatures, open_pdf
 from seal.errors import (
     CertificateRevoked,
     IdempotencyConflict,
@@ -137,6 +137,8 @@ def seal_document(
         raise InvalidLevel(f"level must be one of {', '.join(pades.LEVELS)}")
     with watch.stage("parse"):
         document = open_pdf(data, max_bytes=service.settings.seal_max_pdf_bytes)
+        if document.signature_count:
+            check_existing_signatures(document)
     now = datetime.now(UTC)
     with watch.stage("authorise"):
         allowed = _authorise(service, client_id=client_id, request=request, now=now)
