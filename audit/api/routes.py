@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from audit import checkpoint as checkpoints_format
 from audit import repository
 from audit.log import AuditLog
+from core.api import responses
+from core.api.integer_ranges import Int32, Int64, PositiveInt64
 from core.errors import Problem
 from keys.api.bearer import require_scope
 
@@ -24,6 +26,9 @@ router = APIRouter(prefix="/audit/v1", tags=["audit"])
 
 MAX_ENTRIES = 1000
 READ_SCOPE = "audit:read"
+_RANGE: responses.Responses = {
+    400: responses.problem("The range is not in the log (kind invalid-range)")
+}
 
 
 def get_log(request: Request) -> AuditLog:
@@ -45,8 +50,12 @@ def _range_problem(detail: str) -> Problem:
 
 @router.get(
     "/checkpoint",
-    response_class=PlainTextResponse,
+    response_class=Response,
     summary="The latest signed checkpoint (C2SP signed note)",
+    responses={
+        200: responses.media("text/plain; charset=utf-8", "The signed note", binary=False),
+        404: responses.problem("The log has not signed a checkpoint yet"),
+    },
 )
 def latest_checkpoint(audit_log: LogDep) -> Response:
     """The newest checkpoint as ``text/plain``."""
@@ -63,10 +72,14 @@ def latest_checkpoint(audit_log: LogDep) -> Response:
     return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/checkpoints", summary="Signed checkpoints in order, for auditors' consistency checks")
+@router.get(
+    "/checkpoints",
+    summary="Signed checkpoints in order, for auditors' consistency checks",
+    responses=responses.INVALID_REQUEST,
+)
 def all_checkpoints(
     audit_log: LogDep,
-    after: Annotated[int, Query(ge=0, description="Return checkpoints with id > after")] = 0,
+    after: Annotated[Int32, Query(description="Return checkpoints with id > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> dict[str, Any]:
     """Checkpoint notes with their ids."""
@@ -75,7 +88,11 @@ def all_checkpoints(
         return {"checkpoints": [{"id": row.id, "note": row.note} for row in rows]}
 
 
-@router.get("/key", summary="The log's public key and verifier parameters")
+@router.get(
+    "/key",
+    summary="The log's public key and verifier parameters",
+    responses={503: responses.problem("The log has no key yet")},
+)
 def log_key(audit_log: LogDep) -> dict[str, Any]:
     """The public key that signs checkpoints (ECDSA P-256, signed-note type 0x02)."""
     with audit_log.database.reading() as session:
@@ -94,12 +111,16 @@ def log_key(audit_log: LogDep) -> dict[str, Any]:
     }
 
 
-@router.get("/entries", summary="Log entries [start, end); needs scope audit:read")
+@router.get(
+    "/entries",
+    summary="Log entries [start, end); needs scope audit:read",
+    responses={**_RANGE, **responses.BEARER_REFUSED, **responses.INVALID_REQUEST},
+)
 def entries(
     audit_log: LogDep,
     _token: Annotated[Any, Depends(require_scope(scope=READ_SCOPE, resource="/audit"))],
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=0)] = None,
+    start: Annotated[Int64, Query()] = 0,
+    end: Annotated[Int64 | None, Query()] = None,
 ) -> JSONResponse:
     """Entries with the exact leaf bytes and their decoded fields."""
     with audit_log.database.reading() as session:
@@ -117,11 +138,15 @@ def entries(
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/proof/inclusion", summary="Inclusion proof of one entry (RFC 9162 §2.1.3)")
+@router.get(
+    "/proof/inclusion",
+    summary="Inclusion proof of one entry (RFC 9162 §2.1.3)",
+    responses={**_RANGE, **responses.INVALID_REQUEST},
+)
 def inclusion(
     audit_log: LogDep,
-    index: Annotated[int, Query(ge=0)],
-    tree_size: Annotated[int | None, Query(ge=1)] = None,
+    index: Annotated[Int64, Query()],
+    tree_size: Annotated[PositiveInt64 | None, Query()] = None,
 ) -> dict[str, Any]:
     """The audit path; ``tree_size`` defaults to the latest checkpoint's."""
     with audit_log.database.reading() as session:
@@ -132,11 +157,15 @@ def inclusion(
     return {"leaf_index": index, "tree_size": size, "hashes": [_b64(h) for h in hashes]}
 
 
-@router.get("/proof/consistency", summary="Consistency proof between sizes (RFC 9162 §2.1.4)")
+@router.get(
+    "/proof/consistency",
+    summary="Consistency proof between sizes (RFC 9162 §2.1.4)",
+    responses={**_RANGE, **responses.INVALID_REQUEST},
+)
 def consistency(
     audit_log: LogDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int | None, Query(ge=1)] = None,
+    first: Annotated[PositiveInt64, Query()],
+    second: Annotated[PositiveInt64 | None, Query()] = None,
 ) -> dict[str, Any]:
     """The proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
     with audit_log.database.reading() as session:

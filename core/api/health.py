@@ -20,7 +20,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database and the store are reachable")
+@router.get(
+    "/readyz",
+    summary="The database and the store are reachable",
+    responses={
+        503: {
+            "description": "A dependency failed (the same body, status unavailable)",
+            "content": {"application/json": {}},
+        }
+    },
+)
 def readyz(services: ServicesDep) -> JSONResponse:
     """200 when every dependency answers, else 503 naming which failed and why."""
     checks: dict[str, dict[str, Any]] = {}

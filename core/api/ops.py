@@ -8,10 +8,18 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from core.api import responses
 from core.api.deps import ServicesDep
 from core.api.ops_auth import require_ops
 
-router = APIRouter(tags=["operations"], dependencies=[Depends(require_ops)])
+router = APIRouter(
+    tags=["operations"],
+    dependencies=[Depends(require_ops)],
+    responses={
+        401: responses.problem("The operator token is missing or wrong"),
+        403: responses.problem("Operator endpoints are disabled (no TONGXING_OPS_TOKEN)"),
+    },
+)
 
 
 class InstanceOut(BaseModel):
@@ -33,7 +41,12 @@ class InstancesOut(BaseModel):
     instances: list[InstanceOut]
 
 
-@router.get("/metrics", summary="Prometheus metrics of this app process")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this app process",
+    response_class=Response,
+    responses={200: responses.media(CONTENT_TYPE_LATEST, "Prometheus text format", binary=False)},
+)
 def metrics(services: ServicesDep) -> Response:
     """Metrics in the Prometheus text exposition format."""
     return Response(generate_latest(services.metrics_registry), media_type=CONTENT_TYPE_LATEST)

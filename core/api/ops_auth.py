@@ -9,15 +9,26 @@ trusted: behind a same-host proxy every caller would look local.
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.api.deps import SettingsDep
 from core.errors import Problem
 from core.settings import Mode
 
+# Declares the scheme in the OpenAPI document; require_ops does the work.
+OPS_TOKEN = HTTPBearer(
+    scheme_name="opsToken", description="TONGXING_OPS_TOKEN as a Bearer token", auto_error=False
+)
 
-def require_ops(request: Request, settings: SettingsDep) -> None:
+
+def require_ops(
+    request: Request,
+    settings: SettingsDep,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(OPS_TOKEN)],
+) -> None:
     """Allow the request only for an operator, as described above."""
     if settings.mode is Mode.DEMO:
         return

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.api import responses
 from core.database import UnstorableText
 from idp import client_secrets
 from idp.api.web import idp_of
@@ -31,6 +32,36 @@ router = APIRouter(tags=["identity"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+
+# What the endpoints read (they parse the form themselves: RFC 6749 §3.2 rules, OAuth errors).
+_CLIENT_AUTHENTICATION = {
+    "client_id": {"type": "string"},
+    "client_secret": {
+        "type": "string",
+        "description": "client_secret_post; or send HTTP Basic (client_secret_basic)",
+    },
+    "client_assertion_type": {"type": "string", "description": "private_key_jwt (RFC 7523)"},
+    "client_assertion": {"type": "string"},
+}
+_CLIENT_REFUSED: responses.Responses = {
+    400: responses.oauth_error("The request is malformed or the grant/token is not valid"),
+    401: responses.oauth_error("Client authentication failed (invalid_client)"),
+}
+
+
+def _form_body(properties: dict[str, Any], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {**properties, **_CLIENT_AUTHENTICATION},
+        "additionalProperties": {"type": "string"},  # ignored; but each name at most once
+        "required": list(required),
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
 
 
 def _error(exc: OAuthError) -> JSONResponse:
@@ -114,7 +145,23 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
         )
 
 
-@router.post("/token", summary="Token endpoint")
+@router.post(
+    "/token",
+    summary="Token endpoint",
+    responses=_CLIENT_REFUSED,
+    openapi_extra=_form_body(
+        {
+            "grant_type": {"type": "string", "enum": list(GRANTS)},
+            "code": {"type": "string"},
+            "redirect_uri": {"type": "string"},
+            "code_verifier": {"type": "string"},
+            "refresh_token": {"type": "string"},
+            "scope": {"type": "string"},
+            "resource": {"type": "string"},
+        },
+        required=("grant_type",),
+    ),
+)
 async def token(request: Request) -> JSONResponse:
     """Issue tokens (authorization_code, refresh_token, client_credentials); errors use
     RFC 6749 §5.2 codes."""
@@ -125,7 +172,14 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/introspect", summary="Token introspection (RFC 7662)")
+@router.post(
+    "/introspect",
+    summary="Token introspection (RFC 7662)",
+    responses=_CLIENT_REFUSED,
+    openapi_extra=_form_body(
+        {"token": {"type": "string"}, "token_type_hint": {"type": "string"}}, required=("token",)
+    ),
+)
 async def introspect(request: Request) -> JSONResponse:
     """Whether a token is active, for the client it was issued to."""
 
@@ -139,7 +193,14 @@ async def introspect(request: Request) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/revoke", summary="Token revocation (RFC 7009)")
+@router.post(
+    "/revoke",
+    summary="Token revocation (RFC 7009)",
+    responses=_CLIENT_REFUSED,
+    openapi_extra=_form_body(
+        {"token": {"type": "string"}, "token_type_hint": {"type": "string"}}, required=("token",)
+    ),
+)
 async def revoke(request: Request) -> Response:
     """Revoke a token's grant; 200 whether or not the token was known."""
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Security
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from core.api import responses
 from idp.api.web import idp_of
 from idp.protocol import userinfo
 from idp.protocol.token_response import USERINFO_PATH
@@ -13,6 +17,17 @@ from keys.access_tokens import TokenError
 from keys.api.bearer import challenge
 
 router = APIRouter(tags=["identity"])
+
+# Declares the scheme in the OpenAPI document; _token reads the header (or the form, §2.2).
+ACCESS_TOKEN = HTTPBearer(
+    scheme_name="accessToken",
+    description="An access token with scope openid, from the token endpoint",
+    auto_error=False,
+)
+_REFUSED: responses.Responses = {
+    401: responses.oauth_error("No token, or the token is not valid (WWW-Authenticate: Bearer)"),
+    403: responses.oauth_error("The token lacks the openid scope (WWW-Authenticate: Bearer)"),
+}
 
 
 def _challenge(error: str | None, description: str | None = None) -> JSONResponse:
@@ -40,9 +55,13 @@ async def _token(request: Request) -> str | None:
     return None
 
 
-@router.get("/userinfo", summary="UserInfo endpoint")
-@router.post("/userinfo", summary="UserInfo endpoint")
-async def get_userinfo(request: Request) -> JSONResponse:
+@router.api_route(
+    "/userinfo", methods=["GET", "POST"], summary="UserInfo endpoint", responses=_REFUSED
+)
+async def get_userinfo(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(ACCESS_TOKEN)],
+) -> JSONResponse:
     """Claims about the person, for an access token with the openid scope."""
     token = await _token(request)
     if token is None:

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
 from core.errors import Problem
 from keys.access_tokens import AccessToken, AccessTokenVerifier, TokenError
 
 REALM = "tongxing"
+
+# Declares the scheme in the OpenAPI document; the checks below do the work.
+CLIENT_CREDENTIALS = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/token", scopes={})),
+    scheme_name="clientCredentials",
+    description="A Bearer access token from our token endpoint (client credentials grant).",
+    auto_error=False,
+)
 
 
 def _quoted(text: str) -> str:
@@ -37,7 +47,11 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
     """A dependency admitting requests whose access token is for ``<issuer><resource>``
     and carries ``scope``."""
 
-    def check(request: Request) -> AccessToken:
+    def check(
+        request: Request,
+        # A default, not Annotated: the annotation could not see ``scope`` (a closure variable).
+        _declared: str | None = Security(CLIENT_CREDENTIALS, scopes=[scope]),
+    ) -> AccessToken:
         verifier: AccessTokenVerifier = request.app.state.tokens
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -15,7 +15,18 @@ router = APIRouter(tags=["keys"])
 CACHE_SECONDS = int(token_keys.PUBLISH_AHEAD.total_seconds())
 
 
-@router.get("/jwks", summary="JSON Web Key Set of the token-signing keys")
+@router.get(
+    "/jwks",
+    summary="JSON Web Key Set of the token-signing keys",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The key set (RFC 7517 §5)",
+            "content": {"application/jwk-set+json": {"schema": {"type": "object"}}},
+        },
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    },
+)
 def jwks(request: Request, keys: KeysDep) -> Response:
     """Cached for five minutes; the next key is published before it signs, so caching is safe."""
     with keys.database.reading() as session:

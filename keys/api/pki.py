@@ -15,6 +15,7 @@ from asn1crypto import pem
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from core.api import responses
 from core.errors import Problem
 from keys import crl, ocsp_responder, tsa
 from keys.api.deps import KeysDep
@@ -25,6 +26,18 @@ router = APIRouter(prefix="/pki", tags=["pki"])
 MAX_PROTOCOL_REQUEST = 64 * 1024
 OCSP_REQUEST, OCSP_RESPONSE = "application/ocsp-request", "application/ocsp-response"
 TSA_QUERY, TSA_REPLY = "application/timestamp-query", "application/timestamp-reply"
+
+
+def _binary_body(media_type: str) -> dict[str, object]:
+    """The request body of a DER protocol request, for the OpenAPI document."""
+    schema = {"type": "string", "format": "binary"}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"DER, at most {MAX_PROTOCOL_REQUEST} bytes (else 413)",
+            "content": {media_type: {"schema": schema}},
+        }
+    }
 
 
 def _unknown_ca(name: str) -> Problem:
@@ -50,7 +63,22 @@ def _split(filename: str, allowed: tuple[str, ...]) -> tuple[str, str]:
     return name, extension
 
 
-@router.get("/ca/{filename}", summary="A CA certificate (.crt DER, .pem PEM)")
+@router.get(
+    "/ca/{filename}",
+    summary="A CA certificate (.crt DER, .pem PEM)",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The certificate",
+            "content": {
+                "application/pkix-cert": {"schema": {"type": "string", "format": "binary"}},
+                "application/x-pem-file": {"schema": {"type": "string"}},
+            },
+        },
+        **responses.NOT_FOUND,
+        **responses.INVALID_REQUEST,
+    },
+)
 def ca_certificate(filename: Annotated[str, Path()], keys: KeysDep) -> Response:
     """The current certificate of a CA of the hierarchy."""
     name, extension = _split(filename, ("crt", "cer", "pem"))
@@ -67,7 +95,17 @@ def ca_certificate(filename: Annotated[str, Path()], keys: KeysDep) -> Response:
     return Response(der, media_type="application/pkix-cert", headers=headers)
 
 
-@router.get("/crl/{filename}", summary="The current CRL of a CA (DER)")
+@router.get(
+    "/crl/{filename}",
+    summary="The current CRL of a CA (DER)",
+    response_class=Response,
+    responses={
+        200: responses.media("application/pkix-crl", "The CRL (DER)"),
+        **responses.NOT_FOUND,
+        503: responses.problem("The CA cannot sign a CRL now"),
+        **responses.INVALID_REQUEST,
+    },
+)
 def certificate_revocation_list(filename: Annotated[str, Path()], keys: KeysDep) -> Response:
     """A CRL no older than a few minutes, re-signed as soon as a status changes."""
     name, _ = _split(filename, ("crl",))
@@ -92,14 +130,32 @@ def _ocsp(keys: KeysDep, request_der: bytes) -> Response:
     return Response(answer, media_type=OCSP_RESPONSE)
 
 
-@router.post("/ocsp", summary="OCSP (RFC 6960), POST")
+@router.post(
+    "/ocsp",
+    summary="OCSP (RFC 6960), POST",
+    response_class=Response,
+    responses={
+        200: responses.media(OCSP_RESPONSE, "An OCSPResponse (malformedRequest for garbage)"),
+        **responses.TOO_LARGE,
+        **responses.UNSUPPORTED_MEDIA_TYPE,
+    },
+    openapi_extra=_binary_body(OCSP_REQUEST),
+)
 async def ocsp_post(request: Request, keys: KeysDep) -> Response:
     """Answer a DER OCSPRequest sent as the body."""
     body = await _protocol_body(request, OCSP_REQUEST)
     return await run_in_threadpool(_ocsp, keys, body)
 
 
-@router.get("/ocsp/{encoded:path}", summary="OCSP (RFC 6960 §A.1), GET")
+@router.get(
+    "/ocsp/{encoded:path}",
+    summary="OCSP (RFC 6960 §A.1), GET",
+    response_class=Response,
+    responses={
+        200: responses.media(OCSP_RESPONSE, "An OCSPResponse (malformedRequest for garbage)"),
+        **responses.INVALID_REQUEST,
+    },
+)
 def ocsp_get(encoded: str, keys: KeysDep) -> Response:
     """Answer a base64 (URL-encoded) DER OCSPRequest given in the path."""
     try:
@@ -109,7 +165,17 @@ def ocsp_get(encoded: str, keys: KeysDep) -> Response:
     return _ocsp(keys, der)
 
 
-@router.post("/tsa", summary="Time-stamping (RFC 3161)")
+@router.post(
+    "/tsa",
+    summary="Time-stamping (RFC 3161)",
+    response_class=Response,
+    responses={
+        200: responses.media(TSA_REPLY, "A TimeStampResp (status rejection for garbage)"),
+        **responses.TOO_LARGE,
+        **responses.UNSUPPORTED_MEDIA_TYPE,
+    },
+    openapi_extra=_binary_body(TSA_QUERY),
+)
 async def time_stamp(request: Request, keys: KeysDep) -> Response:
     """Answer a DER TimeStampReq with a TimeStampResp."""
     body = await _protocol_body(request, TSA_QUERY)

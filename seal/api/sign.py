@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from core.api import responses
 from core.api.forms import fields_once
 from core.errors import Problem
 from keys.access_tokens import AccessToken
@@ -43,17 +44,22 @@ SealingDep = Annotated[SealingService, Depends(get_sealing)]
 SealToken = Annotated[AccessToken, Depends(require_scope(scope=SCOPE, resource=RESOURCE))]
 OptionalForm = Annotated[str | None, Form()]
 
-_PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"application/pdf": {}},
-        "description": "The sealed PDF. Headers: Tongxing-Document-Id, Tongxing-Audit-Index.",
-    },
-    401: {"description": "Missing or invalid access token (problem+json)"},
-    403: {"description": "Scope, grant, seal or certificate refuses the sealing (problem+json)"},
-    409: {"description": "The Idempotency-Key is in use by a running request (problem+json)"},
-    413: {"description": "The PDF is larger than allowed (problem+json)"},
-    415: {"description": "The upload is not a PDF (problem+json)"},
-    422: {"description": "Malformed/encrypted PDF, bad placement or parameters (problem+json)"},
+_REFUSALS: responses.Responses = {
+    401: responses.problem("Missing or invalid access token"),
+    403: responses.problem("Scope, grant, seal or certificate refuses the sealing"),
+    404: responses.problem("No such seal"),
+    **responses.UNPARSABLE_BODY,
+    409: responses.problem("The Idempotency-Key is in use, or was used for another request"),
+    **responses.TOO_LARGE,
+    415: responses.problem("The upload is not a PDF"),
+    422: responses.problem("Malformed or encrypted PDF, bad placement or parameters"),
+}
+_PDF_RESPONSE: responses.Responses = {
+    200: responses.media(
+        "application/pdf",
+        "The sealed PDF. Headers: Tongxing-Document-Id, Tongxing-Audit-Index.",
+    ),
+    **_REFUSALS,
 }
 
 
@@ -182,7 +188,10 @@ def sign(
 @router.post(
     "/batch",
     summary="Seal many PDFs in one request; each document gets its own result",
-    responses={200: {"description": "One result per file, in order: the sealed PDF or a problem"}},
+    responses={
+        200: {"description": "One result per file, in order: the sealed PDF or a problem"},
+        **_REFUSALS,
+    },
     dependencies=[Depends(fields_once("files"))],
 )
 def batch(

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from core import csrf
+from core.api import responses
 from core.api.browser import browser_id, set_browser_cookie
 from core.api.forms import fields_once
 from core.errors import Problem
@@ -165,6 +166,13 @@ def _throttle(request: Request, service: SealingService) -> None:
     "/seal/v1/verify",
     summary="Verify a sealed PDF: a report per signature",
     dependencies=[Depends(fields_once())],
+    responses={
+        **responses.UNPARSABLE_BODY,
+        **responses.TOO_LARGE,
+        415: responses.problem("The upload is not a PDF"),
+        422: responses.problem("Malformed or encrypted PDF, or a missing file"),
+        429: responses.problem("Too many verifications from this address (Retry-After)"),
+    },
 )
 def verify(
     request: Request,
@@ -190,7 +198,11 @@ def verify(
     return JSONResponse(report, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/seal/v1/documents/{document_id}", summary="Our public record of one sealing")
+@router.get(
+    "/seal/v1/documents/{document_id}",
+    summary="Our public record of one sealing",
+    responses={**responses.NOT_FOUND, **responses.INVALID_REQUEST},
+)
 def document_record(service: SealingDep, document_id: str) -> dict[str, Any]:
     found = _record(service, document_id)
     if found is None:
@@ -220,7 +232,16 @@ def _record(service: SealingService, document_id: str) -> dict[str, Any] | None:
     return result
 
 
-@router.get("/seal/v1/seals/{seal_id}/image", summary="A seal's image (PNG)")
+@router.get(
+    "/seal/v1/seals/{seal_id}/image",
+    summary="A seal's image (PNG)",
+    response_class=Response,
+    responses={
+        200: responses.media("image/png", "The seal image"),
+        **responses.NOT_FOUND,
+        **responses.INVALID_REQUEST,
+    },
+)
 def seal_image(service: SealingDep, seal_id: str) -> Response:
     try:
         with service.database.transaction() as session:
