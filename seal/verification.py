@@ -5,6 +5,10 @@ Security contract: integrity, signature, chain to *the given* trust root, revoca
 the given CRLs or the document's DSS; never fetched unless the caller allows it), the
 timestamp, and changes after sealing are all checked by pyHanko's validator; this module
 only maps its findings to indications. Our policy, decided deliberately:
+- revocation is asked about only for a chain that reaches a trust anchor by valid
+  signatures (checked first, offline, without revocation); a seal certificate issued under
+  any other root, even one with our names, is INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND
+  (ETSI EN 319 102-1 §5.2.6) and its revocation status is "not_checked", never "unknown";
 - a revoked seal certificate fails the signature (TOTAL_FAILED/REVOKED), whenever it was
   revoked: a withdrawn seal must not keep vouching for documents; the report still says
   whether the timestamp proves the sealing came first;
@@ -17,7 +21,7 @@ only maps its findings to indications. Our policy, decided deliberately:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +32,17 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    InvalidCertificateError,
+    PathBuildingError,
+    PathValidationError,
+)
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
 
 from seal.changes import only_comments_added
 from seal.document import read_pdf
@@ -70,8 +84,9 @@ EXPLANATIONS = {
         "The seal certificate's status cannot be confirmed now (suspended, or no revocation data).",
     ),
     (INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND"): (
-        "印章证书不是由受信任的根证书签发的。",
-        "The seal certificate does not chain to the trusted root.",
+        "签章证书不是由受信任的机构签发，无法确认是谁盖的章。",
+        "The seal certificate was not issued by a trusted authority, so who sealed the "
+        "document cannot be confirmed.",
     ),
 }
 
@@ -121,12 +136,16 @@ def verify_pdf(
     data: bytes,
     *,
     context: Callable[[PdfFileReader, datetime | None], ValidationContext],
+    anchors: Sequence[asn1_x509.Certificate],
+    intermediates: Sequence[asn1_x509.Certificate] = (),
     max_bytes: int,
     lookup: Lookup | None = None,
 ) -> dict[str, Any]:
-    """The verification report of ``data``. ``context`` gives the validation context for
-    the document (trust root, revocation sources); ``lookup`` finds our record of a sealing
-    by signed digest (omitted offline)."""
+    """The verification report of ``data``. ``anchors`` are the trust roots (those of
+    ``context``) and ``intermediates`` the CA certificates known besides the document's own;
+    ``context`` gives the validation context for a signature whose chain reaches an anchor
+    (trust root, revocation sources), and is not even built otherwise; ``lookup`` finds our
+    record of a sealing by signed digest (omitted offline)."""
     reader = read_pdf(data, max_bytes=max_bytes)
     try:
         signatures = list(reader.embedded_regular_signatures)
@@ -145,11 +164,21 @@ def verify_pdf(
     for signature in signatures:
 
         def verify_at(moment: datetime | None, signature: Any = signature) -> dict[str, Any]:
-            validation_context = context(reader, moment)
+            found = reaches_anchor(
+                signature, context=chain_context(anchors, intermediates, moment=moment)
+            )
+            # An untrusted chain is judged without revocation: nothing is fetched or
+            # consulted for certificates no anchor vouches for.
+            validation_context = (
+                context(reader, moment)
+                if found
+                else chain_context(anchors, intermediates, moment=moment)
+            )
             try:
                 return _verify_one(
                     signature,
                     context=validation_context,
+                    chain_found=found,
                     lookup=lookup,
                     has_dss=has_dss,
                     document_timestamps=len(timestamps),
@@ -216,6 +245,51 @@ def timestamp_time(signature: Any) -> datetime | None:
         return None
 
 
+def chain_context(
+    anchors: Sequence[asn1_x509.Certificate],
+    intermediates: Sequence[asn1_x509.Certificate] = (),
+    *,
+    moment: datetime | None,
+) -> ValidationContext:
+    """A context that trusts ``anchors`` and asks nothing about revocation, fetches nothing:
+    for checking a chain alone, and for judging a signature whose chain reaches no anchor."""
+    return ValidationContext(
+        trust_roots=list(anchors),
+        other_certs=list(intermediates),
+        moment=moment,
+        allow_fetching=False,
+        revinfo_policy=CertRevTrustPolicy(
+            RevocationCheckingPolicy(
+                ee_certificate_rule=RevocationCheckingRule.NO_CHECK,
+                intermediate_ca_cert_rule=RevocationCheckingRule.NO_CHECK,
+            )
+        ),
+    )
+
+
+def reaches_anchor(signature: Any, *, context: ValidationContext) -> bool:
+    """Whether the signer's certificate chains to an anchor of ``context`` by valid
+    signatures (RFC 5280 §6.1, with the certificates the signature carries). False when no
+    path to an anchor exists, when the leaf is self-signed, or when a certificate on every
+    path fails its issuer's signature (same names, other keys: a look-alike PKI or another
+    installation). Other path failures (expiry, constraints) are those of a chain that does
+    reach an anchor: True, and the full validation reports them."""
+    validator = CertificateValidator(
+        signature.signer_cert,
+        intermediate_certs=signature.other_embedded_certs,
+        validation_context=context,
+    )
+    try:
+        run(validator.async_validate_path())
+    except (PathBuildingError, InvalidCertificateError):
+        return False
+    except PathValidationError as exc:
+        # pyhanko_certvalidator raises this very class (no subclass) for a signature that
+        # does not verify under the issuer's key; subclasses are expiry, revocation, ...
+        return not (type(exc) is PathValidationError and "could not be verified" in str(exc))
+    return True
+
+
 def _proved(report: dict[str, Any], moment: datetime) -> bool:
     """Whether the validator trusted a timestamp of exactly ``moment``."""
     timestamp = report.get("timestamp")
@@ -226,6 +300,7 @@ def _verify_one(
     signature: Any,
     *,
     context: ValidationContext,
+    chain_found: bool,
     lookup: Lookup | None,
     has_dss: bool,
     document_timestamps: int,
@@ -255,10 +330,12 @@ def _verify_one(
         signature.reader, signed_revision=signature.signed_revision
     ):
         changes = "annotations"
-    revocation = _revocation(status)
+    revocation: dict[str, Any] = _revocation(status) if chain_found else {"status": "not_checked"}
     timestamp = status.timestamp_validity
     ts_time = timestamp.timestamp if timestamp is not None else None
-    indication, sub = _indicate(status, changes=changes, revocation=revocation)
+    indication, sub = _indicate(
+        status, changes=changes, revocation=revocation, chain_found=chain_found
+    )
     zh, en = EXPLANATIONS.get((indication, sub)) or GENERIC[indication]
     if indication == FAILED and sub == "FORMAT_FAILURE":
         zh += f"（修改类型：{changes}）"
@@ -343,7 +420,7 @@ def _revocation(status: PdfSignatureStatus) -> dict[str, Any]:
 
 
 def _indicate(
-    status: PdfSignatureStatus, *, changes: str, revocation: dict[str, Any]
+    status: PdfSignatureStatus, *, changes: str, revocation: dict[str, Any], chain_found: bool
 ) -> tuple[str, str | None]:
     if not status.intact:
         return FAILED, "HASH_FAILURE"
@@ -353,6 +430,8 @@ def _indicate(
         return FAILED, "REVOKED"
     if changes not in ACCEPTED_CHANGES or status.docmdp_ok is False:
         return FAILED, "FORMAT_FAILURE"
+    if not chain_found:
+        return INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND"
     if revocation["status"] in ("on_hold", "unknown"):
         return INDETERMINATE, "TRY_LATER"
     problem = status.trust_problem_indic

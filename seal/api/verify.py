@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+from asn1crypto import x509 as asn1_x509
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -136,11 +137,14 @@ def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
     """The server-side report: our root and current CRLs, plus our records."""
     with service.database.transaction() as session:
         inputs = service.revocation_inputs(session)
+    root, *issuing = (asn1_x509.Certificate.load(der) for der in inputs[0])
     return verify_pdf(
         data,
         # Now, with the current CRLs: our policy fails a seal whose certificate is revoked,
         # whenever that happened (the report says whether the timestamp came first).
         context=lambda _reader, _moment: service.context_from(*inputs),
+        anchors=[root],
+        intermediates=issuing,
         max_bytes=service.settings.seal_max_pdf_bytes,
         lookup=lambda digest: records.record_for(service.database, service.audit, digest),
     )

@@ -36,7 +36,7 @@ def _offline(pdf: bytes, anchor: asn1_x509.Certificate, *, at: str) -> dict[str,
             )
         return document_context(reader, moment, anchor=anchor, online=False)
 
-    return verify_pdf(pdf, context=context, max_bytes=1 << 26)
+    return verify_pdf(pdf, context=context, anchors=[anchor], max_bytes=1 << 26)
 
 
 def test_long_term_documents_verify_offline_at_their_timestamp(world: World) -> None:

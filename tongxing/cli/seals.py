@@ -327,7 +327,7 @@ def verify(
         return document_context(reader, moment, anchor=anchor, online=online)
 
     try:
-        report = verify_pdf(file.read_bytes(), context=context, max_bytes=1 << 30)
+        report = verify_pdf(file.read_bytes(), context=context, anchors=[anchor], max_bytes=1 << 30)
     except SealError as exc:
         raise _refused(exc) from None
     if as_json:
