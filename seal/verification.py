@@ -93,10 +93,13 @@ EXPLANATIONS = {
 GENERIC = {
     PASSED: EXPLANATIONS[(PASSED, None)],
     INDETERMINATE: (
-        "无法确认印章是否有效，详见子结论。",
-        "Whether the seal is valid cannot be established; see the sub-indication.",
+        "无法确认印章是否有效（技术原因见技术结论）。",
+        "Whether the seal is valid cannot be established (the technical result says why).",
     ),
-    FAILED: ("印章无效，详见子结论。", "The seal is not valid; see the sub-indication."),
+    FAILED: (
+        "印章无效（技术原因见技术结论）。",
+        "The seal is not valid (the technical result says why).",
+    ),
 }
 EXPLANATIONS[(INDETERMINATE, "NO_POE")] = (
     "时间戳不可信，无法证明盖章时间。",
@@ -212,7 +215,11 @@ def verify_pdf(
             if reports
             else {
                 "sub_indication": "SIGNED_DATA_NOT_FOUND",
-                "explanation": {"zh-CN": "文件中没有电子印章。", "en": "The document has no seal."},
+                "explanation": {
+                    "zh-CN": "这个 PDF 文件中没有电子印章，无从验证。请确认上传的是盖章后的文件。",
+                    "en": "This PDF carries no electronic seal, so there is nothing to verify. "
+                    "Please check that you uploaded the sealed document.",
+                },
             }
         ),
     }

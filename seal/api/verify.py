@@ -26,7 +26,8 @@ from core.errors import Problem
 from core.i18n import pick_language
 from seal import records, registry, repository
 from seal.api.sign import SealingDep, read_pdf_upload
-from seal.errors import SealError, TooManyVerifications, UnknownSeal
+from seal.api.texts import TEXT, beijing_time, upload_error
+from seal.errors import NotPdf, SealError, TooManyVerifications, UnknownSeal
 from seal.runtime import SealingService
 from seal.verification import verify_pdf
 
@@ -37,100 +38,6 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-
-TEXT: dict[str, dict[str, Any]] = {
-    "zh-CN": {
-        "title": "电子印章验证",
-        "brand": "通行 · 电子印章",
-        "switch": "English",
-        "intro": "上传盖章的 PDF 文件，检查印章是否真实有效、文件是否被篡改。",
-        "upload": "选择 PDF 文件",
-        "submit": "验证",
-        "record": "登记信息（扫码验真）",
-        "record_intro": "本系统的盖章登记如下。请上传您手中的文件，核对其与登记一致。",
-        "document_id": "文件编号",
-        "sealed_at": "盖章时间",
-        "seal": "印章",
-        "organisation": "单位",
-        "uscc": "统一社会信用代码",
-        "level": "签名级别",
-        "signing_time": "签名时间",
-        "timestamp": "可信时间戳",
-        "revocation": "证书状态",
-        "changes": "盖章后的修改",
-        "audit": "审计日志",
-        "audit_ok": "已记录（第 {index} 条，包含证明已验证）",
-        "audit_missing": "未在本系统审计日志中找到",
-        "chain": "证书链",
-        "result": "验证结果",
-        "no_record": "没有找到该文件的登记。",
-        "seal_status": "印章状态",
-        "seal_statuses": {"active": "有效", "suspended": "已暂停", "revoked": "已吊销"},
-        "status": {"good": "有效", "revoked": "已吊销", "on_hold": "已暂停", "unknown": "无法确认"},
-        "change": {
-            "none": "无",
-            "revocation_data": "仅添加了验证数据",
-            "form_filling": "填写了表单",
-            "annotations": "添加了批注",
-            "other": "其他修改",
-        },
-        "indication": {
-            "TOTAL_PASSED": "有效",
-            "INDETERMINATE": "无法确定",
-            "TOTAL_FAILED": "无效",
-        },
-        "bad_form": "页面已过期，请重新上传。",
-    },
-    "en": {
-        "title": "Verify an electronic seal",
-        "brand": "Tongxing · Electronic seals",
-        "switch": "中文",
-        "intro": "Upload a sealed PDF to check that its seal is genuine and valid and that the "
-        "document was not altered.",
-        "upload": "Choose a PDF",
-        "submit": "Verify",
-        "record": "Our record (from the QR code)",
-        "record_intro": "This is what we recorded. Upload the document you hold to check that "
-        "it matches.",
-        "document_id": "Document id",
-        "sealed_at": "Sealed at",
-        "seal": "Seal",
-        "organisation": "Organisation",
-        "uscc": "Unified social credit code",
-        "level": "Signature level",
-        "signing_time": "Signing time",
-        "timestamp": "Trusted timestamp",
-        "revocation": "Certificate status",
-        "changes": "Changes after sealing",
-        "audit": "Audit log",
-        "audit_ok": "Recorded (entry {index}, inclusion proof verified)",
-        "audit_missing": "Not found in this service's audit log",
-        "chain": "Certificate chain",
-        "result": "Result",
-        "no_record": "There is no record of this document.",
-        "seal_status": "Seal status",
-        "seal_statuses": {"active": "active", "suspended": "suspended", "revoked": "revoked"},
-        "status": {
-            "good": "valid",
-            "revoked": "revoked",
-            "on_hold": "suspended",
-            "unknown": "cannot be confirmed",
-        },
-        "change": {
-            "none": "none",
-            "revocation_data": "validation data added only",
-            "form_filling": "form fields filled in",
-            "annotations": "comments added",
-            "other": "other changes",
-        },
-        "indication": {
-            "TOTAL_PASSED": "Valid",
-            "INDETERMINATE": "Indeterminate",
-            "TOTAL_FAILED": "Not valid",
-        },
-        "bad_form": "The page expired; please upload again.",
-    },
-}
 
 
 def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
@@ -282,6 +189,8 @@ def _page(
             "t": TEXT[lang],
             "csrf_token": token,
             "report": report,
+            "headline": _headline(report, lang) if report else None,
+            "when": lambda value: beijing_time(value, lang),
             "record": record,
             "error": error,
             "document_id": document_id,
@@ -297,6 +206,16 @@ def _page(
     if new_browser:
         set_browser_cookie(response, browser, secure=service.settings.issuer.startswith("https:"))
     return response
+
+
+def _headline(report: dict[str, Any], lang: str) -> str:
+    """The one plain sentence under the verdict: why, for the signature that decided it."""
+    deciding = [s for s in report["signatures"] if s["indication"] == report["indication"]]
+    if len(report["signatures"]) == 1 or not deciding:
+        source = deciding[0] if deciding else report
+        if "explanation" in source:
+            return str(source["explanation"][lang])
+    return str(TEXT[lang]["summary"][report["indication"]])
 
 
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False)
@@ -335,16 +254,18 @@ def verify_upload(
     ):
         return _page(request, service, error=texts["bad_form"], status=403)
     record = _record(service, document) if document else None
+    limit = service.settings.seal_max_pdf_bytes
+    data = b""
     try:
         _throttle(request, service)
-        report = report_for(
-            service, read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
-        )
+        data = read_pdf_upload(file, limit=limit)
+        report = report_for(service, data)
     except SealError as exc:
+        kind = "empty" if isinstance(exc, NotPdf) and not data else exc.kind
         return _page(
             request,
             service,
-            error=exc.detail,
+            error=upload_error(pick_language(request), kind, limit_bytes=limit),
             record=record,
             document_id=document or None,
             status=exc.status,
