@@ -1,6 +1,7 @@
 """Demo data: a citizen, an enterprise with a staff member, and two department apps.
 
-Only ever seeded in demo mode, idempotently (a second start changes nothing). The demo
+Only ever seeded in demo mode, idempotently (a second start changes nothing, except that
+the demo apps' registered URIs follow the demo's address when it moved). The demo
 passwords are fixed and printed on start: demo mode is for trying things out.
 """
 
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from idp import accounts, repository
 from idp import clients as registry
+from idp.models import Client
 from seal import grants as seal_grants
 from seal import registry as seals
 from seal import repository as seal_repository
@@ -80,9 +84,11 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 actor="demo",
             )
         for app, name in APPS.items():
-            if repository.client(session, client_id(app)) is not None:
-                continue
             base = f"{issuer}/demo/apps/{app}"
+            existing = repository.client(session, client_id(app))
+            if existing is not None:
+                _follow_issuer(session, domain, client=existing, base=base)
+                continue
             registry.register(
                 session,
                 data_keys=domain.data_keys,
@@ -100,6 +106,28 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 loopback_server_uris=True,
             )
     _seed_sealing(domain)
+
+
+def _follow_issuer(session: Session, domain: Domain, *, client: Client, base: str) -> None:
+    """Point a demo app's registered URIs at the demo's current address (the demo restarted
+    on another port or host name); nothing changes, and nothing is logged, if they do."""
+    uris = {
+        "redirect_uris": [f"{base}/callback"],
+        "post_logout_redirect_uris": [f"{base}/"],
+        "backchannel_logout_uri": f"{base}/backchannel-logout",
+    }
+    before = {name: getattr(client, name) for name in uris}
+    if before == uris:
+        return
+    for name, value in uris.items():
+        setattr(client, name, value)
+    domain.audit.record(
+        session,
+        type="client.updated",
+        actor="demo",
+        subject=client.client_id,
+        details={"reason": "the demo's address changed", **uris},
+    )
 
 
 def _seed_sealing(domain: Domain) -> None:
