@@ -12,7 +12,9 @@ business change). Entries never contain documents or key material, only digests 
 from __future__ import annotations
 
 import logging
+import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,10 +40,12 @@ _APPENDED = "tongxing_audit_appended"
 _FRONTIER = "tongxing_audit_frontier"
 _LISTENING = "tongxing_audit_listening"
 _KEY_LOOKUP_SECONDS = 60.0
+_HEX_SHA256 = re.compile("[0-9a-f]{64}")
 
 
 def origin_for(issuer: str) -> str:
-    """The log's origin (and signing key name): the issuer without scheme, plus /audit."""
+    """The origin proposed for a new log (its signing key name too): the issuer without
+    scheme, plus /audit. Only a log without a stored origin takes it (``AuditLog.origin``)."""
     parts = urlsplit(issuer)
     return f"{parts.netloc}{parts.path.rstrip('/')}/audit"
 
@@ -57,11 +61,46 @@ class Appended:
 class AuditLog:
     """The log of one deployment (implements ``core.events.EventRecorder``)."""
 
-    def __init__(self, *, database: Database, custody: KeyCustody, origin: str) -> None:
+    def __init__(self, *, database: Database, custody: KeyCustody, proposed_origin: str) -> None:
+        """``proposed_origin`` (from this deployment's issuer) only names a log that has no
+        origin stored yet; once stored, the origin never follows the settings again."""
         self.database = database
         self.custody = custody
-        self.origin = origin
+        self.proposed_origin = proposed_origin
+        self._origin: str | None = None
         self._log_key_id: tuple[str | None, float] = (None, 0.0)
+
+    # --- the log's name -----------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """The log's origin: the one stored with the log (fixed now if there is none yet)."""
+        return self._origin or self.fix_origin()
+
+    def fix_origin(self) -> str:
+        """Read the stored origin, storing one first if the log has none (run at start-up by
+        the app and the CLI, so every later reader agrees whatever its settings say)."""
+        if self._origin is None:
+            with self.database.transaction() as session:
+                return self.origin_in(session)
+        return self._origin
+
+    def origin_in(self, session: Session) -> str:
+        """The stored origin, read (or fixed) in the caller's transaction.
+
+        A log without one is named after its first checkpoint (the name it was created
+        under, which older versions derived from the issuer) or, with no checkpoint yet,
+        after ``proposed_origin``. Only a value read back as stored is remembered, so a
+        transaction that fixed it and then rolled back does not leave a stale name here."""
+        if self._origin is not None:
+            return self._origin
+        stored = repository.origin(session)
+        if stored is not None:
+            self._origin = stored
+            return stored
+        first = repository.first_checkpoint_note(session)
+        named = first.split("\n", 1)[0].strip() if first else ""
+        return repository.fix_origin(session, named or self.proposed_origin)
 
     # --- appending ------------------------------------------------------------------------
 
@@ -72,11 +111,24 @@ class AuditLog:
         self.append(session, type=type, actor=actor, subject=subject, details=details)
 
     def append(
-        self, session: Session, *, type: str, actor: str, subject: str, details: dict[str, Any]
+        self,
+        session: Session,
+        *,
+        type: str,
+        actor: str,
+        subject: str,
+        details: dict[str, Any],
+        file_digests: Iterable[str] = (),
     ) -> Appended:
-        """Append one entry; returns its index (the ``Tongxing-Audit-Index`` of a seal)."""
+        """Append one entry; returns its index (the ``Tongxing-Audit-Index`` of a seal).
+
+        ``file_digests``: hex SHA-256 of files the entry names (they must also be in
+        ``details``), indexed for ``tongxing audit find``."""
         # Validate before claiming an index: a claimed index must always get its entry.
         canonical_json(details)
+        digests = list(file_digests)
+        if any(_HEX_SHA256.fullmatch(d) is None for d in digests):
+            raise ValueError("file digests are lower-case hex SHA-256")
         index = repository.claim_next_index(session)
         now = datetime.now(UTC).replace(microsecond=0)
         leaf = canonical_json(
@@ -103,6 +155,7 @@ class AuditLog:
             edge = repository.nodes(session, merkle.frontier(index))
         value = merkle.leaf_hash(leaf)
         session.add(AuditNode(level=0, index=index, hash=value))
+        repository.add_file_digests(session, index=index, digests=digests)
         for key in merkle.new_nodes(index)[1:]:
             left = edge.get(merkle.children(key)[0])
             if left is None:
@@ -169,9 +222,10 @@ class AuditLog:
         if root is None:
             root = self.root(session, size)
         now = datetime.now(UTC).replace(microsecond=0)
+        origin = self.origin_in(session)
         try:
             note = checkpoint.sign(
-                checkpoint.Checkpoint(origin=self.origin, size=size, root=root, time=now), key
+                checkpoint.Checkpoint(origin=origin, size=size, root=root, time=now), key
             )
         except Exception:  # an HSM hiccup must not undo the business change
             log.warning("the audit log key failed to sign; checkpoint deferred", exc_info=True)

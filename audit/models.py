@@ -1,4 +1,4 @@
-"""SQL models of the audit log: the head (size), entries, stored subtree hashes, checkpoints."""
+"""SQL models of the audit log: the head (size, origin), entries, subtree hashes, checkpoints."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ class AuditHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tree_size: Mapped[int] = mapped_column(BigInteger)
+    # The log's name in its checkpoints (c2sp.org/tlog-checkpoint), fixed once for the
+    # life of the log (see ``AuditLog.fix_origin``): NULL only until it is first fixed.
+    origin: Mapped[str | None] = mapped_column(String(255))
 
 
 class AuditEntry(Base):
@@ -54,3 +57,16 @@ class AuditCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AuditFileDigest(Base):
+    """A lookup aid for ``audit find``: the SHA-256 (hex) of a file an entry names.
+
+    Not part of the tree: a finder re-reads the entry's leaf and only trusts a match the
+    leaf itself states, so a row added, changed or dropped here cannot fake or hide an
+    entry from a verified log (at worst a lookup misses; ``audit verify`` is unaffected)."""
+
+    __tablename__ = "audit_file_digests"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

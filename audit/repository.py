@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from audit.merkle import NodeKey
-from audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditNode
+from audit.models import AuditCheckpoint, AuditEntry, AuditFileDigest, AuditHead, AuditNode
 
 
 def claim_next_index(session: Session) -> int:
@@ -78,5 +78,48 @@ def checkpoints(session: Session, *, after_id: int, limit: int) -> Sequence[Audi
         .where(AuditCheckpoint.id > after_id)
         .order_by(AuditCheckpoint.id)
         .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
+def origin(session: Session) -> str | None:
+    """The origin stored with the log (None until it is fixed)."""
+    return session.scalar(select(AuditHead.origin).where(AuditHead.id == 1))
+
+
+def fix_origin(session: Session, proposed: str) -> str:
+    """Store ``proposed`` as the origin unless one is stored already; returns the stored one.
+
+    The conditional UPDATE lets exactly one of several processes starting at once win."""
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1, AuditHead.origin.is_(None))
+        .values(origin=proposed)
+    )
+    stored = origin(session)
+    assert stored is not None  # the one head row exists from the first migration on
+    return stored
+
+
+def first_checkpoint_note(session: Session) -> str | None:
+    """The note of the oldest checkpoint, if any."""
+    return session.scalars(
+        select(AuditCheckpoint.note).order_by(AuditCheckpoint.id).limit(1)
+    ).first()
+
+
+def add_file_digests(session: Session, *, index: int, digests: Iterable[str]) -> None:
+    """Index entry ``index`` under the SHA-256 (hex) of each file it names."""
+    for digest in dict.fromkeys(digests):
+        session.add(AuditFileDigest(sha256=digest, entry_index=index))
+
+
+def entries_naming_file(session: Session, sha256: str) -> Sequence[AuditEntry]:
+    """The entries indexed under a file's SHA-256 (hex, lower case), in order."""
+    query = (
+        select(AuditEntry)
+        .join(AuditFileDigest, AuditFileDigest.entry_index == AuditEntry.index)
+        .where(AuditFileDigest.sha256 == sha256)
+        .order_by(AuditEntry.index)
     )
     return session.scalars(query).all()

@@ -10,6 +10,7 @@ Bearer-token checks (signature, expiry, scope) happen before this, in the router
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -91,6 +92,18 @@ def new_document_id() -> str:
 def verify_url(issuer: str, document_id: str) -> str:
     """The verification page for a document (the QR code's link)."""
     return f"{issuer}/verify?document={document_id}"
+
+
+def file_digests(original: bytes, sealed: bytes) -> tuple[str, str]:
+    """Hex SHA-256 of the submitted and of the sealed file (what an auditor's ``sha256sum``
+    prints), hashing the original only once: sealing appends an incremental update to the
+    original bytes, so the sealed file's hash carries on from the original's state."""
+    digest = hashlib.sha256(original)
+    submitted = digest.hexdigest()
+    if sealed.startswith(original):  # a memcmp, far cheaper than hashing again
+        digest.update(memoryview(sealed)[len(original) :])
+        return submitted, digest.hexdigest()
+    return submitted, hashlib.sha256(sealed).hexdigest()
 
 
 def _check_seal(
@@ -181,6 +194,7 @@ def seal_document(
                 serial=serial,
                 signed=signed,
                 original=data,
+                file_digests=file_digests(data, signed.data),
                 idempotency_key=idempotency_key,
             )
         except SealError:
@@ -356,6 +370,7 @@ def _record(
     serial: str,
     signed: pades.Signed,
     original: bytes,
+    file_digests: tuple[str, str],
     idempotency_key: str | None,
 ) -> int:
     now = datetime.now(UTC)
@@ -387,6 +402,9 @@ def _record(
                 "document_type": request.document_type,
                 "signed_digest": signed.signed_digest,
                 "original_size": original_size,
+                # `tongxing audit find --file` (and sha256sum) find the entry from either file.
+                "original_sha256": file_digests[0],
+                "sealed_sha256": file_digests[1],
             }
             appended = service.audit.append(
                 session,
@@ -394,6 +412,7 @@ def _record(
                 actor=f"client:{client_id}",
                 subject=document_id,
                 details=details,
+                file_digests=file_digests,
             )
             session.add(
                 SealedDocument(

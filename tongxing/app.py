@@ -162,6 +162,7 @@ def _start(services: Services, domain: Domain) -> None:
     # the key hierarchy and the demo data; the later ones find everything there.
     with services.database.exclusive("demo-start") if demo else contextlib.nullcontext():
         preflight.check_database(settings, services.database, migrate_schema=demo)
+        domain.audit.fix_origin()  # from now on the log's name never follows the settings
         preflight.check_keys(domain.keys, initialise=demo)
         if demo:
             demo_data.seed(domain, issuer=settings.issuer)

@@ -38,7 +38,9 @@ class Domain:
 def build_domain(*, settings: Settings, database: Database) -> Domain:
     """Construct (without opening anything) the domain services on ``database``."""
     custody = KeyCustody(settings=settings, database=database)
-    audit_log = AuditLog(database=database, custody=custody, origin=origin_for(settings.issuer))
+    audit_log = AuditLog(
+        database=database, custody=custody, proposed_origin=origin_for(settings.issuer)
+    )
     keys = KeyServices(
         custody=custody,
         hierarchy=Hierarchy(settings=settings, custody=custody, events=audit_log),

@@ -12,9 +12,8 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives import serialization
 
-from audit import sources
-from audit.log import origin_for
-from audit.verifier import verify_log
+from audit import file_lookup, sources
+from audit.verifier import VerifyReport, verify_log
 from core.database import Database
 from core.settings import load_settings
 from tongxing import preflight
@@ -34,12 +33,44 @@ def _local_material() -> sources.LogMaterial:
     database = Database(settings.resolved_database_url)
     try:
         preflight.check_database(settings, database, migrate_schema=False)
+        # The origin stored with the log, whatever TONGXING_ISSUER says here (a log that
+        # has none yet is named now, as the server would on its first start).
+        origin = build_domain(settings=settings, database=database).audit.fix_origin()
         with database.snapshot() as session:
-            return sources.from_database(session, origin=origin_for(settings.issuer))
+            return sources.from_database(session, origin=origin)
     except sources.SourceError as exc:
         raise AuditCommandError(str(exc)) from None
     finally:
         database.dispose()
+
+
+def _check_origin(material: sources.LogMaterial, expected: str | None) -> None:
+    """An auditor who names the origin they expect gets a configuration error, never a
+    tampering verdict, when the log is named otherwise."""
+    if expected is not None and expected != material.origin:
+        raise AuditCommandError(
+            f"configuration error: the log's origin is {material.origin!r} (fixed when the "
+            f"log was created), not the expected {expected!r}; check --origin (and the "
+            "deployment you are pointing at)"
+        )
+
+
+def _report_failure(report: VerifyReport) -> None:
+    """A few lines: the first bad entry (index, type, what is wrong), then a count."""
+    first = report.first_bad_index
+    if first is None:
+        typer.echo(f"TAMPERED: {report.headline}", err=True)
+    else:
+        kind = f" (type {report.first_bad_type})" if report.first_bad_type else ""
+        typer.echo(f"TAMPERED: first entry that does not match: {first}{kind}", err=True)
+        typer.echo(f"  {report.headline}", err=True)
+    further = len(report.problems) - 1
+    if further:
+        typer.echo(
+            f"  and {further} further failure{'s' if further > 1 else ''} "
+            "(later checkpoints cannot match once an entry changed; --json lists them all)",
+            err=True,
+        )
 
 
 @app.command("verify")
@@ -56,12 +87,16 @@ def verify(
         Path | None,
         typer.Option("--state", help="File remembering the last verified checkpoint."),
     ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="The log origin you expect (e.g. example.gov.cn/audit)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the tree from every entry and check every checkpoint.
 
     Exit 0: intact; 1: tampered (the first entry that does not match is named); 2: the log
-    could not be read."""
+    could not be read, or it is not the log expected (another origin)."""
     try:
         if export:
             material = sources.from_export(export.read_bytes())
@@ -73,6 +108,7 @@ def verify(
             material = _local_material()
     except (sources.SourceError, OSError) as exc:
         raise AuditCommandError(str(exc)) from None
+    _check_origin(material, origin)
     if key:
         try:
             pinned = serialization.load_pem_public_key(key.read_bytes()).public_bytes(
@@ -108,6 +144,8 @@ def verify(
                     "checkpoints": report.checkpoints,
                     "verified_size": report.verified_size,
                     "first_bad_index": report.first_bad_index,
+                    "first_bad_type": report.first_bad_type,
+                    "origin": material.origin,
                     "problems": report.problems,
                     "warnings": report.warnings,
                 },
@@ -116,15 +154,7 @@ def verify(
         )
     if not report.ok:
         if not as_json:
-            first = report.first_bad_index
-            typer.echo(
-                f"TAMPERED: {report.problems[0]}"
-                if first is None
-                else f"TAMPERED: first entry that does not match: {first}",
-                err=True,
-            )
-            for problem in report.problems:
-                typer.echo(f"  - {problem}", err=True)
+            _report_failure(report)
         raise typer.Exit(1)
     if state and report.latest_note:
         state.write_text(report.latest_note)
@@ -135,6 +165,71 @@ def verify(
             f"OK: {report.entries} entries, {report.checkpoints} checkpoints verified; "
             f"signed tree size {report.verified_size}"
         )
+
+
+@app.command("find")
+def find(
+    file: Annotated[Path, typer.Option("--file", help="A submitted or sealed document.")],
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Search an export file instead.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The entries that name this file (its SHA-256 as submitted or as sealed).
+
+    Exit 0: found (index, time, event type, seal, document id per line); 1: no entry names
+    the file; 2: the file or the log could not be read. Finding is not verifying: run
+    `audit verify` to know the log is intact."""
+    try:
+        sha256 = file_lookup.file_sha256(file)
+        if export:
+            material = sources.from_export(export.read_bytes())
+            found = file_lookup.find_in_entries(material.entries, sha256)
+        else:
+            found = _find_locally(sha256)
+    except (sources.SourceError, OSError) as exc:
+        raise AuditCommandError(str(exc)) from None
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "sha256": sha256,
+                    "entries": [
+                        {
+                            "index": e.index,
+                            "time": e.time,
+                            "type": e.type,
+                            "role": e.role,
+                            "seal_id": e.details.get("seal_id"),
+                            "document_id": e.details.get("document_id", e.subject),
+                        }
+                        for e in found
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for e in found:
+            typer.echo(
+                f"{e.index}\t{e.time}\t{e.type}\tseal {e.details.get('seal_id', '-')}\t"
+                f"document {e.details.get('document_id', e.subject)}\t({e.role} file)"
+            )
+        if not found:
+            typer.echo(f"not found: no audit entry names SHA-256 {sha256}", err=True)
+    if not found:
+        raise typer.Exit(1)
+
+
+def _find_locally(sha256: str) -> list[file_lookup.FoundEntry]:
+    settings = load_settings()
+    database = Database(settings.resolved_database_url)
+    try:
+        preflight.check_database(settings, database, migrate_schema=False)
+        with database.reading() as session:
+            return file_lookup.find_in_database(session, sha256)
+    finally:
+        database.dispose()
 
 
 @app.command("export")
