@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests import oidc
 from tests.oidc import location
@@ -84,3 +85,29 @@ def test_enterprise_staff_act_for_their_company(demo: TestClient) -> None:
     assert "李四" in page
     assert "某某科技有限公司" in page
     assert ENTERPRISE_USCC in page
+
+
+def test_the_demo_apps_follow_the_demo_to_another_port(
+    make_settings: Callable[..., Any],
+) -> None:
+    """`./dev demo` once on :8000, then `./dev demo --port 8300`: the apps still sign in."""
+    with TestClient(create_app(make_settings(mode="demo")), base_url="http://127.0.0.1:8000"):
+        pass  # the first start registers the demo apps under :8000
+    moved = "http://127.0.0.1:8300"
+    app = create_app(make_settings(mode="demo", issuer=moved))
+    app.state.demo_transport = httpx.ASGITransport(app=app)
+    app.state.backchannel_transport = httpx.ASGITransport(app=app)
+    with TestClient(app, base_url=moved) as client:
+        assert "张三" in _sign_in(client, "permits", "citizen")
+        assert "未登录" in _go(client, "/demo/apps/permits/logout").text
+        domain = oidc.domain_of(client)
+    from idp import repository
+
+    with domain.keys.database.reading() as session:
+        registered = repository.client(session, "demo-permits")
+        assert registered is not None
+        assert registered.redirect_uris == [f"{moved}/demo/apps/permits/callback"]
+        updates = session.execute(
+            text("SELECT count(*) FROM audit_entries WHERE type = 'client.updated'")
+        ).scalar_one()
+    assert updates == 2  # once per demo app, on the start that moved; none before
