@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
+from audit import repository as audit_repository
 from core.database import Database
+from tests import backends
+from tests.conftest import require_backend
 from tongxing import migrate
 from tongxing.models import metadata
 
@@ -21,3 +30,41 @@ def test_schema_matches_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = migrate.head_revision(database)
     assert migrate.upgrade(database) == (head, head)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_0007_names_an_existing_log_after_its_first_checkpoint(engine: str, tmp_path: Path) -> None:
+    """An installation at 0006 with checkpoints: the origin comes from the first one (the
+    name the log was created under), not from a later one signed after a move."""
+    require_backend(engine)
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'old.db'}"
+            if engine == "sqlite"
+            else stack.enter_context(backends.scratch_postgres_database())
+        )
+        database = Database(url)
+        stack.callback(database.dispose)
+        command.upgrade(migrate._config(database), "0006")
+        with database.engine.begin() as connection:
+            for origin in ("127.0.0.1:8300/audit", "127.0.0.1:8301/audit"):
+                connection.execute(
+                    text(
+                        "INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at)"
+                        " VALUES (1, :root, :note, CURRENT_TIMESTAMP)"
+                    ),
+                    {"root": b"\0" * 32, "note": f"{origin}\n1\nAAAA\n\n— {origin} AAAA\n"},
+                )
+        migrate.upgrade(database)
+        with database.reading() as session:
+            assert audit_repository.origin(session) == "127.0.0.1:8300/audit"
+
+
+def test_0007_leaves_a_log_without_checkpoints_to_the_first_start(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        migrate.upgrade(database)
+        with database.reading() as session:
+            assert audit_repository.origin(session) is None  # fixed from the issuer at start
+    finally:
+        database.dispose()
