@@ -125,7 +125,7 @@ class RedisStore(Store):
 
     def ttl(self, key: str) -> float | None:
         self._check(key)
-        remaining = int(self._run(lambda: self._redis.pttl(key)))  # type: ignore[arg-type]
+        remaining = int(self._run(lambda: self._redis.pttl(key)))
         return None if remaining < 0 else remaining / 1000
 
     def ping(self) -> None:
