@@ -1,6 +1,9 @@
 """Signing in with a password: limits, verification, the SSO session, the audit trail.
 
-Security contract: refused attempts (locked account or address) cost no password hash;
+Security contract: refused attempts (locked source or address) cost no password hash; an
+attempt counts against the browser's device cookie when it holds a valid one for the account,
+otherwise against the account's untrusted sources (:mod:`idp.login_limits`), and every
+success hands the browser a fresh device cookie for the account;
 every success and failure is an audit event (failures name the account only when it
 exists — the typed name is never recorded); the password hash is verified outside any
 database transaction (it takes tens of milliseconds); signing in as someone else ends the
@@ -12,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from idp import accounts, passwords, repository
+from idp import accounts, device_cookies, passwords, repository
 from idp.login_limits import Refusal
 from idp.protocol import oidc_core
 from idp.runtime import IdentityProvider
@@ -26,6 +29,7 @@ class SignedIn:
     session: SsoSession
     handle: str
     ended: SsoSession | None  # the previous person's session in this browser, now ended
+    device_cookie: str  # the browser's new device cookie (see idp.device_cookies)
 
 
 @dataclass(frozen=True)
@@ -43,29 +47,40 @@ def sign_in(
     address: str,
     user_agent: str,
     handle: str | None,
+    device_cookie: str | None = None,
 ) -> SignedIn | Failed:
-    """Check the credentials and open (or refresh) the browser's SSO session."""
+    """Check the credentials and open (or refresh) the browser's SSO session;
+    ``device_cookie`` is the browser's device cookie as presented (None when it has none)."""
     normalised = accounts.normalise_login(login)
     with idp.database.reading() as session:
         user = repository.user_by_login(session, normalised)
         stored = user.password_hash if user is not None and not user.disabled else None
     account = f"user:{user.id}" if user is not None else f"login:{normalised}"
-    refusal = idp.limits.begin(account=account, address=address)
+    device_key = idp.data_key(device_cookies.DATA_KEY_PURPOSE)
+    device = device_cookies.recognise(key=device_key, account=account, presented=device_cookie)
+    refusal = idp.limits.begin(account=account, address=address, device=device)
     if refusal is not None:
         return Failed(refusal=refusal)
     matches, needs_rehash = passwords.verify_password(stored, password)
     if not matches or user is None:
-        lock = idp.limits.failed(account=account)
+        lock = idp.limits.failed(account=account, device=device)
         with idp.database.transaction() as session:
             idp.events.record(
                 session,
                 type="login.failed",
                 actor=user.id if user is not None else "anonymous",
                 subject=user.id if user is not None else "unknown-account",
-                details={"address": address, "locked_for": lock.retry_after if lock else 0},
+                details={
+                    "address": address,
+                    "locked_for": lock.retry_after if lock else 0,
+                    "known_device": device is not None,
+                },
             )
         return Failed(refusal=lock)
-    idp.limits.succeeded(account=account, address=address)
+    idp.limits.succeeded(account=account, address=address, device=device)
+    new_device_cookie = device_cookies.issue(
+        key=device_key, account=account, presented=device_cookie
+    )
     now = int(time.time())
     acr = oidc_core.acr_for(user)
     current = idp.sessions.get(handle)
@@ -77,7 +92,9 @@ def sign_in(
 
         refreshed = idp.sessions.update(handle, refresh)
         if refreshed is not None:
-            signed_in = SignedIn(session=refreshed, handle=handle, ended=None)
+            signed_in = SignedIn(
+                session=refreshed, handle=handle, ended=None, device_cookie=new_device_cookie
+            )
         else:
             current = None
     if current is None or current.user_id != user.id or handle is None:
@@ -86,7 +103,9 @@ def sign_in(
         new_handle, created = idp.sessions.create(
             user_id=user.id, amr=["pwd"], acr=acr, user_agent=user_agent, address=address, now=now
         )
-        signed_in = SignedIn(session=created, handle=new_handle, ended=ended)
+        signed_in = SignedIn(
+            session=created, handle=new_handle, ended=ended, device_cookie=new_device_cookie
+        )
     with idp.database.transaction() as session:
         if needs_rehash:
             fresh = repository.user(session, user.id)

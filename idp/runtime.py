@@ -57,6 +57,7 @@ class IdentityProvider:
             store=self.store,
             per_account=self.settings.login_attempts_per_account,
             per_address=self.settings.login_attempts_per_address,
+            per_device=self.settings.login_attempts_per_account,
         )
 
     @property

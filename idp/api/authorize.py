@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
-from idp import consents, repository
+from idp import consents, device_cookies, repository
 from idp.api import web
 from idp.authorization import (
     AuthorizationFlow,
@@ -208,13 +208,14 @@ async def login_submit(
         address=web.address(request),
         user_agent=request.headers.get("user-agent", ""),
         handle=request.cookies.get(SSO_COOKIE),
+        device_cookie=request.cookies.get(device_cookies.COOKIE),
     )
     if isinstance(result, Failed):
         refusal = result.refusal
         if refusal is None:
             message, status = t["login_failed"], 400
         else:
-            key = "login_locked" if refusal.scope == "account" else "address_locked"
+            key = "address_locked" if refusal.scope == "address" else "login_locked"
             message, status = t[key].format(seconds=refusal.retry_after), 429
         page = await run_in_threadpool(_login_form, request, found, login, message, status)
         if refusal is not None:
@@ -224,6 +225,7 @@ async def login_submit(
     idp.interactions.save(found)
     response = await _resume(request, found, result.handle)
     web.set_sso_cookie(response, idp, result.handle)
+    web.set_device_cookie(response, idp, result.device_cookie)
     if result.ended is not None:
         from idp.api.logout import propagate
 

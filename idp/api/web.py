@@ -14,6 +14,7 @@ from core import csrf
 from core.api import browser
 from core.i18n import COOKIE as LANGUAGE_COOKIE
 from core.i18n import pick_language
+from idp import device_cookies
 from idp.api.texts import TEXT
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -51,6 +52,19 @@ def set_sso_cookie(response: Response, idp: IdentityProvider, handle: str) -> No
         SSO_COOKIE,
         handle,
         max_age=idp.settings.sso_session_ttl_seconds,
+        httponly=True,
+        secure=_secure(idp),
+        samesite="lax",
+        path="/",
+    )
+
+
+def set_device_cookie(response: Response, idp: IdentityProvider, value: str) -> None:
+    """Attach the device cookie (``idp.device_cookies``): a year, HttpOnly, SameSite=Lax."""
+    response.set_cookie(
+        device_cookies.COOKIE,
+        value,
+        max_age=device_cookies.LIFETIME,
         httponly=True,
         secure=_secure(idp),
         samesite="lax",
