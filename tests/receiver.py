@@ -1,5 +1,5 @@
 """Real HTTP servers on loopback for the other side of server-to-server calls in tests: a
-relying party's back-channel logout endpoint, a client's JWKS document."""
+relying party's back-channel logout endpoint, a client's JWKS document (healthy or failing)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -63,3 +64,32 @@ def json_document(document: object) -> Iterator[str]:
 
     with _serving(Handler) as port:
         yield f"http://127.0.0.1:{port}/jwks.json"
+
+
+@dataclass
+class Served:
+    """What a :func:`counted_json_document` server answers, and how often it was asked."""
+
+    status: int = 200
+    fetches: int = 0
+
+
+@contextmanager
+def counted_json_document(document: object) -> Iterator[tuple[str, Served]]:
+    """(URL, state) of a server answering GETs with ``document`` as JSON while
+    ``state.status`` is 200 (an empty body with that status otherwise), counting requests."""
+    body = json.dumps(document).encode()
+    state = Served()
+
+    class Handler(_Quiet):
+        def do_GET(self) -> None:
+            state.fetches += 1
+            payload = body if state.status == 200 else b""
+            self.send_response(state.status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    with _serving(Handler) as port:
+        yield f"http://127.0.0.1:{port}/jwks.json", state

@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from idp import clients as registry
 from tests import oidc
-from tests.receiver import json_document
+from tests.receiver import counted_json_document, json_document
 
 TOKEN_ENDPOINT = "http://127.0.0.1:8000/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -143,3 +143,38 @@ def test_hostile_assertion_headers_are_invalid_client(client: TestClient, signer
         response = _token(client, assertion)
         assert response.status_code == 401, header
         assert response.json()["error"] == "invalid_client"
+
+
+def test_a_failing_jwks_uri_is_not_fetched_for_every_bogus_assertion(client: TestClient) -> None:
+    key = ECKey.generate_key("P-256", parameters={"kid": "k1", "alg": "ES256"})
+    with counted_json_document(KeySet([key]).as_dict(private=False)) as (uri, served):
+        domain = oidc.domain_of(client)
+        with domain.keys.database.transaction() as session:
+            registry.register(
+                session,
+                data_keys=domain.data_keys,
+                events=domain.audit,
+                client_id="cert-system",
+                name="Certificate system",
+                grant_types=["client_credentials"],
+                scopes=["seal:sign"],
+                actor="test",
+                jwks_uri=uri,
+                loopback_server_uris=True,
+            )
+        served.status = 503
+        bogus = ECKey.generate_key("P-256", parameters={"kid": "k1"})
+        for _ in range(8):
+            refused = _token(client, _assertion(bogus))
+            assert refused.status_code == 401
+            assert refused.json()["error"] == "invalid_client"
+        assert served.fetches == 1  # the failure is remembered, not retried per assertion
+        served.status = 200
+        assert _token(client, _assertion(key)).status_code == 401  # still inside the window
+        assert served.fetches == 1
+        client_keys = client.app.state.idp.client_keys  # type: ignore[attr-defined]
+        client_keys.failed_fetch_seconds = 0.5  # rather than wait the real 30 s
+        time.sleep(0.6)
+        accepted = _token(client, _assertion(key))
+        assert accepted.status_code == 200, accepted.text
+        assert served.fetches == 2
