@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,12 +10,19 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
-from idp import consents, repository
+from idp import connected_apps, repository
 from idp.api import web
 from idp.api.logout import propagate
 from idp.sessions import COOKIE as SSO_COOKIE
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving
+
+
+def beijing_time(timestamp: float, texts: dict[str, str]) -> str:
+    """A moment as Beijing wall-clock time to the minute, naming the zone."""
+    moment = datetime.fromtimestamp(timestamp, BEIJING).strftime("%Y-%m-%d %H:%M")
+    return texts["time_beijing"].format(time=moment)
 
 
 @router.get("/account")
@@ -29,26 +36,26 @@ async def account(request: Request) -> Response:
     def build() -> Response:
         if sso is None:
             return web.render(request, "account.html", {"user": None}, status=401)
+        t = web.texts(request)
+        live = idp.sessions.of_user(sso.user_id)
+        signed_in = {client_id for _, s in live for client_id in s.clients}
         with idp.database.reading() as session:
             user = repository.user(session, sso.user_id)
-            apps = []
-            for consent in consents.of_user(session, sso.user_id):
-                client = repository.client(session, consent.client_id)
-                apps.append(client.name if client else consent.client_id)
+            apps = [
+                app.name
+                for app in connected_apps.of_user(session, sso.user_id, signed_in=signed_in)
+            ]
             org = (
                 repository.organisation(session, sso.organisation_id)
                 if sso.organisation_id
                 else None
             )
-        sessions = [
-            (
-                ref,
-                s,
-                datetime.fromtimestamp(s.auth_time, UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                s.sid == sso.sid,
+            member = (
+                repository.membership(session, organisation_id=org.id, user_id=sso.user_id)
+                if org is not None
+                else None
             )
-            for ref, s in idp.sessions.of_user(sso.user_id)
-        ]
+        sessions = [(ref, s, beijing_time(s.auth_time, t), s.sid == sso.sid) for ref, s in live]
         return web.render(
             request,
             "account.html",
@@ -57,6 +64,7 @@ async def account(request: Request) -> Response:
                 "apps": apps,
                 "sessions": sessions,
                 "org_name": org.name if org else None,
+                "org_role": t.get(f"role_{member.role}", member.role) if member else None,
                 "csrf_token": web.csrf_token(idp, browser, "account"),
             },
         )
