@@ -11,6 +11,7 @@ import base64
 import contextlib
 import os
 import secrets
+import socket
 from pathlib import Path
 
 from core.database import Database, DatabaseUnavailable, describe_url, sqlite_path
@@ -100,6 +101,28 @@ def check_database(settings: Settings, database: Database, *, migrate_schema: bo
             f"needs {head}; run `tongxing db upgrade`"
         )
     migrate.upgrade(database)
+
+
+def check_port(host: str, port: int) -> None:
+    """Nothing listens on ``host:port`` yet (checked before anything starts, so a second
+    demo on a busy port says so in one line and leaves no trace, e.g. no instance record).
+
+    The port is bound and released at once with ``SO_REUSEADDR``, as uvicorn binds it, so a
+    connection in TIME_WAIT does not count as busy. Another process may still take the port
+    in the moment between this check and uvicorn's bind; uvicorn then fails as before.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(is another server running there? choose another with --port)"
+        ) from None
 
 
 def check_store(store: Store) -> None:

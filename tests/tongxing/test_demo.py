@@ -13,7 +13,7 @@ import pytest
 
 from tests import backends
 from tests.conftest import require_backend
-from tests.processes import Server, clean_env, free_port, running_server, wait_ready
+from tests.processes import Server, clean_env, free_port, running_server, tongxing, wait_ready
 from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
 
 
@@ -120,3 +120,15 @@ def test_two_demo_processes_starting_together_on_a_fresh_database(
             assert token.status_code == 200, token.text
     for server in servers:
         assert "Traceback" not in server.log.read_text()
+
+
+def test_a_second_demo_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with running_server("demo", env={}, cwd=tmp_path) as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        second = tongxing("demo", "--port", port, env={}, cwd=tmp_path)
+        assert second.returncode != 0
+        lines = (second.stdout + second.stderr).strip().splitlines()
+        assert len(lines) == 1, lines
+        assert f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0]
+        instances = httpx.get(server.base_url + "/ops/v1/instances").json()["instances"]
+        assert len(instances) == 1  # the refused start left no instance behind

@@ -60,12 +60,14 @@ def serve(
     host: HostOption = "127.0.0.1", port: PortOption = 8000, workers: WorkersOption = 1
 ) -> None:
     """Run the service with settings from the TONGXING_* environment."""
+    preflight.check_port(host, port)
     settings = check_before_start(load_settings(), workers=workers)
     _run(settings, host=host, port=port, workers=workers)
 
 
 def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Run the embedded demo: SQLite and keys in ./var, in-process store, demo data."""
+    preflight.check_port(host, port)
     os.environ[env_name("mode")] = Mode.DEMO.value
     os.environ.setdefault(env_name("data_dir"), "var")
     os.environ.setdefault(env_name("log_format"), "text")  # a person reads these logs
