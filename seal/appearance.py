@@ -17,10 +17,14 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.stamp import StaticStampStyle
 
 from seal import qr, stamp_image
+from seal.document import Box
 
 MM = 72 / 25.4  # points per millimetre
-QR_SIZE = 18 * MM
-QR_MARGIN = 10 * MM
+# 0.75 mm is 3 pixels per module at 100 dpi; zbar stops decoding reliably below about 2.5
+# (0.62 mm), so a 100-dpi scan or rendering of the page still reads. A typical link (version 4,
+# 33 modules) makes a 30.75 mm square with its quiet zone.
+QR_MODULE = 0.75 * MM
+QR_MARGIN = 20 * MM
 
 
 class SealImage:
@@ -113,13 +117,40 @@ def _add_to_page(writer: Any, *, page: int, ops: bytes, resources: dict[str, Any
     )
 
 
-def add_qr(
-    writer: Any, *, page: int, url: str, page_box: tuple[float, float, float, float]
-) -> None:
-    """The 扫码验真 QR code for ``url`` in the bottom-left corner of ``page``."""
-    x0, y0, _, _ = page_box
-    ops = qr.qr_content(url, x=x0 + QR_MARGIN, y=y0 + QR_MARGIN, size=QR_SIZE)
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def qr_square(page_box: Box, *, side: float, avoid: Box | None = None) -> Box:
+    """Where the QR code's square (quiet zone included) goes on a page whose visible area
+    (crop box) is ``page_box``.
+
+    The rule, for any PDF: the bottom-left corner of the crop box, :data:`QR_MARGIN` (20 mm)
+    in from both edges. That is inside the usual page margin, clear of frames and borders
+    (certificates draw them within the outer 15 mm: the sample's double frame ends 14.8 mm
+    in) and of a printer's unprintable edge. If the seal (``avoid``) would cover that corner,
+    the bottom-right corner instead. On a page too small for the margins, the square is
+    centred in what is left; its module size never shrinks, since that decides whether the
+    code scans.
+    """
+    x0, y0, x1, y1 = page_box
+    margin_x = max(0.0, min(QR_MARGIN, (x1 - x0 - side) / 2))
+    margin_y = max(0.0, min(QR_MARGIN, (y1 - y0 - side) / 2))
+    left = (x0 + margin_x, y0 + margin_y, x0 + margin_x + side, y0 + margin_y + side)
+    if avoid is None or not _overlaps(left, avoid):
+        return left
+    return (x1 - margin_x - side, y0 + margin_y, x1 - margin_x, y0 + margin_y + side)
+
+
+def add_qr(writer: Any, *, page: int, url: str, page_box: Box, avoid: Box | None = None) -> Box:
+    """The 扫码验真 QR code for ``url`` on ``page``, placed by :func:`qr_square` (away from
+    the seal at ``avoid``); returns the square drawn."""
+    matrix = qr.qr_matrix(url)
+    square = qr_square(page_box, side=qr.qr_side(matrix, module=QR_MODULE), avoid=avoid)
+    x0, y0, x1, _ = square
+    ops = qr.qr_content(matrix, x=x0, y=y0, size=x1 - x0)
     _add_to_page(writer, page=page, ops=ops, resources={})
+    return square
 
 
 def add_cross_page_seal(
@@ -127,7 +158,7 @@ def add_cross_page_seal(
     *,
     image: SealImage,
     diameter: float,
-    page_boxes: list[tuple[float, float, float, float]],
+    page_boxes: list[Box],
 ) -> None:
     """One strip of the seal on the right edge of each page, so the pages fanned out side
     by side show the whole seal (骑缝章)."""

@@ -90,6 +90,10 @@ class UnknownSeal(SealError):
     kind, status, title = "unknown-seal", 404, "No such seal"
 
 
+class UnknownDocument(SealError):
+    kind, status, title = "unknown-document", 404, "No such sealed document"
+
+
 class SealNotActive(SealError):
     kind, status, title = "seal-not-active", 403, "The seal is not active"
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import segno
 
-__all__ = ["QUIET_ZONE", "qr_content", "qr_matrix"]
+__all__ = ["QUIET_ZONE", "qr_content", "qr_matrix", "qr_side"]
 
-QUIET_ZONE = 1  # modules; below the spec's 4, the white background painted here makes it work
+QUIET_ZONE = 4  # modules of white on every side (ISO/IEC 18004:2015 §9.1), painted by us
 
 
 def qr_matrix(url: str) -> list[list[bool]]:
@@ -22,20 +23,27 @@ def qr_matrix(url: str) -> list[list[bool]]:
     return [[bool(cell) for cell in row] for row in code.matrix]
 
 
+def qr_side(matrix: Sequence[Sequence[bool]], *, module: float) -> float:
+    """Side of the printed square, quiet zone included, for modules of ``module`` points."""
+    return (len(matrix) + 2 * QUIET_ZONE) * module
+
+
 def _fmt(value: float) -> bytes:
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return (text if text not in ("-0", "") else "0").encode("ascii")
 
 
-def qr_content(url: str, *, x: float, y: float, size: float) -> bytes:
-    """``q … Q`` operators drawing the QR code for ``url`` with its bottom-left at (x, y).
+def qr_content(matrix: Sequence[Sequence[bool]], *, x: float, y: float, size: float) -> bytes:
+    """``q … Q`` operators drawing the QR code ``matrix`` with its bottom-left at (x, y).
 
-    The square is ``size`` points wide including a 1-module white quiet zone. Each horizontal
-    run of dark modules is one ``re``, so the stream stays small (a few KB for typical URLs).
+    The square is ``size`` points wide including the white quiet zone of :data:`QUIET_ZONE`
+    modules, painted so the code reads on any background. Each horizontal run of dark modules
+    is one ``re``, so the stream stays small (a few KB for typical URLs).
     """
     if not all(math.isfinite(v) for v in (x, y, size)) or size <= 0:
         raise ValueError("x, y and size must be finite and size positive")
-    matrix = qr_matrix(url)
+    if not matrix:
+        raise ValueError("matrix must not be empty")
     modules = len(matrix) + 2 * QUIET_ZONE
     # Drawing in module units under one `cm` keeps every coordinate a small integer.
     unit = size / modules

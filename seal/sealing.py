@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,14 +85,23 @@ class _Writer(IncrementalPdfFileWriter):
     IO_CHUNK_SIZE = 1 << 20
 
 
+DOCUMENT_ID = re.compile(r"doc_[0-9a-f]{24}")
+
+
 def new_document_id() -> str:
     """A document id: unguessable, so the QR link reveals nothing about other documents."""
     return "doc_" + secrets.token_hex(12)
 
 
+def is_document_id(value: str) -> bool:
+    """Whether ``value`` has the shape of :func:`new_document_id`'s ids."""
+    return DOCUMENT_ID.fullmatch(value) is not None
+
+
 def verify_url(issuer: str, document_id: str) -> str:
-    """The verification page for a document (the QR code's link)."""
-    return f"{issuer}/verify?document={document_id}"
+    """The QR code's link: ``/v/<id>``, short so the code needs few modules (version 4 for
+    an issuer of up to 30 characters), redirecting to ``/verify?document=<id>``."""
+    return f"{issuer}/v/{document_id}"
 
 
 def file_digests(original: bytes, sealed: bytes) -> tuple[str, str]:
@@ -283,6 +293,7 @@ def _decorate(
                 page=where.page,
                 url=verify_url(service.settings.issuer, document_id),
                 page_box=document.page_box(where.page),
+                avoid=where.box,  # the new seal; an existing field's area is not avoided
             )
         if request.cross_page:
             appearance.add_cross_page_seal(

@@ -38,6 +38,7 @@ from idp.api import logout as logout_routes
 from idp.api import token as token_routes
 from idp.api import userinfo as userinfo_routes
 from keys.api import jwks, pki
+from seal.api import short_link as short_link_routes
 from seal.api import sign as seal_routes
 from seal.api import verify as verify_routes
 from tongxing import demo_apps, demo_data, demo_sealing, pages, preflight
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(logout_routes.router)
     app.include_router(account_routes.router)
     app.include_router(verify_routes.router)
+    app.include_router(short_link_routes.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)

@@ -22,7 +22,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.stamp import TextStamp, TextStampStyle
 
 from seal.anchor import find_anchor
-from seal.qr import QUIET_ZONE, qr_content, qr_matrix
+from seal.appearance import QR_MARGIN, QR_MODULE, qr_square
+from seal.qr import QUIET_ZONE, qr_content, qr_matrix, qr_side
 from tongxing.sample_certificate import PAGE_HEIGHT, SEAL_TEXT, certificate_pdf, single_page_pdf
 
 pytestmark = pytest.mark.skipif(
@@ -277,18 +278,40 @@ def test_qr_matrix_is_level_m_with_merged_runs() -> None:
     matrix = qr_matrix(URL)
     code = segno.make(URL, error="m", micro=False, boost_error=False)
     assert code.error == "M" and len(matrix) == code.symbol_size(border=0)[0]
-    content = qr_content(URL, x=10, y=20, size=100)
+    content = qr_content(matrix, x=10, y=20, size=100)
     assert content.startswith(b"q\n") and content.endswith(b"f\nQ\n")
     runs = sum(len(re.findall(r"1+", "".join("1" if c else "0" for c in row))) for row in matrix)
     assert content.count(b" re\n") == runs  # one rectangle per run, plus the "re f" background
     assert len(content) < 6000
     with pytest.raises(ValueError):
-        qr_content(URL, x=0, y=0, size=0)
+        qr_content(matrix, x=0, y=0, size=0)
+    with pytest.raises(ValueError):
+        qr_content([], x=0, y=0, size=10)
+
+
+def test_qr_square_corner_rule() -> None:
+    a4 = (0.0, 0.0, 595.28, 841.89)
+    side = qr_side(qr_matrix(URL), module=QR_MODULE)
+    assert qr_square(a4, side=side) == pytest.approx(
+        (QR_MARGIN, QR_MARGIN, QR_MARGIN + side, QR_MARGIN + side)
+    )
+    cropped = (100.0, 50.0, 500.0, 700.0)  # the crop box, not the media box, decides
+    assert qr_square(cropped, side=side)[:2] == pytest.approx((100 + QR_MARGIN, 50 + QR_MARGIN))
+    seal_there = (QR_MARGIN + 10, QR_MARGIN + 10, QR_MARGIN + 130, QR_MARGIN + 130)
+    moved = qr_square(a4, side=side, avoid=seal_there)
+    assert moved == pytest.approx(
+        (595.28 - QR_MARGIN - side, QR_MARGIN, 595.28 - QR_MARGIN, QR_MARGIN + side)
+    )
+    assert qr_square(a4, side=side, avoid=(300, 300, 400, 400))[0] == pytest.approx(QR_MARGIN)
+    tiny = (0.0, 0.0, side + 20, side + 200)  # no room for the margins: centred, never shrunk
+    assert qr_square(tiny, side=side) == pytest.approx((10, QR_MARGIN, 10 + side, QR_MARGIN + side))
+    assert qr_side(qr_matrix(URL), module=1.0) == len(qr_matrix(URL)) + 2 * QUIET_ZONE
 
 
 def test_qr_render_matches_segno_matrix(tmp_path: Path) -> None:
     x, y, size, dpi = 100.0, 500.0, 150.0, 200
-    pdf = single_page_pdf(b"q 0.8 g 0 0 600 850 re f Q\n" + qr_content(URL, x=x, y=y, size=size))
+    matrix = qr_matrix(URL)
+    pdf = single_page_pdf(b"q 0.8 g 0 0 600 850 re f Q\n" + qr_content(matrix, x=x, y=y, size=size))
     # Render only the QR area (plus margin) to keep the test fast.
     scale = dpi / 72
     left, top = int((x - 10) * scale), int((PAGE_HEIGHT - y - size - 10) * scale)
@@ -310,7 +333,6 @@ def test_qr_render_matches_segno_matrix(tmp_path: Path) -> None:
         tmp=tmp_path,
     )
     image = Image.open(io.BytesIO(result.stdout)).convert("L")
-    matrix = qr_matrix(URL)
     modules = len(matrix) + 2 * QUIET_ZONE
     unit = size / modules
 
@@ -323,6 +345,7 @@ def test_qr_render_matches_segno_matrix(tmp_path: Path) -> None:
 
     for r in range(modules):
         for c in range(modules):
-            dark = 0 < r < modules - 1 and 0 < c < modules - 1 and matrix[r - 1][c - 1]
+            inside = min(r, c) >= QUIET_ZONE and max(r, c) < modules - QUIET_ZONE
+            dark = inside and matrix[r - QUIET_ZONE][c - QUIET_ZONE]
             assert (pixel(c, r) < 100) == dark, (r, c)
     assert pixel(-2, -2) == pytest.approx(204, abs=3)  # grey page outside: quiet zone is painted

@@ -187,3 +187,25 @@ def test_a_tampered_document_shows_no_rows_that_mislead(world: World) -> None:
     assert "Certificate status" not in english and "cannot be confirmed" not in english
     assert "<dd>none</dd>" not in english
     assert "TOTAL_FAILED / HASH_FAILURE" in english  # the technical detail stays
+def test_the_short_link_redirects_only_document_ids(client: TestClient) -> None:
+    document_id = "doc_" + "0123456789abcdef01234567"
+    hop = client.get(f"/v/{document_id}", follow_redirects=False)
+    assert hop.status_code == 302 and hop.headers["location"] == f"/verify?document={document_id}"
+    assert client.get(f"/v/{document_id}").status_code == 404  # the page: no such record
+    for garbage in (
+        "doc_0123456789ABCDEF01234567",  # upper case is not what we issue
+        "doc_0123456789abcdef0123456",
+        "doc_0123456789abcdef012345678",
+        "doc_0123456789abcdef0123456%0A",
+        "doc_" + "a" * 5000,
+        "%2F%2Fevil.example",
+        "..%2F..%2Fadmin",
+        "%E7%9B%96%E7%AB%A0",
+        "doc_0123456789abcdef01234567%00",
+    ):
+        refused = client.get(f"/v/{garbage}", follow_redirects=False)
+        assert refused.status_code == 404, garbage
+        assert refused.headers["content-type"] == "application/problem+json", garbage
+        # A slash in the id (%2F) does not even reach the route: the generic 404 problem.
+        kind = "not-found" if "%2F" in garbage else "unknown-document"
+        assert refused.json()["type"] == f"urn:tongxing:problem:{kind}", garbage
