@@ -21,26 +21,30 @@ class FontError(RuntimeError):
     """The seal font is missing, unreadable or lacks a glyph."""
 
 
-def find_cjk_font(configured: str | None) -> str:
-    """Return the configured font file, or one discovered with fontconfig."""
+def find_cjk_font(configured: str | None, *, style: str = "Bold") -> str:
+    """Return the configured font file, or one discovered with fontconfig, preferably in
+    ``style`` (Bold for seals, Regular for running text)."""
     if configured:
         if not os.path.isfile(configured):
             raise FontError(f"configured seal font {configured!r} does not exist or is not a file")
         return configured
-    return _discover_cjk_font()
+    return _discover_cjk_font(style)
 
 
-@functools.lru_cache(maxsize=1)
-def _discover_cjk_font() -> str:
+@functools.lru_cache(maxsize=4)
+def _discover_cjk_font(style: str = "Bold") -> str:
     if shutil.which("fc-match") is None or shutil.which("fc-list") is None:
         raise FontError(f"fontconfig (fc-match/fc-list) is not installed; {_INSTALL_HINT}")
     zh_files = _fc_list_zh()
-    best = _run_fc(["fc-match", "-f", "%{file}", ":lang=zh-cn:style=Bold"]).strip()
+    best = _run_fc(["fc-match", "-f", "%{file}", f":lang=zh-cn:style={style}"]).strip()
     # fc-match always answers with *some* font (e.g. DejaVu) even when no CJK font is
     # installed, so only trust it when fontconfig also lists that file as covering Chinese.
     if best and best in zh_files and os.path.isfile(best):
         return best
-    candidates = sorted((f for f in zh_files if os.path.isfile(f)), key=_preference)
+    candidates = sorted(
+        (f for f in zh_files if os.path.isfile(f)),
+        key=functools.partial(_preference, style=style.lower()),
+    )
     if not candidates:
         raise FontError(_INSTALL_HINT)
     return candidates[0]
@@ -57,10 +61,10 @@ def _fc_list_zh() -> set[str]:
     return files
 
 
-def _preference(path: str) -> tuple[int, int, int, str]:
+def _preference(path: str, *, style: str) -> tuple[int, int, int, str]:
     name = os.path.basename(path).lower()
     return (
-        0 if "bold" in name else 1,
+        0 if style in name else 1,
         0 if "cjk" in name else 1,
         0 if ("serif" in name or "sans" in name) else 1,
         path,

@@ -1,8 +1,12 @@
-"""Deterministic, hand-written PDF 1.7 sample certificates (CJK via non-embedded STSong-Light)."""
+"""Deterministic, hand-written PDF 1.7 sample certificates, in an embedded CJK font subset."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+
+from seal.fonts import find_cjk_font, preferred_face_index
+from tongxing.embedded_font import CjkFont, FontSubset, load_font
 
 __all__ = ["PAGE_HEIGHT", "PAGE_WIDTH", "SEAL_TEXT", "certificate_pdf", "single_page_pdf"]
 
@@ -13,20 +17,18 @@ SEAL_TEXT = "（盖章）"
 _MARGIN = 72.0
 _HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"  # the binary comment marks the file as binary
 
-# Adobe's published metrics for STSong-Light; the font is never embedded, so viewers substitute
-# a locally installed GB1 font (poppler: via fontconfig, lang zh-cn).
-_CID_FONT_DESCRIPTOR = (
+# single_page_pdf's fonts, for content written by hand in tests: STSong-Light (never
+# embedded; codes under UniGB-UCS2-H are UCS-2, ASCII forced to half an em) and Helvetica.
+_STANDARD_FONTS = (
     b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6"
     b" /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120"
-    b" /CapHeight 626 /StemV 93 /Style << /Panose <010502020400000000000000> >> >>"
-)
-# UniGB-UCS2-H maps U+0020..U+007E to CIDs 1..95 (proportional Latin). Without /W they would
-# advance a full em (DW 1000); forcing 500 keeps mixed lines readable and makes widths computable
-# without font metrics: half an em for ASCII, a full em for everything else.
-_CID_FONT = (
+    b" /CapHeight 626 /StemV 93 /Style << /Panose <010502020400000000000000> >> >>",
     b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light"
     b" /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >>"
-    b" /FontDescriptor %d 0 R /DW 1000 /W [1 95 500] >>"
+    b" /FontDescriptor %d 0 R /DW 1000 /W [1 95 500] >>",
+    b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H"
+    b" /DescendantFonts [%d 0 R] >>",
+    b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
 )
 
 
@@ -35,30 +37,12 @@ def _num(value: float) -> bytes:
     return (text if text not in ("-0", "") else "0").encode("ascii")
 
 
-def _is_ascii_line(text: str) -> bool:
-    return all(0x20 <= ord(ch) < 0x7F for ch in text)
-
-
 def _check_text(text: str) -> None:
     for ch in text:
         code = ord(ch)
-        # UCS-2 cannot express astral characters, and control characters would break the layout.
+        # Astral characters stay out (two-byte codes), control characters would break the layout.
         if code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF or code > 0xFFFF:
             raise ValueError(f"unsupported character U+{code:04X} in {text!r}")
-
-
-def _cjk_width(text: str, size: float) -> float:
-    """Advance width in points of text shown with /F1 (matches the /DW and /W entries above)."""
-    return sum(500 if 0x20 <= ord(ch) < 0x7F else 1000 for ch in text) * size / 1000
-
-
-def _literal(text: str) -> bytes:
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    return b"(" + escaped.encode("ascii") + b")"
-
-
-def _utf16_hex(text: str) -> bytes:
-    return b"<" + text.encode("utf-16-be").hex().upper().encode("ascii") + b">"
 
 
 class _Objects:
@@ -107,73 +91,51 @@ class _Objects:
         return bytes(out)
 
 
-def _to_unicode_cmap(chars: set[str]) -> bytes:
-    # Codes under UniGB-UCS2-H are the UCS-2 values themselves, so the map is an identity map
-    # restricted to the characters actually used (keeps the stream small and content-derived).
-    lines = [
-        b"/CIDInit /ProcSet findresource begin",
-        b"12 dict begin",
-        b"begincmap",
-        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
-        b"/CMapName /Adobe-Identity-UCS def",
-        b"/CMapType 2 def",
-        b"1 begincodespacerange",
-        b"<0000> <FFFF>",
-        b"endcodespacerange",
-    ]
-    codes = sorted({ord(ch) for ch in chars})
-    for start in range(0, len(codes), 100):  # a bfchar block may hold at most 100 entries
-        chunk = codes[start : start + 100]
-        lines.append(b"%d beginbfchar" % len(chunk))
-        lines.extend(b"<%04X> <%04X>" % (code, code) for code in chunk)
-        lines.append(b"endbfchar")
-    lines += [
-        b"endcmap",
-        b"CMapName currentdict /CMap defineresource pop",
-        b"end",
-        b"end",
-    ]
-    return b"\n".join(lines)
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    x: float
+    y: float
+    size: float
 
 
 class _Page:
-    """Content-stream builder that records every CJK character for the ToUnicode map."""
+    """A page's drawing operators; text is kept as text until the font subset is known."""
 
-    def __init__(self, used: set[str]) -> None:
-        self.ops: list[bytes] = []
-        self._used = used
+    def __init__(self, font: CjkFont) -> None:
+        self.items: list[bytes | _Text] = []
+        self.font = font
 
     def text(self, text: str, *, x: float, y: float, size: float) -> None:
         _check_text(text)
-        if _is_ascii_line(text):
-            font, operand = b"/F2", _literal(text)
-        else:
-            font, operand = b"/F1", _utf16_hex(text)
-            self._used.update(text)
-        self.ops.append(
-            b"BT %s %s Tf %s %s Td %s Tj ET" % (font, _num(size), _num(x), _num(y), operand)
-        )
+        self.font.check(text)
+        self.items.append(_Text(text, x, y, size))
 
-    def cjk_text(self, text: str, *, x: float, y: float, size: float) -> None:
-        """Always /F1, so the width is known for centring and right alignment."""
-        _check_text(text)
-        self._used.update(text)
-        self.ops.append(
-            b"BT /F1 %s Tf %s %s Td %s Tj ET" % (_num(size), _num(x), _num(y), _utf16_hex(text))
-        )
+    def right_aligned(self, text: str, *, right: float, y: float, size: float) -> None:
+        self.text(text, x=right - self.font.width(text, size), y=y, size=size)
 
     def centred(self, text: str, *, y: float, size: float) -> None:
-        self.cjk_text(text, x=(PAGE_WIDTH - _cjk_width(text, size)) / 2, y=y, size=size)
+        self.text(text, x=(PAGE_WIDTH - self.font.width(text, size)) / 2, y=y, size=size)
 
     def frame(self) -> None:
         inner_w, inner_h = PAGE_WIDTH - 2 * 36, PAGE_HEIGHT - 2 * 36
-        self.ops.append(
+        self.items.append(
             b"q 0.62 0.08 0.08 RG 2 w 36 36 %s %s re S 0.5 w 42 42 %s %s re S Q"
             % (_num(inner_w), _num(inner_h), _num(inner_w - 12), _num(inner_h - 12))
         )
 
-    def stream(self) -> bytes:
-        return b"\n".join(self.ops) + b"\n"
+    def characters(self) -> set[str]:
+        return {ch for item in self.items if isinstance(item, _Text) for ch in item.text}
+
+    def stream(self, font: FontSubset) -> bytes:
+        ops = [
+            item
+            if isinstance(item, bytes)
+            else b"BT /F1 %s Tf %s %s Td %s Tj ET"
+            % (_num(item.size), _num(item.x), _num(item.y), font.show(item.text))
+            for item in self.items
+        ]
+        return b"\n".join(ops) + b"\n"
 
 
 def _padding(size: int, seed: bytes) -> tuple[int, int, bytes]:
@@ -199,9 +161,7 @@ def _first_page(
     page.text(f"证书编号 / No.：{number}", x=_MARGIN, y=y, size=12)
     y -= 22
     page.text(f"发证日期 / Issued：{issued}", x=_MARGIN, y=y, size=12)
-    seal_size = 14.0
-    right = PAGE_WIDTH - _MARGIN - 18
-    page.cjk_text(SEAL_TEXT, x=right - _cjk_width(SEAL_TEXT, seal_size), y=130, size=seal_size)
+    page.right_aligned(SEAL_TEXT, right=PAGE_WIDTH - _MARGIN - 18, y=130, size=14)
 
 
 def _extra_page(page: _Page, *, index: int, number: str) -> None:
@@ -218,28 +178,21 @@ def _extra_page(page: _Page, *, index: int, number: str) -> None:
 
 def _assemble(
     page_streams: list[bytes],
-    used: set[str] | None,
     *,
+    font: FontSubset | None,
     title: str,
     padding: tuple[int, int, bytes] | None,
 ) -> bytes:
+    """The file: ``font`` as /F1, or (``None``) the standard fonts /F1 and /F2."""
     objs = _Objects()
     catalog = objs.reserve()
     pages = objs.reserve()
-    descriptor = objs.add(_CID_FONT_DESCRIPTOR)
-    cid_font = objs.add(_CID_FONT % descriptor)
-    # Arbitrary content (used is None) gets no ToUnicode: a whole-BMP map costs pypdf ~0.1 s to
-    # parse, and pypdf and poppler both decode UniGB-UCS2-H codes as Unicode without one.
-    to_unicode = b""
-    if used is not None:
-        to_unicode = b" /ToUnicode %d 0 R" % objs.add_stream(b"", _to_unicode_cmap(used))
-    type0 = objs.add(
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H"
-        b" /DescendantFonts [%d 0 R]%s >>" % (cid_font, to_unicode)
-    )
-    helvetica = objs.add(
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-    )
+    if font is not None:
+        fonts = b"/F1 %d 0 R" % font.write(add=objs.add, add_stream=objs.add_stream)
+    else:
+        descriptor, cid_font, type0, helvetica = _STANDARD_FONTS
+        cid = objs.add(cid_font % objs.add(descriptor))
+        fonts = b"/F1 %d 0 R /F2 %d 0 R" % (objs.add(type0 % cid), objs.add(helvetica))
     xobjects = b""
     if padding is not None:
         width, height, data = padding
@@ -250,8 +203,7 @@ def _assemble(
         )
         xobjects = b" /XObject << /Pad %d 0 R >>" % pad
     resources = objs.add(
-        b"<< /Font << /F1 %d 0 R /F2 %d 0 R >>%s /ProcSet [/PDF /Text /ImageB] >>"
-        % (type0, helvetica, xobjects)
+        b"<< /Font << %s >>%s /ProcSet [/PDF /Text /ImageB] >>" % (fonts, xobjects)
     )
     kids: list[int] = []
     for data in page_streams:
@@ -285,34 +237,40 @@ def certificate_pdf(
     pages: int = 1,
     padding_bytes: int = 0,
     issued: str = "2025-01-01",
+    font: str | None = None,
 ) -> bytes:
     """Return a deterministic A4 certificate whose first page ends with the ``（盖章）`` anchor.
 
-    ``padding_bytes`` (rounded up to a multiple of 256) adds incompressible bytes so callers
-    can produce files of a chosen size.
+    All text is set in one embedded subset of a CJK font with Latin glyphs: ``font`` (a
+    file; ``TONGXING_SEAL_FONT`` in the service), else the regular-weight one fontconfig
+    finds (Noto CJK), its Simplified Chinese face. ``padding_bytes`` (rounded up to a
+    multiple of 256) adds incompressible bytes so callers can produce files of a chosen size.
+    Raises ValueError for text the font cannot show, FontError when there is no usable font.
     """
     if pages < 1:
         raise ValueError("pages must be >= 1")
     if padding_bytes < 0:
         raise ValueError("padding_bytes must be >= 0")
-    used: set[str] = set()
-    first = _Page(used)
+    path = find_cjk_font(font or None, style="Regular")
+    cjk = load_font(path, preferred_face_index(path))
+    first = _Page(cjk)
     _first_page(first, title=title, holder=holder, lines=lines, number=number, issued=issued)
-    streams = [first.stream()]
+    sheets = [first]
     for index in range(2, pages + 1):
-        extra = _Page(used)
+        extra = _Page(cjk)
         _extra_page(extra, index=index, number=number)
-        streams.append(extra.stream())
+        sheets.append(extra)
+    subset = cjk.subset(frozenset().union(*(sheet.characters() for sheet in sheets)))
     padding = None
     if padding_bytes:
         seed = "\0".join([title, holder, number, issued, *lines]).encode("utf-8")
         padding = _padding(padding_bytes, seed)
-    return _assemble(streams, used, title=title, padding=padding)
+    return _assemble(
+        [sheet.stream(subset) for sheet in sheets], font=subset, title=title, padding=padding
+    )
 
 
 def single_page_pdf(content: bytes) -> bytes:
-    """A blank A4 page drawing ``content`` (fonts /F1 and /F2 available), e.g. for QR tests.
-
-    /F1 has no ToUnicode here because the characters used are unknown.
-    """
-    return _assemble([content], None, title="content", padding=None)
+    """A blank A4 page drawing ``content``, written by hand (e.g. for QR and anchor tests),
+    with standard, non-embedded fonts: /F1 STSong-Light (UniGB-UCS2-H) and /F2 Helvetica."""
+    return _assemble([content], font=None, title="content", padding=None)

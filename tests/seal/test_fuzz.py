@@ -24,6 +24,7 @@ def corpus() -> list[tuple[str, bytes]]:
         ("empty", b""),
         ("header only", b"%PDF-1.7\n"),
         ("header and eof", b"%PDF-1.7\n%%EOF\n"),
+        ("header damaged", b"%PFD-" + good[5:]),  # not left to the random mutations below
         ("no startxref", good.replace(b"startxref", b"startxrex")),
         (
             "startxref points nowhere",

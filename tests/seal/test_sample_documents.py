@@ -23,7 +23,10 @@ from pyhanko.stamp import TextStamp, TextStampStyle
 
 from seal.anchor import find_anchor
 from seal.appearance import QR_MARGIN, QR_MODULE, qr_square
+from seal.fonts import find_cjk_font, preferred_face_index
 from seal.qr import QUIET_ZONE, qr_content, qr_matrix, qr_side
+from tongxing.demo_sealing import sample_permit
+from tongxing.embedded_font import CjkFont, load_font
 from tongxing.sample_certificate import PAGE_HEIGHT, SEAL_TEXT, certificate_pdf, single_page_pdf
 
 pytestmark = pytest.mark.skipif(
@@ -44,6 +47,12 @@ def make(**overrides: object) -> bytes:
     }
     args.update(overrides)
     return certificate_pdf(**args)  # type: ignore[arg-type]
+
+
+def certificate_font() -> CjkFont:
+    """The font the generator picks (no TONGXING_SEAL_FONT in tests)."""
+    path = find_cjk_font(None, style="Regular")
+    return load_font(path, preferred_face_index(path))
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +131,88 @@ def test_render_shows_cjk_glyphs_not_boxes(cert: bytes, tmp_path: Path) -> None:
     assert sum(abs(a - b) for a, b in zip(gai, zhang, strict=True)) > 500
 
 
+def test_one_font_embedded_as_a_subset(cert3: bytes, tmp_path: Path) -> None:
+    source = tmp_path / "cert3.pdf"
+    source.write_bytes(cert3)
+    listing = subprocess.run(["pdffonts", str(source)], capture_output=True, check=True, timeout=30)
+    rows = listing.stdout.decode().splitlines()[2:]
+    assert len(rows) == 1, rows  # one font for Chinese and Latin alike
+    name, *_, emb, sub, uni, _number, _generation = rows[0].split()
+    assert re.fullmatch(r"[A-Z]{6}\+[A-Za-z0-9-]+", name)
+    assert (emb, sub, uni) == ("yes", "yes", "yes")
+    assert "CID Type 0C" in rows[0] and "Identity-H" in rows[0]  # Noto CJK: CID-keyed CFF
+    assert len(cert3) < 40_000  # tens of glyphs, not the 16 MB collection
+
+
+def test_pdftotext_gives_back_the_exact_lines(tmp_path: Path) -> None:
+    permit = sample_permit()
+    result = run("pdftotext", data=permit, tmp=tmp_path)
+    assert result.stderr == b""
+    text = result.stdout.decode()
+    lines = text.splitlines()
+    for expected in (
+        "建筑工程施工许可证",
+        "持证人 / Holder：某某科技有限公司",
+        "建设地点：通行市高新区创新路 88 号",
+        "建设规模：12,500 平方米",
+        "证书编号 / No.：350100202611280001",
+        SEAL_TEXT,
+    ):
+        assert expected in lines, (expected, lines)
+    assert any(re.fullmatch(r"发证日期 / Issued：\d{4}-\d{2}-\d{2}", line) for line in lines)
+    assert text.count("No.") == 1
+
+
+def test_the_rendering_has_ink_exactly_where_the_text_is(cert: bytes, tmp_path: Path) -> None:
+    dpi = 100
+    scale = dpi / 72
+    result = run("pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", data=cert, tmp=tmp_path)
+    assert result.stderr == b""
+    image = Image.open(io.BytesIO(result.stdout)).convert("L")
+    font = certificate_font()
+
+    def ink_columns(y: float, size: float) -> list[int]:
+        """Columns (pixels) with ink between descender and ascender, inside the frame."""
+        top, bottom = PAGE_HEIGHT - (y + 0.88 * size), PAGE_HEIGHT - (y - 0.12 * size)
+        band = image.crop(
+            (int(50 * scale), int(top * scale), int(545 * scale), int(bottom * scale))
+        )
+        return [
+            int(50 * scale) + x
+            for x in range(band.width)
+            if min(band.crop((x, 0, x + 1, band.height)).tobytes()) < 128
+        ]
+
+    title_width = font.width("施工许可证 / Construction permit", 26)
+    for text, x, y, size in (
+        ("施工许可证 / Construction permit", (595.28 - title_width) / 2, PAGE_HEIGHT - 130, 26),
+        ("持证人 / Holder：通行建设集团有限公司", 72, PAGE_HEIGHT - 210, 14),
+        ("Project: Tongxing Tower, phase 1", 72, PAGE_HEIGHT - 268, 12),
+        ("证书编号 / No.：TX-2025-000123", 72, PAGE_HEIGHT - 326, 12),
+        ("发证日期 / Issued：2025-01-01", 72, PAGE_HEIGHT - 348, 12),
+    ):
+        columns = ink_columns(y, size)
+        assert columns, text
+        # The ink spans the advance the layout computed, less the glyphs' side bearings.
+        assert columns[0] / scale == pytest.approx(x, abs=0.2 * size), text
+        assert columns[-1] / scale == pytest.approx(x + font.width(text, size), abs=0.2 * size)
+
+    # No gap inside "Holder" or "Issued" (non-embedded fonts with guessed widths gave "Hol der").
+    for prefix, word, y, size in (
+        ("持证人 / ", "Holder", PAGE_HEIGHT - 210, 14),
+        ("发证日期 / ", "Issued", PAGE_HEIGHT - 348, 12),
+    ):
+        x0 = (72 + font.width(prefix, size)) * scale
+        x1 = x0 + font.width(word, size) * scale
+        inside = {c for c in ink_columns(y, size) if x0 <= c <= x1}
+        blank = longest = 0
+        for column in range(min(inside), max(inside) + 1):
+            blank = 0 if column in inside else blank + 1
+            longest = max(longest, blank)
+        # Letters of 12-14 pt sit 1-3 px apart at 100 dpi; "Hol der" had 8.
+        assert longest <= 4, (word, longest)
+
+
 def test_readers_accept_it_strictly(cert3: bytes, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         reader = PdfFileReader(io.BytesIO(cert3), strict=True)
@@ -153,7 +244,7 @@ def test_deterministic_and_input_sensitive(cert: bytes) -> None:
 @pytest.mark.parametrize("padding", [50_000, 10_000_000])
 def test_padding_sizes_and_is_incompressible(padding: int) -> None:
     data = make(padding_bytes=padding)
-    assert padding <= len(data) <= padding + 10_000
+    assert padding <= len(data) <= padding + 25_000  # the rest: mostly the font subset
     assert len(zlib.compress(data, 1)) > 0.98 * padding
     pdf = pypdf.PdfReader(io.BytesIO(data))
     assert SEAL_TEXT in pdf.pages[0].extract_text()
@@ -177,12 +268,13 @@ def test_anchor_seal_text_exact(cert: bytes) -> None:
     assert find_anchor(cert, SEAL_TEXT) == (0, 449.28, 128.32, 505.28, 142.32)
 
 
-def test_anchor_ascii_helvetica(cert: bytes, tmp_path: Path) -> None:
+def test_anchor_ascii_in_the_embedded_font(cert: bytes, tmp_path: Path) -> None:
     found = find_anchor(cert, "Tongxing Tower")
     assert found is not None
     words = {w[0]: w for w in poppler_words(cert, tmp_path, 0)}
     assert found[1] == pytest.approx(words["Tongxing"][1], abs=0.5)
-    assert found[3] == pytest.approx(words["Tower,"][3] - 0.278 * 12, abs=0.5)  # minus ","
+    comma = certificate_font().width(",", 12)
+    assert found[3] == pytest.approx(words["Tower,"][3] - comma, abs=0.5)
 
 
 def test_anchor_pages_and_misses(cert3: bytes) -> None:
