@@ -441,3 +441,12 @@ def test_qr_render_matches_segno_matrix(tmp_path: Path) -> None:
             dark = inside and matrix[r - QUIET_ZONE][c - QUIET_ZONE]
             assert (pixel(c, r) < 100) == dark, (r, c)
     assert pixel(-2, -2) == pytest.approx(204, abs=3)  # grey page outside: quiet zone is painted
+
+
+DROID = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+
+
+@pytest.mark.skipif(not Path(DROID).is_file(), reason="fonts-droid-fallback not installed")
+def test_a_font_without_latin_glyphs_is_refused_by_name_never_drawn_as_boxes() -> None:
+    with pytest.raises(ValueError, match=r"DroidSansFallback has no glyph for U\+002F, U\+0043"):
+        make(font=DROID)  # "/ Construction permit": the font has no Latin glyphs
