@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -35,3 +36,9 @@ def pick_language(request: Request) -> str:
         if (chosen := _normalise(tag)) and quality > 0:
             weighted.append((-quality, position, chosen))
     return sorted(weighted)[0][2] if weighted else DEFAULT_LANGUAGE
+
+
+def remember_choice(request: Request, response: Response) -> None:
+    """An explicit ``?lang=`` switch sticks (cookie) for the pages the person opens next."""
+    if request.query_params.get("lang"):
+        response.set_cookie(COOKIE, pick_language(request), max_age=365 * 86400, samesite="lax")

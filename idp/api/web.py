@@ -12,8 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from core import csrf
 from core.api import browser
-from core.i18n import COOKIE as LANGUAGE_COOKIE
-from core.i18n import pick_language
+from core.i18n import pick_language, remember_choice
 from idp import device_cookies
 from idp.api.texts import TEXT
 from idp.runtime import IdentityProvider
@@ -131,8 +130,7 @@ def render(
             "Vary": "Accept-Language, Cookie",
         },
     )
-    if request.query_params.get("lang"):  # an explicit switch sticks for the next pages
-        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    remember_choice(request, response)
     return response
 
 

@@ -23,7 +23,7 @@ from core.api import responses
 from core.api.browser import browser_id, set_browser_cookie
 from core.api.forms import fields_once
 from core.errors import Problem
-from core.i18n import pick_language
+from core.i18n import pick_language, remember_choice
 from seal import records, registry, repository
 from seal.api.sign import SealingDep, read_pdf_upload
 from seal.api.texts import TEXT, beijing_time, upload_error
@@ -205,6 +205,7 @@ def _page(
     )
     if new_browser:
         set_browser_cookie(response, browser, secure=service.settings.issuer.startswith("https:"))
+    remember_choice(request, response)
     return response
 
 

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -45,6 +46,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=driver, log_output=str(tmp_path / "chromedriver.log"))
     instance = webdriver.Chrome(options=options, service=service)  # stops by its own PIDs
     try:
@@ -86,6 +88,7 @@ def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, de
     _text(browser, "sign-in")
     browser.get(f"{base}/demo/apps/permits/")
     _text(browser, "sign-in")  # back-channel logout signed this app out too
+    assert not _console_errors(browser)
 
     # A wrong password gets a clear, accessible message on the same page.
     browser.find_element(By.ID, "sign-in").click()
@@ -93,3 +96,41 @@ def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, de
     browser.find_element(By.ID, "password").send_keys("not the password")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     assert "用户名或密码不正确" in _text(browser, "login-error")
+
+
+def _console_errors(browser: webdriver.Chrome) -> list[str]:
+    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "verify_link", "verify_title"),
+    [("zh-CN", "验证盖章文件", "验证"), ("en", "Verify a sealed document", "Verif")],
+)
+def test_the_home_page_is_styled_and_links_every_public_entry(
+    browser: webdriver.Chrome, demo: Server, lang: str, verify_link: str, verify_title: str
+) -> None:
+    base = demo.base_url
+    browser.get(f"{base}/?lang={lang}")
+    header = browser.find_element(By.TAG_NAME, "header")
+    assert header.value_of_css_property("background-color") == "rgba(183, 28, 28, 1)"
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main a")]
+    for path in (
+        "/verify",
+        "/account",
+        "/demo/apps/permits/",
+        "/.well-known/openid-configuration",
+        "/jwks",
+        "/openapi.json",
+        "/audit/v1/checkpoint",
+        "/pki/ca/root.pem",
+        "/readyz",
+    ):
+        assert f"{base}{path}" in links, path
+    for href in links:  # every entry point answers (the account page asks who you are)
+        answer = httpx.get(href)
+        expected = 401 if href.endswith("/account") else 200
+        assert answer.status_code == expected, (href, answer.status_code)
+    browser.find_element(By.PARTIAL_LINK_TEXT, verify_link).click()
+    WebDriverWait(browser, 15).until(lambda b: "/verify" in b.current_url)
+    assert verify_title in browser.title
+    assert not _console_errors(browser)
