@@ -24,7 +24,10 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         assert "演示模式" in home.text
         instances = httpx.get(server.base_url + "/ops/v1/instances").json()["instances"]
         assert [i["live"] for i in instances] == [True]
-        _readme_sealing_tour(server.base_url)
+        _readme_sealing_tour(server.base_url, tmp_path)
+        # The README's audit check, on a port other than the default issuer's.
+        checked = tongxing("audit", "verify", env={"TONGXING_MODE": "demo"}, cwd=tmp_path)
+        assert checked.returncode == 0 and "OK" in checked.stdout, checked.stdout + checked.stderr
     output = server.log.read_text()
     assert f"{server.base_url}/" in output  # where to click
     assert server.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
@@ -40,8 +43,9 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
     assert sorted(i["live"] for i in instances) == [False, True]
 
 
-def _readme_sealing_tour(base: str) -> None:
-    """README "Seal a certificate": the sample permit, a token, the seal, the verify page."""
+def _readme_sealing_tour(base: str, workdir: Path) -> None:
+    """README "Seal a certificate": the sample permit, a token, the seal, the verify page,
+    and the offline check of a B-LT document with only the root certificate."""
     permit = httpx.get(f"{base}/demo/certificate.pdf")
     assert permit.headers["content-type"] == "application/pdf"
     token = httpx.post(
@@ -67,6 +71,22 @@ def _readme_sealing_tour(base: str) -> None:
         )
     assert result.status_code == 200
     assert "有效" in result.text and "行政审批专用章" in result.text
+
+    (workdir / "root.pem").write_bytes(httpx.get(f"{base}/pki/ca/root.pem").content)
+    long_term = httpx.post(
+        f"{base}/seal/v1/sign",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("permit.pdf", permit.content, "application/pdf")},
+        data={"seal_id": DEMO_SEAL_ID, "anchor": "（盖章）", "level": "B-LT"},
+        timeout=30,
+    )
+    assert long_term.status_code == 200, long_term.text
+    for name, data in (("sealed-lt.pdf", long_term.content), ("sealed.pdf", sealed.content)):
+        (workdir / name).write_bytes(data)
+    offline = tongxing("verify", "sealed-lt.pdf", "--root", "root.pem", env={}, cwd=workdir)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    not_offline = tongxing("verify", "sealed.pdf", "--root", "root.pem", env={}, cwd=workdir)
+    assert not_offline.returncode != 0 and "TRY_LATER" in not_offline.stdout
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
