@@ -21,25 +21,30 @@ TOKEN_ENDPOINT = "http://127.0.0.1:8000/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
+def _register(client: TestClient, jwks_uri: str) -> None:
+    """The certificate system, authenticating with keys published at ``jwks_uri``."""
+    domain = oidc.domain_of(client)
+    with domain.keys.database.transaction() as session:
+        registry.register(
+            session,
+            data_keys=domain.data_keys,
+            events=domain.audit,
+            client_id="cert-system",
+            name="Certificate system",
+            grant_types=["client_credentials"],
+            scopes=["seal:sign"],
+            actor="test",
+            jwks_uri=jwks_uri,
+            loopback_server_uris=True,
+        )
+
+
 @pytest.fixture
 def signer(client: TestClient) -> Iterator[ECKey]:
     key = ECKey.generate_key("P-256", parameters={"kid": "k1", "alg": "ES256"})
     document = KeySet([key]).as_dict(private=False)
     with json_document(document) as uri:
-        domain = oidc.domain_of(client)
-        with domain.keys.database.transaction() as session:
-            registry.register(
-                session,
-                data_keys=domain.data_keys,
-                events=domain.audit,
-                client_id="cert-system",
-                name="Certificate system",
-                grant_types=["client_credentials"],
-                scopes=["seal:sign"],
-                actor="test",
-                jwks_uri=uri,
-                loopback_server_uris=True,
-            )
+        _register(client, uri)
         yield key
 
 
@@ -148,20 +153,7 @@ def test_hostile_assertion_headers_are_invalid_client(client: TestClient, signer
 def test_a_failing_jwks_uri_is_not_fetched_for_every_bogus_assertion(client: TestClient) -> None:
     key = ECKey.generate_key("P-256", parameters={"kid": "k1", "alg": "ES256"})
     with counted_json_document(KeySet([key]).as_dict(private=False)) as (uri, served):
-        domain = oidc.domain_of(client)
-        with domain.keys.database.transaction() as session:
-            registry.register(
-                session,
-                data_keys=domain.data_keys,
-                events=domain.audit,
-                client_id="cert-system",
-                name="Certificate system",
-                grant_types=["client_credentials"],
-                scopes=["seal:sign"],
-                actor="test",
-                jwks_uri=uri,
-                loopback_server_uris=True,
-            )
+        _register(client, uri)
         served.status = 503
         bogus = ECKey.generate_key("P-256", parameters={"kid": "k1"})
         for _ in range(8):
