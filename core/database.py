@@ -134,8 +134,8 @@ class Database:
         transaction). An in-memory SQLite database is private to its process: no lock.
         """
         path = sqlite_path(self.url)
-        if self.is_sqlite and path is None:
-            yield
+        if self.is_sqlite and (path is None or not path.parent.is_dir()):
+            yield  # nothing to share (or to open: the start-up checks say what is missing)
         elif path is not None:
             with open(path.with_name(f"{path.name}.{name}.lock"), "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
@@ -189,14 +189,20 @@ def _refuse_nul_text(
     _statement: str,
     parameters: Any,
     _context: Any,
-    executemany: bool,
+    _executemany: bool,
 ) -> None:
-    rows = parameters if executemany else (parameters,)
-    for row in rows:
-        values = row.values() if isinstance(row, dict) else row or ()
-        for value in values:
-            if isinstance(value, str) and "\x00" in value:
+    # Not trusting ``executemany``: SQLAlchemy's multi-row INSERT passes one flat parameter
+    # set with that flag on. A list or tuple holds rows only when its items are containers.
+    stack = [parameters]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
                 raise UnstorableText("text must not contain NUL characters")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _reason(exc: DBAPIError) -> str:

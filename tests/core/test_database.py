@@ -62,3 +62,30 @@ def test_unreachable_postgres_is_one_line_without_password() -> None:
         database.ping()
     assert "\n" not in str(caught.value)
     assert "pa55word" not in describe_url(database.url)
+
+
+def test_nul_is_refused_in_single_and_multi_row_statements(database: Database) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+
+    from core.database import UnstorableText
+
+    metadata = MetaData()
+    table = Table(
+        f"nul_probe_{abs(hash(database.url)) % 10_000}",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(20)),
+    )
+    metadata.create_all(database.engine)
+    try:
+        with database.transaction() as session:  # a multi-row INSERT with generated ids
+            session.execute(insert(table).returning(table.c.id), [{"name": "a"}, {"name": "b"}])
+        for rows in ([{"name": "x\x00"}], [{"name": "ok"}, {"name": "y\x00"}]):
+            with pytest.raises(UnstorableText), database.transaction() as session:
+                session.execute(insert(table), rows)
+        with pytest.raises(UnstorableText), database.reading() as session:
+            session.execute(select(table).where(table.c.name == "z\x00"))
+        with database.reading() as session:
+            assert session.scalars(select(table.c.name)).all() == ["a", "b"]
+    finally:
+        metadata.drop_all(database.engine)
