@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.database import Database, DatabaseUnavailable, describe_url
+from core.database import Database, DatabaseUnavailable, UnstorableText, describe_url
 from core.models import AppInstance
 
 
@@ -65,27 +66,27 @@ def test_unreachable_postgres_is_one_line_without_password() -> None:
 
 
 def test_nul_is_refused_in_single_and_multi_row_statements(database: Database) -> None:
-    from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+    """The ORM's multi-row INSERT (several new rows with generated ids) passes one flat
+    parameter set marked executemany; NUL must be refused there too, on both engines."""
 
-    from core.database import UnstorableText
+    class Scratch(DeclarativeBase):
+        pass
 
-    metadata = MetaData()
-    table = Table(
-        f"nul_probe_{abs(hash(database.url)) % 10_000}",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("name", String(20)),
-    )
-    metadata.create_all(database.engine)
+    class Probe(Scratch):
+        __tablename__ = "nul_probe"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+        name: Mapped[str] = mapped_column(String(20))
+
+    Scratch.metadata.create_all(database.engine)
     try:
-        with database.transaction() as session:  # a multi-row INSERT with generated ids
-            session.execute(insert(table).returning(table.c.id), [{"name": "a"}, {"name": "b"}])
-        for rows in ([{"name": "x\x00"}], [{"name": "ok"}, {"name": "y\x00"}]):
+        with database.transaction() as session:
+            session.add_all([Probe(name="a"), Probe(name="b")])
+        for names in (["x\x00"], ["ok", "y\x00"]):
             with pytest.raises(UnstorableText), database.transaction() as session:
-                session.execute(insert(table), rows)
+                session.add_all([Probe(name=name) for name in names])
         with pytest.raises(UnstorableText), database.reading() as session:
-            session.execute(select(table).where(table.c.name == "z\x00"))
+            session.execute(select(Probe).where(Probe.name == "z\x00"))
         with database.reading() as session:
-            assert session.scalars(select(table.c.name)).all() == ["a", "b"]
+            assert sorted(session.scalars(select(Probe.name)).all()) == ["a", "b"]
     finally:
-        metadata.drop_all(database.engine)
+        Scratch.metadata.drop_all(database.engine)
