@@ -12,6 +12,7 @@ browser's previous session first, so two people never share one.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -56,8 +57,11 @@ def sign_in(
         user = repository.user_by_login(session, normalised)
         stored = user.password_hash if user is not None and not user.disabled else None
     account = f"user:{user.id}" if user is not None else f"login:{normalised}"
+    # Device cookies are bound to the password too: a new password (a reset after a
+    # takeover, say) makes every browser a stranger again until it signs in anew.
+    bound = account + ":" + hashlib.sha256((stored or "").encode()).hexdigest()[:16]
     device_key = idp.data_key(device_cookies.DATA_KEY_PURPOSE)
-    device = device_cookies.recognise(key=device_key, account=account, presented=device_cookie)
+    device = device_cookies.recognise(key=device_key, account=bound, presented=device_cookie)
     refusal = idp.limits.begin(account=account, address=address, device=device)
     if refusal is not None:
         return Failed(refusal=refusal)
@@ -78,9 +82,10 @@ def sign_in(
             )
         return Failed(refusal=lock)
     idp.limits.succeeded(account=account, address=address, device=device)
-    new_device_cookie = device_cookies.issue(
-        key=device_key, account=account, presented=device_cookie
-    )
+    rehashed = passwords.rehash(password) if needs_rehash else None
+    if rehashed is not None:  # the cookie is issued for the hash stored below
+        bound = account + ":" + hashlib.sha256(rehashed.encode()).hexdigest()[:16]
+    new_device_cookie = device_cookies.issue(key=device_key, account=bound, presented=device_cookie)
     now = int(time.time())
     acr = oidc_core.acr_for(user)
     current = idp.sessions.get(handle)
@@ -107,10 +112,10 @@ def sign_in(
             session=created, handle=new_handle, ended=ended, device_cookie=new_device_cookie
         )
     with idp.database.transaction() as session:
-        if needs_rehash:
+        if rehashed is not None:
             fresh = repository.user(session, user.id)
             if fresh is not None:
-                fresh.password_hash = passwords.rehash(password)
+                fresh.password_hash = rehashed
         idp.events.record(
             session,
             type="login.succeeded",

@@ -124,3 +124,17 @@ def test_one_browser_keeps_device_cookies_for_several_accounts(person: TestClien
     assert _signs_in(shared, "lisi")  # both accounts still recognise this browser
     shared.cookies.delete(SSO_COOKIE)
     assert _signs_in(shared)
+
+
+def test_a_new_password_makes_every_device_cookie_worthless(person: TestClient) -> None:
+    from idp import accounts
+
+    domain = oidc.domain_of(person)
+    with domain.keys.database.transaction() as session:
+        accounts.set_password(
+            session, events=domain.audit, login="zhangsan", password=oidc.PASSWORD + "!", actor="t"
+        )
+    stranger = _browser(person)
+    assert _guess(stranger) == [400, 400, 400, 400, 429]
+    # Even with the new password, the old device cookie counts as a stranger's browser now.
+    assert _try(person, oidc.PASSWORD + "!").status_code == 429
