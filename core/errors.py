@@ -140,12 +140,12 @@ STORE_RETRY_AFTER_SECONDS = 5
 
 
 def store_unavailable() -> Problem:
-    """The 503 problem while the shared store cannot be reached (nothing was changed)."""
+    """The 503 problem while the shared store cannot be reached."""
     return Problem(
         status=503,
         kind="store-unavailable",
         title="Temporarily unavailable",
-        detail="The session store cannot be reached; nothing was changed. Try again shortly.",
+        detail="The session store cannot be reached. Try again shortly.",
         headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
     )
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from core.api import responses
 from core.api.forms import fields_once
 from core.errors import Problem
+from core.store import StoreUnavailable
 from keys.access_tokens import AccessToken
 from keys.api.bearer import require_scope
 from seal.api.parameters import SealParameters, parse
@@ -110,7 +111,14 @@ def _seal(
         keys.release(client_id=token.client_id, key=key)
         raise
     remembered = Remembered(result.document_id, result.audit_index, result.data)
-    keys.complete(client_id=token.client_id, key=key, fingerprint=request_print, result=remembered)
+    try:
+        keys.complete(
+            client_id=token.client_id, key=key, fingerprint=request_print, result=remembered
+        )
+    except StoreUnavailable:
+        # The seal is issued and logged: hand it over. A retry under this key is refused
+        # (409 while the reservation lives, then by the database), never sealed twice.
+        log.warning("sealed, but the idempotent result could not be stored")
     return remembered, {"Server-Timing": result.timings.server_timing()}
 
 

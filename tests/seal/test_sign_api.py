@@ -320,3 +320,22 @@ def test_checks_remembered_before_the_work_are_repeated_when_it_is_recorded(worl
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:tongxing:problem:certificate-revoked"
     assert world.sealings_logged() == 1 and world.uses() == 1
+
+
+def test_a_seal_issued_is_handed_over_when_its_result_cannot_be_remembered(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.store import StoreUnavailable
+    from seal.idempotency import IdempotencyKeys
+
+    def store_down(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailable("Redis went away after the sealing was recorded")
+
+    monkeypatch.setattr(IdempotencyKeys, "complete", store_down)
+    answer = world.sign(headers={"Idempotency-Key": "case-store-down"})
+    assert answer.status_code == 200, answer.text
+    assert answer.content.startswith(b"%PDF-")
+    assert world.sealings_logged() == 1
+    retry = world.sign(headers={"Idempotency-Key": "case-store-down"})
+    assert retry.status_code == 409  # never sealed twice
+    assert world.sealings_logged() == 1
