@@ -85,6 +85,17 @@ class AuditLog:
                 return self.origin_in(session)
         return self._origin
 
+    def origin_for_reading(self, session: Session) -> str:
+        """The log's origin as a reader should take it, without storing anything: the stored
+        one, else the first checkpoint's, else ``proposed_origin`` (an empty log). Readers
+        (``audit verify``) may have read-only access, and their settings do not name the log."""
+        stored = self._origin or repository.origin(session)
+        if stored is not None:
+            return stored
+        first = repository.first_checkpoint_note(session)
+        named = first.split("\n", 1)[0].strip() if first else ""
+        return named or self.proposed_origin
+
     def origin_in(self, session: Session) -> str:
         """The stored origin, read (or fixed) in the caller's transaction.
 

@@ -33,10 +33,11 @@ def _local_material() -> sources.LogMaterial:
     database = Database(settings.resolved_database_url)
     try:
         preflight.check_database(settings, database, migrate_schema=False)
-        # The origin stored with the log, whatever TONGXING_ISSUER says here (a log that
-        # has none yet is named now, as the server would on its first start).
-        origin = build_domain(settings=settings, database=database).audit.fix_origin()
+        # The origin stored with the log, whatever TONGXING_ISSUER says here; nothing is
+        # written (a reader's shell does not get to name the log).
+        audit_log = build_domain(settings=settings, database=database).audit
         with database.snapshot() as session:
+            origin = audit_log.origin_for_reading(session)
             return sources.from_database(session, origin=origin)
     except sources.SourceError as exc:
         raise AuditCommandError(str(exc)) from None

@@ -29,7 +29,6 @@ def admin_domain(*, create_keys: bool = False) -> Iterator[Domain]:
     preflight.check_database(settings, database, migrate_schema=False)
     domain = build_domain(settings=settings, database=database)
     try:
-        domain.audit.fix_origin()  # a new log is named here if the server never started
         try:
             opened = domain.keys.custody.open(create=create_keys)
         except CustodyError as exc:
