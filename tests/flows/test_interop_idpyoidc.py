@@ -27,7 +27,8 @@ from idpyoidc.client.oauth2.stand_alone_client import StandAloneClient
 from idpyoidc.message.oauth2 import is_error_message
 
 from tests.conftest import strong_secret
-from tests.processes import Server, free_port, running_server, tongxing
+from tests.in_process import tongxing
+from tests.processes import Server, free_port, running_server
 
 pytestmark = pytest.mark.slow
 

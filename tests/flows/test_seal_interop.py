@@ -27,7 +27,8 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from tests.conftest import strong_secret
-from tests.processes import Server, free_port, running_server, tongxing
+from tests.in_process import tongxing
+from tests.processes import Server, free_port, running_server
 from tests.seal.world import CLIENT_ID, SECRET, USCC, cli, set_up_with_cli
 from tongxing.demo_sealing import sample_permit
 

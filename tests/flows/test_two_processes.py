@@ -13,7 +13,8 @@ import pytest
 
 from tests import backends
 from tests.conftest import require_backend, strong_secret
-from tests.processes import Server, running_server, tongxing
+from tests.in_process import tongxing
+from tests.processes import Server, running_server
 
 pytestmark = pytest.mark.slow
 

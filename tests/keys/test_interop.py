@@ -18,8 +18,9 @@ from pyhanko_certvalidator.errors import RevokedError
 from keys.runtime import KeyServices
 from keys.seal_certificates import issue_seal_certificate
 from tests.conftest import strong_secret
+from tests.in_process import tongxing
 from tests.pki import key_settings, opened_key_services
-from tests.processes import Server, free_port, running_server, tongxing
+from tests.processes import Server, free_port, running_server
 
 pytestmark = pytest.mark.slow
 

@@ -169,7 +169,7 @@ SECRET = "a certificate system secret of enough length"
 
 def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     """Run ``tongxing``; it must succeed; its last line of output (the new id)."""
-    from tests.processes import tongxing
+    from tests.in_process import tongxing
 
     done = tongxing(*args, env=env, stdin=stdin)
     assert done.returncode == 0, (args, done.stderr)

@@ -1,4 +1,5 @@
-"""The CLI as an operator meets it: real processes, one-line errors, nothing half-created."""
+"""The CLI as an operator meets it: one-line errors, nothing half-created (commands run
+in-process; ``python -m tongxing`` itself as a real process)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import backends
+from tests import backends, processes
 from tests.conftest import require_backend, strong_secret
-from tests.processes import free_port, tongxing
+from tests.in_process import tongxing
+from tests.processes import free_port
 
 
 def _production(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -32,7 +34,7 @@ def _one_line_error(result: object, *needles: str) -> None:
 
 
 def test_help_lists_the_commands() -> None:
-    result = tongxing("--help", env={})
+    result = processes.tongxing("--help", env={})
     assert result.returncode == 0
     for command in ("serve", "demo", "db"):
         assert command in result.stdout

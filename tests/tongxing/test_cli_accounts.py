@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import strong_secret
-from tests.processes import tongxing
+from tests.in_process import tongxing
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""``tongxing audit`` for operators and auditors, in real processes."""
+"""``tongxing audit`` for operators and auditors (commands run in-process; a real server
+for ``--url``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from audit import merkle
 from keys import access_tokens
 from tests.conftest import strong_secret
+from tests.in_process import tongxing
 from tests.pki import key_settings, opened_domain
-from tests.processes import free_port, running_server, tongxing
+from tests.processes import free_port, running_server
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""``tongxing keys`` as an operator uses it, in real processes."""
+"""``tongxing keys`` as an operator uses it (in-process; a real process where the PKCS#11
+module is loaded at start-up)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import processes
 from tests.conftest import strong_secret
-from tests.processes import tongxing
+from tests.in_process import tongxing
 
 PASSPHRASE = "correct horse battery staple\n"
 
@@ -173,7 +175,7 @@ def test_missing_pkcs11_token_stops_the_start(installed: dict[str, str], softhsm
         "TONGXING_PKCS11_PURPOSES": "seal",
     }
     tongxing("keys", "init", env=installed)
-    result = tongxing("serve", env=env)
+    result = processes.tongxing("serve", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(
         "error: TONGXING_PKCS11_MODULE: PKCS#11 token 'no-such-token' not found"
