@@ -40,6 +40,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts) runs a few named tests without workers: starting
+    them and a database each would cost more than it saves."""
+    if config.args and all("::" in arg for arg in config.args):
+        return 0
+    return None  # xdist's own count
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: tell the controller what was missing
+        workeroutput["tongxing_unavailable"] = dict(_unavailable)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller: collect what a worker found missing (e.g. SoftHSM2, probed
+    only by the worker that needed it) for the summary below."""
+    _unavailable.update(getattr(node, "workeroutput", {}).get("tongxing_unavailable", {}))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for name, problem in _unavailable.items():
         terminalreporter.write_sep(
