@@ -89,8 +89,10 @@ def running_server(
         server.stop()
 
 
-def wait_ready(server: Server, timeout: float = 30) -> None:
+def wait_ready(server: Server, timeout: float = 60) -> None:
     """Wait until ``server`` answers ``/readyz`` with 200 (or fail with its log)."""
+    # Generous: with xdist's workers on a shared 2-core machine, a `--workers 2` server
+    # has been seen taking 30 s to import and start its worker processes.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -4,6 +4,7 @@ in-process; ``python -m tongxing`` itself as a real process)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,15 @@ def test_several_workers_need_redis(tmp_path: Path) -> None:
 def test_bad_mode(tmp_path: Path, bad: str) -> None:
     result = tongxing("db", "upgrade", env={**_production(tmp_path), "TONGXING_MODE": bad})
     _one_line_error(result, "TONGXING_MODE")
+
+
+def test_in_process_runs_see_only_the_environment_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process runner behaves like a fresh process: the test process's TONGXING_*
+    variables are hidden from the command and are back afterwards, as is the directory."""
+    monkeypatch.setenv("TONGXING_REDIS_ULR", "x")  # would be refused as an unknown setting
+    before = (dict(os.environ), Path.cwd())
+    result = tongxing("db", "current", env=_production(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout.startswith("current none, head ")
+    assert (dict(os.environ), Path.cwd()) == before
