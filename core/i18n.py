@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 COOKIE = "tx_lang"
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving
+_BEIJING_ZONE = {"zh-CN": "北京时间（UTC+8）", "en": "Beijing time (UTC+8)"}
 
 
 def _normalise(tag: str) -> str | None:
@@ -42,3 +46,16 @@ def remember_choice(request: Request, response: Response) -> None:
     """An explicit ``?lang=`` switch sticks (cookie) for the pages the person opens next."""
     if request.query_params.get("lang"):
         response.set_cookie(COOKIE, pick_language(request), max_age=365 * 86400, samesite="lax")
+
+
+def beijing_time(moment: datetime | float, lang: str, *, seconds: bool = True) -> str:
+    """A moment (an aware datetime or a Unix time) as people in China read it, with the zone
+    said: ``2026-12-04 18:30:05 北京时间（UTC+8）`` / ``… Beijing time (UTC+8)``."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    shown = moment.astimezone(BEIJING).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )
+    return f"{shown} {_BEIJING_ZONE[lang]}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,19 +9,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
+from core.i18n import beijing_time, pick_language
 from idp import connected_apps, repository
 from idp.api import web
 from idp.api.logout import propagate
 from idp.sessions import COOKIE as SSO_COOKIE
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has no daylight saving
-
-
-def beijing_time(timestamp: float, texts: dict[str, str]) -> str:
-    """A moment as Beijing wall-clock time to the minute, naming the zone."""
-    moment = datetime.fromtimestamp(timestamp, BEIJING).strftime("%Y-%m-%d %H:%M")
-    return texts["time_beijing"].format(time=moment)
 
 
 @router.get("/account")
@@ -55,7 +48,15 @@ async def account(request: Request) -> Response:
                 if org is not None
                 else None
             )
-        sessions = [(ref, s, beijing_time(s.auth_time, t), s.sid == sso.sid) for ref, s in live]
+        sessions = [
+            (
+                ref,
+                s,
+                beijing_time(s.auth_time, pick_language(request), seconds=False),
+                s.sid == sso.sid,
+            )
+            for ref, s in live
+        ]
         return web.render(
             request,
             "account.html",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
-BEIJING = timezone(timedelta(hours=8), "CST")
+from core.i18n import beijing_time
 
 TEXT: dict[str, dict[str, Any]] = {
     "zh-CN": {
@@ -72,7 +72,6 @@ TEXT: dict[str, dict[str, Any]] = {
             "too-many-requests": "验证次数过多，请一分钟后再试。",
             "other": "无法验证这个文件，请稍后再试。",
         },
-        "time": "{time} 北京时间（UTC+8）",
     },
     "en": {
         "title": "Verify an electronic seal",
@@ -143,7 +142,6 @@ TEXT: dict[str, dict[str, Any]] = {
             "too-many-requests": "Too many verifications; please try again in a minute.",
             "other": "This file cannot be verified; please try again later.",
         },
-        "time": "{time} Beijing time (UTC+8)",
     },
 }
 
@@ -160,13 +158,9 @@ def upload_error(lang: str, kind: str, *, limit_bytes: int) -> str:
     return text.format(size=size)
 
 
-def beijing_time(value: str | None, lang: str) -> str:
-    """An ISO 8601 UTC time of a report (``2026-12-04T10:30:05Z``) as people in China read
-    it, with the zone said: ``2026-12-04 18:30:05 北京时间（UTC+8）``. Empty for no time."""
+def report_time(value: str | None, lang: str) -> str:
+    """An ISO 8601 UTC time of a report (``2026-12-04T10:30:05Z``) in Beijing time with the
+    zone said (see ``core.i18n.beijing_time``). Empty for no time."""
     if not value:
         return ""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    text: str = TEXT[lang]["time"]
-    return text.format(time=moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"))
+    return beijing_time(datetime.fromisoformat(value.replace("Z", "+00:00")), lang)

@@ -26,7 +26,7 @@ from core.errors import Problem
 from core.i18n import pick_language, remember_choice
 from seal import records, registry, repository
 from seal.api.sign import SealingDep, read_pdf_upload
-from seal.api.texts import TEXT, beijing_time, upload_error
+from seal.api.texts import TEXT, report_time, upload_error
 from seal.errors import NotPdf, SealError, TooManyVerifications, UnknownSeal
 from seal.runtime import SealingService
 from seal.verification import verify_pdf
@@ -190,7 +190,7 @@ def _page(
             "csrf_token": token,
             "report": report,
             "headline": _headline(report, lang) if report else None,
-            "when": lambda value: beijing_time(value, lang),
+            "when": lambda value: report_time(value, lang),
             "record": record,
             "error": error,
             "document_id": document_id,

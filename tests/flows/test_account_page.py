@@ -44,8 +44,7 @@ def test_a_first_party_app_is_connected_right_after_signing_in(client: TestClien
     assert "App permits" in account.text  # first-party: a live grant, no consent
     assert "某某科技有限公司 (管理员)" in account.text
     assert "admin" not in account.text
-    assert _is_now(_signed_in_minute(account.text, "北京时间"))
-    assert "UTC" not in account.text
+    assert _is_now(_signed_in_minute(account.text, "北京时间（UTC+8）"))
     english = client.get("/account", headers={"accept-language": "en"})
     assert "App permits" in english.text
     assert "(administrator)" in english.text
