@@ -15,16 +15,8 @@ from typing import Any
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields
-from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 
-from seal.errors import (
-    EncryptedPdf,
-    ExistingSignatureBroken,
-    MalformedPdf,
-    NotPdf,
-    PageOutOfRange,
-    PdfTooLarge,
-)
+from seal.errors import EncryptedPdf, MalformedPdf, NotPdf, PageOutOfRange, PdfTooLarge
 
 Box = tuple[float, float, float, float]
 
@@ -137,56 +129,6 @@ def open_pdf(data: bytes, *, max_bytes: int) -> Document:
     except Exception as exc:
         raise MalformedPdf(f"the PDF structure cannot be read: {_short(exc)}") from None
     return Document(data=data, reader=reader, page_count=count, signature_count=signatures)
-
-
-def check_existing_signatures(document: Document) -> None:
-    """Refuse (:class:`ExistingSignatureBroken`) to add a seal next to a signature that no
-    longer verifies: a new seal would endorse a document someone changed after signing.
-
-    Checked per signature: its CMS parses, the digest of its /ByteRange equals the signed
-    messageDigest, and the signature value verifies under the certificate it names
-    (pyHanko's ``validate_sig_integrity``, ETSI EN 319 102-1 §5.2.7 cryptographic
-    verification), and the whole CMS container is well-formed DER. Not checked here: trust in
-    that certificate, its revocation, or what later revisions changed — the verification
-    report states all of that for every signature.
-    """
-    for index, signature in enumerate(_embedded_signatures(document)):
-        try:
-            # Parse all of the container, the parts no signature covers included (certificates,
-            # unsigned attributes such as timestamps): damaged DER there is damage too.
-            signature.signed_data.native  # noqa: B018 - forces the full parse
-            content_type = signature.signed_data["encap_content_info"]["content_type"].native
-            intact, valid = validate_sig_integrity(
-                signature.signer_info,
-                signature.signer_cert,
-                expected_content_type=content_type,
-                actual_digest=signature.compute_digest(),
-            )
-        except Exception:
-            intact = valid = False
-        if not (intact and valid):
-            name = _field_name(signature)
-            raise ExistingSignatureBroken(
-                f"signature {index + 1} ({name}) no longer matches the document: the PDF was "
-                "changed after it was signed, so it cannot be sealed again",
-                field=name,
-            )
-
-
-def _embedded_signatures(document: Document) -> list[Any]:
-    try:
-        return list(document.reader.embedded_signatures)
-    except Exception as exc:
-        raise ExistingSignatureBroken(
-            f"a signature in the PDF cannot be read: {_short(exc)}"
-        ) from None
-
-
-def _field_name(signature: Any) -> str:
-    try:
-        return str(signature.field_name)
-    except Exception:
-        return "?"
 
 
 def _short(exc: Exception) -> str:

@@ -31,7 +31,7 @@ from core.clock import as_utc
 from keys.custody import CustodyError
 from keys.stores import KeyStoreError
 from seal import appearance, grants, pades, placement, registry, repository
-from seal.document import Document, check_existing_signatures, open_pdf
+from seal.document import Document, open_pdf
 from seal.errors import (
     CertificateRevoked,
     IdempotencyConflict,
@@ -43,6 +43,7 @@ from seal.errors import (
     SealNotActive,
     SigningUnavailable,
 )
+from seal.existing_signatures import check_existing_signatures
 from seal.models import SealedDocument
 from seal.runtime import Authorised, SealingService
 

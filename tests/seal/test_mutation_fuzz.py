@@ -146,3 +146,21 @@ def test_a_document_whose_seal_was_broken_is_not_sealed_again(world: World) -> N
     assert (world.uses(), world.sealings_logged()) == before
     # The intact document can still be co-sealed.
     assert world.sign(sealed.content, anchor=None, page=1, x=450, y=150).status_code == 200
+
+
+def test_a_seal_joins_intact_seals_and_timestamps_but_not_a_later_change(world: World) -> None:
+    from tests.seal.test_sign_api import _annotate, _replace_page
+
+    long_term = world.sign(level="B-LTA")  # a signature, its DSS and a document timestamp
+    assert long_term.status_code == 200, long_term.text
+    again = world.sign(long_term.content, anchor=None, page=1, x=450, y=150, level="B-T")
+    assert again.status_code == 200, again.text
+    report = world.verify(again.content)
+    assert [s["indication"] for s in report["signatures"]] == ["TOTAL_PASSED"] * 2, report
+
+    before = (world.uses(), world.sealings_logged())
+    for changed in (_replace_page(long_term.content), _annotate(long_term.content)):
+        answer = world.sign(changed, anchor=None, page=1, x=450, y=150)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"] == "urn:tongxing:problem:existing-signature-broken"
+    assert (world.uses(), world.sealings_logged()) == before

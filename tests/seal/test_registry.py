@@ -96,7 +96,9 @@ def test_seals_get_a_certificate_an_image_and_a_status_machine(domain: Domain) -
         # Renewals kept older certificates alive; revoking the seal revoked every one of them.
         issued = key_repository.certificates(session, owner=seal_id, kind="seal")
         assert len(issued) == 3 and {c.status for c in issued} == {"revoked"}
-        types = session.scalars(select(AuditEntry.type).where(AuditEntry.subject == seal_id)).all()
+        types = session.scalars(
+            select(AuditEntry.type).where(AuditEntry.subject == seal_id).order_by(AuditEntry.index)
+        ).all()
     assert types == [
         "seal.created",
         "seal.renewed",
