@@ -179,3 +179,16 @@ def test_find_in_an_export(
     found = _cli(settings, "find", "--file", str(document), "--export", str(export), "--json")
     assert found.exit_code == 0, found.stderr
     assert '"role": "' + role + '"' in found.stdout
+
+
+def test_reading_the_log_never_names_it(make_settings: Callable[..., Settings]) -> None:
+    """A reader's shell (``audit verify`` with whatever issuer it has) stores nothing; the
+    log is named by whoever first appends to it."""
+    settings = make_settings(issuer=FIRST, init_keys_now=False)
+    _cli(settings, "verify", issuer=MOVED)
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.reading() as session:
+            assert repository.origin(session) is None
+    finally:
+        database.dispose()
