@@ -84,6 +84,14 @@ def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, de
     browser.find_element(By.ID, "sign-in").click()
     assert _text(browser, "who") == "张三"  # single sign-on: no password asked
 
+    # The account page lists both apps just signed into, the time in Beijing time.
+    browser.get(f"{base}/account")
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "已连接的应用" in page and "施工许可" in page and "住房保障" in page
+    assert "北京时间" in page
+    browser.get(f"{base}/demo/apps/housing/")
+    assert _text(browser, "who") == "张三"
+
     browser.find_element(By.ID, "sign-out").click()
     _text(browser, "sign-in")
     browser.get(f"{base}/demo/apps/permits/")
@@ -107,7 +115,12 @@ def _console_errors(browser: webdriver.Chrome) -> list[str]:
     [("zh-CN", "验证盖章文件", "验证"), ("en", "Verify a sealed document", "Verif")],
 )
 def test_the_home_page_is_styled_and_links_every_public_entry(
-    browser: webdriver.Chrome, demo: Server, lang: str, verify_link: str, verify_title: str
+    browser: webdriver.Chrome,
+    demo: Server,
+    tmp_path: Path,
+    lang: str,
+    verify_link: str,
+    verify_title: str,
 ) -> None:
     base = demo.base_url
     browser.get(f"{base}/?lang={lang}")
@@ -133,4 +146,11 @@ def test_the_home_page_is_styled_and_links_every_public_entry(
     browser.find_element(By.PARTIAL_LINK_TEXT, verify_link).click()
     WebDriverWait(browser, 15).until(lambda b: "/verify" in b.current_url)
     assert verify_title in browser.title
+    # A citizen uploads the (unsealed) sample certificate: told so in words, in the language.
+    sample = tmp_path / "sample.pdf"
+    sample.write_bytes(httpx.get(f"{base}/demo/certificate.pdf").content)
+    browser.find_element(By.ID, "file").send_keys(str(sample))
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    expected = "没有电子印章" if lang == "zh-CN" else "carries no electronic seal"
+    WebDriverWait(browser, 15).until(lambda b: expected in b.find_element(By.TAG_NAME, "main").text)
     assert not _console_errors(browser)
