@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Annotated
 
@@ -30,9 +31,12 @@ def check_before_start(settings: Settings, *, workers: int) -> Settings:
     services, domain = build_services(settings)
     demo = settings.mode is Mode.DEMO
     try:
-        preflight.check_database(settings, services.database, migrate_schema=demo)
         preflight.check_store(services.store)
-        preflight.check_keys(domain.keys, initialise=demo)
+        # Demo processes started together take turns creating the schema and the keys (the
+        # app's start-up does the same for the demo data, see tongxing.app._start).
+        with services.database.exclusive("demo-start") if demo else contextlib.nullcontext():
+            preflight.check_database(settings, services.database, migrate_schema=demo)
+            preflight.check_keys(domain.keys, initialise=demo)
         if demo:
             preflight.check_seal_font(settings)  # the demo draws its seal on first start
     finally:
