@@ -153,6 +153,8 @@ async def ocsp_post(request: Request, keys: KeysDep) -> Response:
     response_class=Response,
     responses={
         200: responses.media(OCSP_RESPONSE, "An OCSPResponse (malformedRequest for garbage)"),
+        # A path segment no route matches (e.g. a raw line break) never reaches the handler.
+        **responses.NOT_FOUND,
         **responses.INVALID_REQUEST,
     },
 )
