@@ -1,6 +1,12 @@
 """Tongxing's identity provider against Node's oidc-provider, side by side in one run.
 
 Run: .venv/bin/python -m bench.oidc_vs_peer [--seconds 10] [--concurrency 8] [--same-hash]
+                                          [--only login]
+
+Use this bench for whole logins only (`--only login`): its Python driver saturates near
+400 requests/s on the project's machine, so its `cc` and `userinfo` figures measure the
+driver, not the servers. Single endpoints are measured with `wrk` by `bench.edge_wrk`, which
+also reuses the server set-up below (with each server pinned to one core).
 
 Starts both servers on loopback with ONE worker process each and ES256 signatures —
 Tongxing with `tongxing serve` on its embedded configuration (SQLite + in-process store,
@@ -84,8 +90,15 @@ def _tongxing(env: dict[str, str], *args: str, stdin: str | None = None) -> None
     )
 
 
+def _pinned(command: list[str], cpu: int | None) -> list[str]:
+    """``command`` run on core ``cpu`` only (`taskset`), or unpinned for None."""
+    return command if cpu is None else ["taskset", "-c", str(cpu), *command]
+
+
 @contextmanager
-def tongxing_server(workdir: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
+def tongxing_server(
+    workdir: Path, *, cpu: int | None = None, log_level: str = "warning"
+) -> Iterator[tuple[str, int, dict[str, str]]]:
     """Our server, one worker, with a machine client, a web client and a person."""
     port = _free_port()
     env = {
@@ -95,7 +108,7 @@ def tongxing_server(workdir: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         "TONGXING_ISSUER": f"http://127.0.0.1:{port}",
         "TONGXING_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         "TONGXING_OPS_TOKEN": secrets.token_urlsafe(32),
-        "TONGXING_LOG_LEVEL": "warning",
+        "TONGXING_LOG_LEVEL": log_level,
         # The driver signs in hundreds of times from one address and one account, 8 at once
         # (more simultaneous attempts on one account than the default limit of 5 admits).
         "TONGXING_LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
@@ -137,7 +150,10 @@ def tongxing_server(workdir: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         stdin=secret,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "tongxing", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        _pinned(
+            [sys.executable, "-m", "tongxing", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cpu,
+        ),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -150,7 +166,7 @@ def tongxing_server(workdir: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
 
 
 @contextmanager
-def peer_server(*, same_hash: bool) -> Iterator[tuple[str, int]]:
+def peer_server(*, same_hash: bool, cpu: int | None = None) -> Iterator[tuple[str, int]]:
     """The oidc-provider peer, one process."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise SystemExit("Node.js and npm are needed for the peer (Debian nodejs npm)")
@@ -161,7 +177,7 @@ def peer_server(*, same_hash: bool) -> Iterator[tuple[str, int]]:
     if same_hash:
         env.update(PEER_ARGON2_M="47104", PEER_ARGON2_T="1", PEER_ARGON2_P="1")
     process = subprocess.Popen(
-        ["node", "server.mjs"],
+        _pinned(["node", "server.mjs"], cpu),
         cwd=PEER,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -179,6 +195,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--same-hash", action="store_true", help="peer uses our argon2 parameters")
+    parser.add_argument(
+        "--only",
+        default="cc,login,userinfo",
+        help="comma list of scenarios (cc, login, userinfo); `login` is the one this bench "
+        "is for, the others are measured with wrk by bench.edge_wrk",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with (
@@ -216,6 +238,8 @@ def main() -> None:
             str(args.seconds),
             "--concurrency",
             str(args.concurrency),
+            "--scenarios",
+            args.only,
         ]
         if args.json:
             command.append("--json")
