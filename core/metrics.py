@@ -2,11 +2,10 @@
 
 Routes are labelled by their template (``/audit/v1/proof/inclusion``), never by the raw
 path, so label cardinality stays bounded; unmatched paths share the label ``unmatched``.
+``core.edge.EdgeMiddleware`` observes every request into them.
 """
 
 from __future__ import annotations
-
-import time
 
 from prometheus_client import (
     CollectorRegistry,
@@ -15,7 +14,6 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class HttpMetrics:
@@ -43,33 +41,3 @@ def new_registry() -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
-
-
-class MetricsMiddleware:
-    """Observes every HTTP request into :class:`HttpMetrics`."""
-
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observing_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observing_send)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(
-                time.perf_counter() - started
-            )

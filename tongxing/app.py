@@ -19,14 +19,12 @@ import idp as idp_package
 import seal as seal_package
 from audit.api import routes as audit_routes
 from core.api import health, ops
-from core.body_limit import BodyLimitMiddleware
 from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
+from core.edge import EdgeMiddleware
 from core.errors import install_problem_handlers
-from core.http_security import SecurityHeadersMiddleware
-from core.metrics import HttpMetrics, MetricsMiddleware, new_registry
+from core.metrics import HttpMetrics, new_registry
 from core.readiness import NotReady
-from core.request_context import RequestContextMiddleware
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
@@ -148,11 +146,14 @@ def create_app(settings: Settings) -> FastAPI:
         name="seal-static",
     )
 
-    # Outermost last: request id and logging see everything, including 413s.
-    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(services.metrics_registry))
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.issuer.startswith("https:"))
-    app.add_middleware(RequestContextMiddleware)
+    # One pass for request id, security headers, body limit, metrics and the access log
+    # (core/edge.py); it sees everything the routers answer, including 413s.
+    app.add_middleware(
+        EdgeMiddleware,
+        https=settings.issuer.startswith("https:"),
+        limit=settings.max_request_bytes,
+        metrics=HttpMetrics(services.metrics_registry),
+    )
     return app
 
 

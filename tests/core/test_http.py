@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core.settings import Settings
+from tests.conftest import strong_secret
 from tongxing import create_app
 
 
@@ -126,3 +127,29 @@ def test_no_remote_assets_and_no_cdn_docs(client: TestClient) -> None:
     page = client.get("/").text
     assert "http://" not in page
     assert "https://" not in page
+
+
+def test_refused_body_still_gets_the_edge_headers(app_with_test_routes: TestClient) -> None:
+    response = app_with_test_routes.post(
+        "/test/echo",
+        content=b"{" + b" " * 4096 + b"}",
+        headers={"content-type": "application/json", "x-request-id": "big-1"},
+    )
+    assert response.status_code == 413
+    assert response.headers["x-request-id"] == "big-1"
+    assert response.json()["request_id"] == "big-1"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_metrics_count_every_request_by_route_template(
+    make_settings: Callable[..., Settings],
+) -> None:
+    token = strong_secret()
+    with TestClient(create_app(make_settings(ops_token=token))) as client:
+        for _ in range(3):
+            client.get("/healthz")
+        client.get("/no/such/thing")
+        text = client.get("/metrics", headers={"authorization": f"Bearer {token}"}).text
+    assert 'tongxing_http_requests_total{method="GET",route="/healthz",status="200"} 3.0' in text
+    assert 'tongxing_http_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert 'tongxing_http_request_duration_seconds_count{method="GET",route="/healthz"} 3.0' in text
