@@ -44,6 +44,9 @@ class KeyCustody:
         self._loaded: dict[str, SigningKey] = {}
         self._remembered: dict[str, tuple[float, SigningKey]] = {}
         self._lock = threading.Lock()
+        # Bumped whenever remembered keys are dropped (a rotation or a key change here), so
+        # what is derived from the key set (keys.published.PublishedKeySet) is recomputed.
+        self.generation = 0
 
     # --- start-up ---------------------------------------------------------------------
 
@@ -235,9 +238,11 @@ class KeyCustody:
         """Drop every remembered key (a rotation happened here)."""
         with self._lock:
             self._remembered.clear()
+            self.generation += 1
 
     def forget(self, key_id: str) -> None:
         """Drop a cached key (it went offline or was destroyed)."""
         with self._lock:
             self._loaded.pop(key_id, None)
             self._remembered.clear()
+            self.generation += 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from core.database import Database
 from core.events import EventRecorder
 from keys.custody import KeyCustody
 from keys.hierarchy import Hierarchy, InitReport
+from keys.published import PublishedKeySet
 
 
 @dataclass
@@ -18,6 +19,12 @@ class KeyServices:
     custody: KeyCustody
     hierarchy: Hierarchy
     events: EventRecorder
+    published: PublishedKeySet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.published = PublishedKeySet(
+            custody=self.custody, database=self.database, retention=self.token_key_retention
+        )
 
     @property
     def database(self) -> Database:

@@ -1,12 +1,19 @@
-"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 (the same document)."""
+"""Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 (the same document).
+
+The document depends only on the issuer and the signing algorithm (settings fixed for the
+life of a process), so its bytes and ETag are computed once and served by ``async``
+handlers with no thread and no database; ``If-None-Match`` gets 304.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 
+from core.http_cache import CachedBody
 from idp.api.web import idp_of
 from idp.protocol import rfc7523
 from idp.protocol.oidc_core import ACR_VALUES, SCOPES
@@ -92,22 +99,36 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
     }
 
 
-def _response(request: Request) -> JSONResponse:
-    idp = idp_of(request)
-    algorithm = KeyAlgorithm(idp.settings.key_algorithm).value
-    return JSONResponse(
-        metadata(idp.issuer, algorithm),
-        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+CACHE_CONTROL = "public, max-age=300"
+
+
+@functools.lru_cache(maxsize=16)
+def document(issuer: str, algorithm: str) -> CachedBody:
+    """The metadata of ``issuer`` as response bytes with their ETag (one per process)."""
+    body = json.dumps(
+        metadata(issuer, algorithm), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+    return CachedBody(
+        body,
+        media_type="application/json",
+        cache_control=CACHE_CONTROL,
+        headers={"Access-Control-Allow-Origin": "*"},
     )
 
 
+def _response(request: Request) -> Response:
+    idp = idp_of(request)
+    algorithm = KeyAlgorithm(idp.settings.key_algorithm).value
+    return document(idp.issuer, algorithm).response(request.headers.get("if-none-match"))
+
+
 @router.get("/.well-known/openid-configuration", summary="OpenID provider metadata")
-def openid_configuration(request: Request) -> JSONResponse:
+async def openid_configuration(request: Request) -> Response:
     """OpenID Connect Discovery 1.0 §4."""
     return _response(request)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
-def oauth_metadata(request: Request) -> JSONResponse:
+async def oauth_metadata(request: Request) -> Response:
     """RFC 8414 §3."""
     return _response(request)
