@@ -32,6 +32,7 @@ from keys import token_keys
 from keys.algorithms import KeyAlgorithm
 from keys.custody import KeyCustody
 from keys.jws import b64url_decode, sign_compact
+from keys.stores import SigningKey
 
 LEEWAY = 30
 VERIFIED_CACHE_SECONDS = 5.0
@@ -70,9 +71,10 @@ def mint(
     scope: str,
     lifetime: timedelta,
     extra: dict[str, Any] | None = None,
+    key: SigningKey | None = None,
 ) -> str:
-    """An RFC 9068 access token signed with the active token-signing key."""
-    key = token_keys.remembered_signing_key(custody)
+    """An RFC 9068 access token signed with ``key`` or else the active token-signing key."""
+    key = key or token_keys.remembered_signing_key(custody)
     if key is None:
         if session is None:
             raise ValueError("loading the token-signing key needs a database session")

@@ -23,6 +23,7 @@ from keys.algorithms import KeyAlgorithm
 from keys.custody import KeyCustody
 from keys.models import ManagedKey
 from keys.stores import SigningKey
+from keys.stores.software import SoftwareSigningKey
 
 PURPOSE = "token-signing"
 RS256_PURPOSE = "token-signing-rs256"
@@ -132,6 +133,17 @@ def active_signing_key(
 def remembered_signing_key(custody: KeyCustody) -> SigningKey | None:
     """The active key if this process remembers it (no database access), else None."""
     return custody.peek_remembered(f"{ACTIVE_KEY_NAME}:{PURPOSE}", seconds=ACTIVE_KEY_CACHE_SECONDS)
+
+
+def remembered_quick_signing_key(custody: KeyCustody) -> SigningKey | None:
+    """The remembered active key when signing with it is quick work in this process's memory
+    (a software EC key: tens of microseconds), so a caller may sign on the event loop; None
+    when it is not remembered, lives in an HSM (a signature waits on the token) or is RSA
+    (milliseconds per signature)."""
+    key = remembered_signing_key(custody)
+    if isinstance(key, SoftwareSigningKey) and key.algorithm is KeyAlgorithm.ES256:
+        return key
+    return None
 
 
 def rs256_signing_key(

@@ -106,12 +106,69 @@ def _client(idp: IdentityProvider, form: dict[str, str], authorization: str | No
     )
 
 
+class _NotInMemory(Exception):
+    """Something the answer needs is not in this process's memory: answer from a thread."""
+
+
+def _client_credentials_from_memory(
+    idp: IdentityProvider, form: dict[str, str], authorization: str | None
+) -> dict[str, Any] | None:
+    """The client_credentials token response when all it needs is already in this process's
+    memory, computed on the event loop (no thread hop, no database, no store); else None.
+
+    It gives up no guarantee of the threaded path, because it reads the very same caches:
+    the client's registration from ``idp.client_cache`` (a disabled client or a rotated
+    secret stops everywhere within ``CLIENT_CACHE_SECONDS``, 5 s: an expired entry is not
+    used here, the thread reloads it); the active signing key remembered for
+    ``ACTIVE_KEY_CACHE_SECONDS`` (5 s, and still published after a rotation elsewhere); the
+    data key for secret digests, cached after its first committed use (it never changes).
+    Only secret-based client authentication (an HMAC) and software ES256 keys (tens of
+    microseconds) qualify: ``private_key_jwt`` needs the store (single-use ``jti``) and maybe
+    the client's JWKS, HSM and RSA signatures take too long for the event loop.
+    """
+    if form.get("grant_type") != "client_credentials" or "client_assertion_type" in form:
+        return None
+    digest_key = idp.data_keys.cached(client_secrets.DATA_KEY_PURPOSE)
+    key = token_keys.remembered_quick_signing_key(idp.custody)
+    if digest_key is None or key is None:
+        return None
+
+    def remembered_client(client_id: str) -> Client:
+        found = idp.client_cache.get(client_id)
+        if found is None:
+            raise _NotInMemory
+        return found
+
+    try:
+        client = authenticate_client(
+            find_client=remembered_client,
+            authorization=authorization,
+            form=form,
+            digest_key=digest_key,
+        )
+    except _NotInMemory:
+        return None
+    return client_credentials.grant(
+        None,
+        client=client,
+        form=form,
+        custody=idp.custody,
+        issuer=idp.issuer,
+        lifetime=idp.access_token_lifetime,
+        key=key,
+    )
+
+
 async def _authenticated(
     request: Request, handler: Callable[[IdentityProvider, Client, dict[str, str]], Any]
 ) -> Any:
     idp = idp_of(request)
     form = await _form(request)
     authorization = request.headers.get("authorization")
+    if handler is _issue:
+        answer = _client_credentials_from_memory(idp, form, authorization)
+        if answer is not None:
+            return answer
 
     def run() -> Any:
         try:

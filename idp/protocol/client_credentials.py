@@ -20,6 +20,7 @@ from idp.models import Client
 from idp.resources import audience_for
 from keys import access_tokens
 from keys.custody import KeyCustody
+from keys.stores import SigningKey
 
 
 def grant(
@@ -30,9 +31,11 @@ def grant(
     custody: KeyCustody,
     issuer: str,
     lifetime: timedelta,
+    key: SigningKey | None = None,
 ) -> dict[str, Any]:
-    """The token response (RFC 6749 §5.1) for an authenticated ``client`` (``session`` is
-    only needed while this process does not yet remember the active signing key)."""
+    """The token response (RFC 6749 §5.1) for an authenticated ``client``, signed with
+    ``key`` or the active signing key (``session`` is only needed while this process does not
+    yet remember it)."""
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")
     # RFC 6749 §3.3: scope tokens are separated by single spaces; other whitespace is wrong.
@@ -55,6 +58,7 @@ def grant(
         client_id=client.client_id,
         scope=scope,
         lifetime=lifetime,
+        key=key,
     )
     return {
         "access_token": token,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import time
+from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from idp import clients as registry
+from idp.api import token as token_api
 from tongxing.composition import Domain
 
 SECRET = "a chosen secret: with + and % too"
@@ -209,3 +213,59 @@ def test_metadata(client: TestClient) -> None:
         "client_credentials",
     ]
     assert body == client.get("/.well-known/openid-configuration").json()
+
+
+def _certsys_token(client: TestClient) -> Any:
+    return client.post(
+        "/token", data={"grant_type": "client_credentials"}, headers=_basic("cert-system", SECRET)
+    )
+
+
+def test_warm_client_credentials_are_answered_from_memory(
+    client: TestClient, domain: Domain
+) -> None:
+    assert _certsys_token(client).status_code == 200  # warms the client and key caches
+    idp = client.app.state.idp  # type: ignore[attr-defined]
+    headers = _basic("cert-system", SECRET)
+    form = {"grant_type": "client_credentials"}
+    body = token_api._client_credentials_from_memory(idp, form, headers["authorization"])
+    assert body is not None
+    issuer = domain.keys.custody.settings.issuer
+    verified = domain.tokens.verify(
+        body["access_token"], audience=issuer + "/seal", scope="seal:sign"
+    )
+    assert verified.client_id == "cert-system"
+    statements: list[str] = []
+    engine = idp.database.engine
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert _certsys_token(client).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+    # Not remembered (another client, or after the cache expired): the thread path answers.
+    other = {
+        "grant_type": "client_credentials",
+        "client_id": "audit-office",
+        "client_secret": SECRET,
+    }
+    assert token_api._client_credentials_from_memory(idp, other, None) is None
+
+
+def test_a_disabled_client_stops_within_the_cache_bound(client: TestClient, domain: Domain) -> None:
+    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp.client_cache.seconds = 0.5  # CLIENT_CACHE_SECONDS (5 s), shortened for the test
+    assert _certsys_token(client).status_code == 200
+    with domain.keys.database.transaction() as session:
+        registry.set_disabled(
+            session, events=domain.audit, client_id="cert-system", disabled=True, actor="t"
+        )
+    time.sleep(0.6)
+    refused = _certsys_token(client)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
