@@ -47,7 +47,9 @@ _INFO = logging.INFO
 # lookup (as it did for every request before).
 _MAX_REMEMBERED_LABELS = 512
 
-access_log = logging.getLogger("tongxing.access")
+_ACCESS = "tongxing.access"
+_NO_CLIENT = ("", 0)
+access_log = logging.getLogger(_ACCESS)
 
 
 def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
@@ -141,15 +143,25 @@ class EdgeMiddleware:
             duration = time.perf_counter() - started
             self._observe(scope, status, duration)
             if access_log.isEnabledFor(_INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 2),
-                        "client": (scope.get("client") or ("", 0))[0],
-                    },
+                # Built directly, not through ``info()``: that would walk the stack to find
+                # the caller, which the line does not print and which is always this one.
+                access_log.handle(
+                    access_log.makeRecord(
+                        _ACCESS,
+                        _INFO,
+                        __file__,
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra={
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "duration_ms": round(duration * 1000, 2),
+                            "client": (scope.get("client") or _NO_CLIENT)[0],
+                        },
+                    )
                 )
             request_id_var.reset(token)
 
