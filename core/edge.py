@@ -32,7 +32,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import Problem, problem_response
+from core.errors import Problem, internal_error, problem_response
 from core.metrics import HttpMetrics
 from core.request_context import request_id_var
 
@@ -50,6 +50,7 @@ _MAX_REMEMBERED_LABELS = 512
 _ACCESS = "tongxing.access"
 _NO_CLIENT = ("", 0)
 access_log = logging.getLogger(_ACCESS)
+errors_log = logging.getLogger("tongxing.errors")
 
 
 def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
@@ -116,10 +117,12 @@ class EdgeMiddleware:
         own_headers = self.headers
         own_names = self.header_names
 
+        responded = False
+
         async def edge_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = message.get("headers") or []
                 if own_names.isdisjoint([name.lower() for name, _ in headers]):
                     extended = [*headers, *own_headers, id_header]
@@ -139,6 +142,14 @@ class EdgeMiddleware:
                 await self.app(scope, self._counting(receive), edge_send)
             else:
                 await self.app(scope, receive, edge_send)
+        except Exception as exc:
+            if responded:  # too late for an answer of our own: the server drops the connection
+                raise
+            # Rendered here, not by Starlette's outermost handler, so the 500 carries the
+            # request id it asks to be quoted (and the security headers).
+            errors_log.error("unhandled error", exc_info=exc)
+            response = problem_response(internal_error(), instance=scope["path"])
+            await response(scope, receive, edge_send)
         finally:
             duration = time.perf_counter() - started
             self._observe(scope, status, duration)

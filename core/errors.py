@@ -155,15 +155,21 @@ async def _on_store_unavailable(request: Request, exc: Exception) -> JSONRespons
     return problem_response(store_unavailable(), instance=request.url.path)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc)
-    problem = Problem(
+def internal_error() -> Problem:
+    """The 500 problem for an unexpected exception (its details go to the log only)."""
+    return Problem(
         status=500,
         kind="internal-error",
         title="Internal server error",
-        detail="The request failed and nothing was changed; quote the request id when reporting.",
+        detail="The request failed; quote the request id when reporting.",
     )
-    return problem_response(problem, instance=request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Reached only for a failure in the edge itself: core.edge renders every other 500 while
+    # the request id is still known.
+    log.error("unhandled error", exc_info=exc)
+    return problem_response(internal_error(), instance=request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -58,11 +58,15 @@ def test_validation_error_is_a_problem(app_with_test_routes: TestClient) -> None
 def test_crash_is_a_generic_500_without_details(
     app_with_test_routes: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = app_with_test_routes.get("/test/crash")
+    response = app_with_test_routes.get("/test/crash", headers={"X-Request-ID": "case-77"})
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "hunter2" not in response.text
     assert response.json()["type"] == "urn:tongxing:problem:internal-error"
+    # The id it asks to be quoted is there, in the body and the header, with the edge's headers.
+    assert response.json()["request_id"] == "case-77"
+    assert response.headers["x-request-id"] == "case-77"
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert any("unhandled error" in record.message for record in caplog.records)
 
 
