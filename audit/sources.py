@@ -25,6 +25,10 @@ class SourceError(ValueError):
     """The log material could not be read; the message says why."""
 
 
+class OriginMismatch(SourceError):
+    """The log is not the one expected (another origin): a configuration error."""
+
+
 @dataclass
 class LogMaterial:
     """Everything the verifier needs, as plain data."""
@@ -34,6 +38,16 @@ class LogMaterial:
     entries: list[tuple[int, bytes]]
     checkpoints: list[tuple[int, str]]
     leaf_hashes: dict[int, bytes]
+
+    def expect_origin(self, expected: str | None) -> None:
+        """Raise :class:`OriginMismatch` when the caller expects another log: a configuration
+        error (the wrong deployment or setting), never a tampering verdict."""
+        if expected is not None and expected != self.origin:
+            raise OriginMismatch(
+                f"configuration error: the log's origin is {self.origin!r} (fixed when the "
+                f"log was created), not the expected {expected!r}; check --origin (and the "
+                "deployment you are pointing at)"
+            )
 
     def to_export(self) -> bytes:
         """The export file's bytes (JSON)."""

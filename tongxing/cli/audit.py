@@ -45,17 +45,6 @@ def _local_material() -> sources.LogMaterial:
         database.dispose()
 
 
-def _check_origin(material: sources.LogMaterial, expected: str | None) -> None:
-    """An auditor who names the origin they expect gets a configuration error, never a
-    tampering verdict, when the log is named otherwise."""
-    if expected is not None and expected != material.origin:
-        raise AuditCommandError(
-            f"configuration error: the log's origin is {material.origin!r} (fixed when the "
-            f"log was created), not the expected {expected!r}; check --origin (and the "
-            "deployment you are pointing at)"
-        )
-
-
 def _report_failure(report: VerifyReport) -> None:
     """A few lines: the first bad entry (index, type, what is wrong), then a count."""
     first = report.first_bad_index
@@ -109,7 +98,10 @@ def verify(
             material = _local_material()
     except (sources.SourceError, OSError) as exc:
         raise AuditCommandError(str(exc)) from None
-    _check_origin(material, origin)
+    try:
+        material.expect_origin(origin)
+    except sources.OriginMismatch as exc:
+        raise AuditCommandError(str(exc)) from None
     if key:
         try:
             pinned = serialization.load_pem_public_key(key.read_bytes()).public_bytes(
