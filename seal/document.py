@@ -125,10 +125,31 @@ def open_pdf(data: bytes, *, max_bytes: int) -> Document:
         info = reader.trailer_view.get("/Info")
         if info is not None and not isinstance(info.get_object(), generic.DictionaryObject):
             raise ValueError("the document information (/Info) is not a dictionary")
+        _check_form_fields(reader)
         signatures = len(reader.embedded_signatures)
     except Exception as exc:
         raise MalformedPdf(f"the PDF structure cannot be read: {_short(exc)}") from None
     return Document(data=data, reader=reader, page_count=count, signature_count=signatures)
+
+
+def _check_form_fields(reader: PdfFileReader) -> None:
+    """The form's field list, which the writer walks to add our signature field, holds only
+    dictionaries (a damaged reference resolves to null and would crash the writer)."""
+    form = reader.root.get("/AcroForm")
+    if form is None:
+        return
+    form = form.get_object()
+    if not isinstance(form, generic.DictionaryObject):
+        raise ValueError("the interactive form (/AcroForm) is not a dictionary")
+    fields = form.get("/Fields")
+    if fields is None:
+        return
+    fields = fields.get_object()
+    if not isinstance(fields, generic.ArrayObject):
+        raise ValueError("the form's field list (/Fields) is not an array")
+    for field in fields:
+        if not isinstance(field.get_object(), generic.DictionaryObject):
+            raise ValueError("the form's field list holds something that is not a field")
 
 
 def _short(exc: Exception) -> str:
