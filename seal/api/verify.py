@@ -27,8 +27,9 @@ from core.i18n import pick_language, remember_choice
 from seal import records, registry, repository
 from seal.api.sign import SealingDep, read_pdf_upload
 from seal.api.texts import TEXT, report_time, upload_error
-from seal.errors import NotPdf, SealError, TooManyVerifications, UnknownSeal
+from seal.errors import NotPdf, SealError, TooManyVerifications, UnknownDocument, UnknownSeal
 from seal.runtime import SealingService
+from seal.sealing import is_document_id
 from seal.verification import verify_pdf
 
 router = APIRouter(tags=["verification"])
@@ -117,12 +118,12 @@ def verify(
 def document_record(service: SealingDep, document_id: str) -> dict[str, Any]:
     found = _record(service, document_id)
     if found is None:
-        raise Problem(status=404, kind="unknown-document", title="No such sealed document")
+        raise UnknownDocument("no sealing is recorded under this document id").problem()
     return found
 
 
 def _record(service: SealingService, document_id: str) -> dict[str, Any] | None:
-    if not document_id.startswith("doc_") or len(document_id) > 32:
+    if not is_document_id(document_id):  # the one rule the QR's short link uses too
         return None
     with service.database.transaction() as session:
         document = repository.sealed_document(session, document_id)
