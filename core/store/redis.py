@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
@@ -72,11 +71,11 @@ class RedisStore(Store):
         self._outage_lock = threading.Lock()
         self._down = False
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        """Turn a Redis failure into :class:`StoreUnavailable`; log outages, not requests."""
+    def _run(self, command: Callable[[], T]) -> T:
+        """Run one Redis command; a failure becomes :class:`StoreUnavailable`, and outages
+        (not requests) are logged: once when the first command fails, once when one works."""
         try:
-            yield
+            result = command()
         except RedisError as exc:
             reason = f"cannot reach Redis at {describe_redis_url(self.url)}: {exc}"
             with self._outage_lock:
@@ -89,10 +88,7 @@ class RedisStore(Store):
                 ended, self._down = self._down, False
             if ended:
                 log.warning("store available again")
-
-    def _run(self, command: Callable[[], T]) -> T:
-        with self._guard():
-            return command()
+        return result
 
     def get(self, key: str) -> bytes | None:
         self._check(key)
