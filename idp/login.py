@@ -57,9 +57,7 @@ def sign_in(
         user = repository.user_by_login(session, normalised)
         stored = user.password_hash if user is not None and not user.disabled else None
     account = f"user:{user.id}" if user is not None else f"login:{normalised}"
-    # Device cookies are bound to the password too: a new password (a reset after a
-    # takeover, say) makes every browser a stranger again until it signs in anew.
-    bound = account + ":" + hashlib.sha256((stored or "").encode()).hexdigest()[:16]
+    bound = _device_account(account, stored)
     device_key = idp.data_key(device_cookies.DATA_KEY_PURPOSE)
     device = device_cookies.recognise(key=device_key, account=bound, presented=device_cookie)
     refusal = idp.limits.begin(account=account, address=address, device=device)
@@ -84,7 +82,7 @@ def sign_in(
     idp.limits.succeeded(account=account, address=address, device=device)
     rehashed = passwords.rehash(password) if needs_rehash else None
     if rehashed is not None:  # the cookie is issued for the hash stored below
-        bound = account + ":" + hashlib.sha256(rehashed.encode()).hexdigest()[:16]
+        bound = _device_account(account, rehashed)
     new_device_cookie = device_cookies.issue(key=device_key, account=bound, presented=device_cookie)
     now = int(time.time())
     acr = oidc_core.acr_for(user)
@@ -124,3 +122,9 @@ def sign_in(
             details={"address": address, "sid": signed_in.session.sid, "acr": acr, "amr": ["pwd"]},
         )
     return signed_in
+
+
+def _device_account(account: str, password_hash: str | None) -> str:
+    """What a device cookie is bound to: the account and its password, so a new password (a
+    reset after a takeover, say) makes every browser a stranger until it signs in anew."""
+    return account + ":" + hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
