@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.events import EventRecorder
 from core.hosts import is_loopback
-from idp import client_secrets, repository
+from idp import client_secrets, repository, role_scopes
 from idp.models import Client
 from keys.data_keys import DataKeys
 
@@ -75,6 +75,7 @@ def register(
     first_party: bool = False,
     loopback_server_uris: bool = False,
     id_token_alg: str | None = None,
+    owner_organisation_id: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -89,6 +90,27 @@ def register(
         raise ClientError(f"grant types must be among {', '.join(GRANT_TYPES)}")
     if any(not _SCOPE.match(s) for s in scopes):
         raise ClientError("scopes are space-free tokens of printable ASCII")
+    # A service account acts in its own name: like a person, it holds one role at most. A
+    # sign-in client (the console) only relays the role of the person signed in.
+    if "client_credentials" in grant_types and not role_scopes.one_platform_scope(scopes):
+        raise ClientError(
+            "a service account holds at most one of admin:system, admin:security and "
+            "admin:audit (nobody holds two of the three administrator roles)"
+        )
+    if role_scopes.ADMIN_SCOPES.intersection(scopes) and pairwise_sector:
+        # The admin API knows a person by the token's sub: it must be the person's own id.
+        raise ClientError("clients with administrator scopes use public subjects (no pairwise)")
+    if (
+        role_scopes.ORG_ADMIN_SCOPE in scopes
+        and "client_credentials" in grant_types
+        and not (owner_organisation_id)
+    ):
+        raise ClientError("a service account with org:admin needs an owning organisation")
+    if owner_organisation_id is not None:
+        owner = repository.organisation(session, owner_organisation_id)
+        if owner is None or owner.disabled:
+            raise ClientError(f"there is no active organisation {owner_organisation_id!r}")
+        owner_organisation_id = owner.id
     redirect_uris = [
         check_uri(u, what="redirect URI", loopback_http=True) for u in redirect_uris or []
     ]
@@ -161,6 +183,7 @@ def register(
         pairwise_sector=pairwise_sector,
         extra=extra,
         disabled=False,
+        owner_organisation_id=owner_organisation_id,
         created_at=datetime.now(UTC),
     )
     try:
@@ -179,6 +202,7 @@ def register(
             "redirect_uris": redirect_uris,
             "scopes": client.scopes,
             "first_party": first_party,
+            "owner_organisation_id": owner_organisation_id,
             "pairwise_sector": pairwise_sector,
         },
     )

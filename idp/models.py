@@ -12,6 +12,9 @@ from core.database import Base
 
 ASSURANCE_LEVELS = ("unverified", "verified_authority", "verified_in_person")
 ROLES = ("admin", "member")
+# The three platform roles (三权分立): nobody holds two of them (``platform_roles.user_id``
+# is the primary key, so the database refuses a second role too).
+PLATFORM_ROLES = ("system-admin", "security-admin", "audit-admin")
 
 
 class User(Base):
@@ -58,6 +61,18 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PlatformRole(Base):
+    """The one platform role (system, security or audit administrator) a person holds."""
+
+    __tablename__ = "platform_roles"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    granted_by: Mapped[str] = mapped_column(String(160))
+    confirmed_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Client(Base):
     """A relying party (department app) or machine client registered by an administrator."""
 
@@ -76,6 +91,8 @@ class Client(Base):
     pairwise_sector: Mapped[str | None] = mapped_column(String(255), nullable=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The organisation that owns the client (its administrators may request seal grants).
+    owner_organisation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     secret_rotated_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True

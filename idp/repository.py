@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from idp.models import Client, Grant, Membership, Organisation, User
+from idp.models import Client, Grant, Membership, Organisation, PlatformRole, User
 
 
 def user_by_login(session: Session, login: str) -> User | None:
@@ -89,3 +89,24 @@ def userinfo_view(session: Session, grant_id: str) -> tuple[Grant, User, bool] |
     )
     row = session.execute(query).first()
     return (row[0], row[1], not row[2]) if row is not None else None
+
+
+def platform_role_holders(
+    session: Session, role: str | None = None
+) -> Sequence[tuple[PlatformRole, User]]:
+    """Holders of a platform role (or of every role), by login."""
+    query = select(PlatformRole, User).join(User, User.id == PlatformRole.user_id)
+    if role is not None:
+        query = query.where(PlatformRole.role == role)
+    return [(row[0], row[1]) for row in session.execute(query.order_by(User.username))]
+
+
+def organisation_admins(session: Session, organisation_id: str) -> Sequence[User]:
+    """The administrators (单位管理员) of an organisation, by login."""
+    query = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == organisation_id, Membership.role == "admin")
+        .order_by(User.username)
+    )
+    return session.scalars(query).all()

@@ -4,11 +4,13 @@ as its audience (RFC 8707 resource indicators, RFC 9068 ``aud``)."""
 from __future__ import annotations
 
 from idp.errors import InvalidScope, InvalidTarget
+from idp.role_scopes import ADMIN_RESOURCE, ADMIN_SCOPES
 
 # Resource path under the issuer -> the scopes it understands.
 RESOURCES: dict[str, frozenset[str]] = {
     "/seal": frozenset({"seal:sign"}),
     "/audit": frozenset({"audit:read"}),
+    ADMIN_RESOURCE: ADMIN_SCOPES,
 }
 
 

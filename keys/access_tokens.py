@@ -65,7 +65,7 @@ def mint(
     *,
     custody: KeyCustody,
     issuer: str,
-    audience: str,
+    audience: str | list[str],
     subject: str,
     client_id: str,
     scope: str,
@@ -167,8 +167,9 @@ class AccessTokenVerifier:
         again needs no key lookup)."""
         return self._signed_claims.get(token) is not None
 
-    def verify(self, token: str, *, audience: str, scope: str) -> AccessToken:
-        """The token's claims, or :class:`TokenError` (see the module's security contract).
+    def verify(self, token: str, *, audience: str, scope: str | frozenset[str]) -> AccessToken:
+        """The token's claims, or :class:`TokenError` (see the module's security contract);
+        ``scope`` is the required scope, or a set of which the token must carry one.
 
         Error messages are fixed texts: nothing from the token is echoed back."""
         claims = self._signed_claims.get(token)
@@ -184,7 +185,7 @@ class AccessTokenVerifier:
             self._signed_claims.put(token, claims)
         self._check_claims(claims, audience=audience)
         scopes = frozenset(str(claims.get("scope", "")).split())
-        if scope not in scopes:
+        if not (scopes & scope if isinstance(scope, frozenset) else scope in scopes):
             raise TokenError("the token lacks the required scope", error="insufficient_scope")
         return AccessToken(
             subject=str(claims.get("sub", "")),

@@ -44,10 +44,35 @@ class SealGrant(Base):
     not_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     max_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
     uses: Mapped[int] = mapped_column(Integer, default=0)
-    approved_by: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # active | revoked
+    # Who asked for the grant and who (an administrator of the seal's organisation)
+    # approved it; a requested grant stays pending, and seals nothing, until approved.
+    requested_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | rejected | revoked
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SealApplication(Base):
+    """An organisation's application for a new seal (申请制章), decided by a security
+    administrator other than the applicant; approval makes the seal."""
+
+    __tablename__ = "seal_applications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    type: Mapped[str] = mapped_column(String(32))
+    # An uploaded image (PNG), or NULL for one generated when the seal is made.
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|approved|rejected
+    applicant: Mapped[str] = mapped_column(String(160))
+    decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    seal_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class SealedDocument(Base):

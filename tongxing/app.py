@@ -17,6 +17,8 @@ from starlette.formparsers import MultiPartParser
 
 import idp as idp_package
 import seal as seal_package
+from admin.api import problems as admin_problems
+from admin.api import roles as admin_roles
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.cluster import HEARTBEAT_SECONDS, Membership
@@ -42,6 +44,7 @@ from seal.api import verify as verify_routes
 from tongxing import demo_apps, demo_data, demo_sealing, pages, preflight
 from tongxing.composition import (
     Domain,
+    build_administration,
     build_domain,
     build_identity_provider,
     build_sealing_service,
@@ -115,7 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.idp = build_identity_provider(domain=domain, store=services.store)
     app.state.backchannel_transport = None  # the demo apps may be reached in-process
     app.state.sealing = build_sealing_service(domain=domain, store=services.store)
+    app.state.admin = build_administration(domain=domain)
     install_problem_handlers(app)
+    admin_problems.install(app)
     # Hot machine-to-machine routes first: routes are matched in order.
     app.include_router(health.router)
     app.include_router(token_routes.router)
@@ -132,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(account_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
+    app.include_router(admin_roles.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)

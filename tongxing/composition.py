@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from admin.service import Administration
 from audit.log import AuditLog, origin_for
 from core.database import Database
 from core.settings import Settings
@@ -76,5 +77,17 @@ def build_sealing_service(*, domain: Domain, store: Store) -> SealingService:
         store=store,
         keys=domain.keys,
         audit=domain.audit,
+        data_keys=domain.data_keys,
+    )
+
+
+def build_administration(*, domain: Domain) -> Administration:
+    """The rule book of administration on the process's domain services."""
+    custody = domain.keys.custody
+    return Administration(
+        settings=custody.settings,
+        database=custody.database,
+        events=domain.audit,
+        keys=domain.keys,
         data_keys=domain.data_keys,
     )

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from admin import appointments
 from idp import accounts, repository
 from idp import clients as registry
 from idp.models import Client
 from seal import grants as seal_grants
 from seal import registry as seals
 from seal import repository as seal_repository
-from tongxing.composition import Domain
+from tongxing.composition import Domain, build_administration
 
 DEMO_PASSWORD = "Tongxing-demo-2026"  # noqa: S105 - demo mode only, printed on start
 ENTERPRISE_USCC = "91350100M000100Y43"
@@ -43,7 +44,13 @@ PEOPLE = (
     DemoPerson("citizen", "张三", "市民 citizen"),
     DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)"),
     DemoPerson("officer", "王五", "住建局工作人员 bureau officer (seal administrator)"),
+    DemoPerson("sysadmin", "赵六", "系统管理员 system administrator"),
+    DemoPerson("secadmin", "钱七", "安全管理员 security administrator"),
+    DemoPerson("auditor", "孙八", "审计管理员 audit administrator"),
 )
+# The first holders of the three administrator roles (三权分立), appointed like
+# ``tongxing admin bootstrap`` would.
+ROLE_HOLDERS = {"system": "sysadmin", "security": "secadmin", "audit": "auditor"}
 
 
 def client_id(app: str) -> str:
@@ -106,6 +113,14 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 loopback_server_uris=True,
             )
     _seed_sealing(domain)
+    _seed_roles(domain)
+
+
+def _seed_roles(domain: Domain) -> None:
+    with domain.keys.database.reading() as session:
+        if repository.platform_role_holders(session):
+            return
+    appointments.bootstrap(build_administration(domain=domain), **ROLE_HOLDERS)
 
 
 def _follow_issuer(session: Session, domain: Domain, *, client: Client, base: str) -> None:
@@ -167,6 +182,7 @@ def _seed_sealing(domain: Domain) -> None:
                 scopes=["seal:sign"],
                 actor="demo",
                 secret=CERTSYS_SECRET,
+                owner_organisation_id=BUREAU_USCC,
             )
             seal_grants.create(
                 session,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp import grants, repository
+from idp import grants, repository, role_scopes
 from idp.models import Client, Grant, User
 from idp.protocol import id_token, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
@@ -56,23 +56,39 @@ def issue(
         client=client, user_id=user.id, pairwise_key=idp.data_keys.get(session, PAIRWISE_KEY)
     )
     lifetime = idp.access_token_lifetime
+    # Administrator scopes only while the person holds the role (checked at every issue,
+    # refresh included); such a token is also for the admin API, which knows the person by
+    # ``sub`` (so the console's client uses public subjects) and the organisation by ``org``.
+    scopes = role_scopes.held(
+        session,
+        user_id=user.id,
+        organisation_id=context.get("organisation_id"),
+        scopes=scopes,
+    )
     scope = " ".join(scopes)
+    userinfo = idp.issuer + USERINFO_PATH
+    audience: str | list[str] = userinfo
+    extra: dict[str, Any] = {
+        "gid": grant.id,
+        "sid": grant.sid,
+        "auth_time": context["auth_time"],
+        "acr": context["acr"],
+        "amr": context["amr"],
+    }
+    if role_scopes.ADMIN_SCOPES.intersection(scopes):
+        audience = [userinfo, idp.issuer + role_scopes.ADMIN_RESOURCE]
+        if role_scopes.ORG_ADMIN_SCOPE in scopes:
+            extra["org"] = context.get("organisation_id")
     access_token = access_tokens.mint(
         session,
         custody=idp.custody,
         issuer=idp.issuer,
-        audience=idp.issuer + USERINFO_PATH,
+        audience=audience,
         subject=sub,
         client_id=client.client_id,
         scope=scope,
         lifetime=lifetime,
-        extra={
-            "gid": grant.id,
-            "sid": grant.sid,
-            "auth_time": context["auth_time"],
-            "acr": context["acr"],
-            "amr": context["amr"],
-        },
+        extra=extra,
     )
     org = acting_for(session, grant)
     claims = id_token.claims(

@@ -43,14 +43,18 @@ def challenge(*, error: str | None, description: str | None, scope: str) -> str:
     return "Bearer " + ", ".join(parts)
 
 
-def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessToken]:
+def require_scope(
+    *, scope: str | frozenset[str], resource: str
+) -> Callable[[Request], AccessToken]:
     """A dependency admitting requests whose access token is for ``<issuer><resource>``
-    and carries ``scope``."""
+    and carries ``scope`` (or, for a set, one of its scopes)."""
+    named = sorted(scope) if isinstance(scope, frozenset) else [scope]
+    wanted = " ".join(named)
 
     def check(
         request: Request,
         # A default, not Annotated: the annotation could not see ``scope`` (a closure variable).
-        _declared: str | None = Security(CLIENT_CREDENTIALS, scopes=[scope]),
+        _declared: str | None = Security(CLIENT_CREDENTIALS, scopes=named),
     ) -> AccessToken:
         verifier: AccessTokenVerifier = request.app.state.tokens
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -59,8 +63,8 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 status=401,
                 kind="token-required",
                 title="Access token required",
-                detail=f"Send an access token with scope {scope} as a Bearer token.",
-                headers={"WWW-Authenticate": challenge(error=None, description=None, scope=scope)},
+                detail=f"Send an access token with scope {wanted} as a Bearer token.",
+                headers={"WWW-Authenticate": challenge(error=None, description=None, scope=wanted)},
             )
         try:
             return verifier.verify(token.strip(), audience=verifier.issuer + resource, scope=scope)
@@ -73,7 +77,7 @@ def require_scope(*, scope: str, resource: str) -> Callable[[Request], AccessTok
                 detail=str(exc),
                 headers={
                     "WWW-Authenticate": challenge(
-                        error=exc.error, description=str(exc), scope=scope
+                        error=exc.error, description=str(exc), scope=wanted
                     )
                 },
             ) from None

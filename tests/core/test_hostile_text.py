@@ -78,7 +78,10 @@ def test_a_repeated_form_field_is_refused_not_dropped(client: TestClient) -> Non
     answer = client.post(
         "/seal/v1/sign",
         headers={"Authorization": f"Bearer {world.token()}"},
-        files=[("file", ("a.pdf", pdf, "application/pdf")), ("file", ("b.pdf", pdf, "application/pdf"))],
+        files=[
+            ("file", ("a.pdf", pdf, "application/pdf")),
+            ("file", ("b.pdf", pdf, "application/pdf")),
+        ],
         data={"seal_id": world.seal_id, "anchor": "（盖章）"},
     )
     assert answer.status_code == 422, answer.text
@@ -86,7 +89,10 @@ def test_a_repeated_form_field_is_refused_not_dropped(client: TestClient) -> Non
     assert answer.json()["field"] == "file"
     answer = client.post(
         "/seal/v1/verify",
-        files=[("file", ("a.pdf", pdf, "application/pdf")), ("file", ("b.pdf", pdf, "application/pdf"))],
+        files=[
+            ("file", ("a.pdf", pdf, "application/pdf")),
+            ("file", ("b.pdf", pdf, "application/pdf")),
+        ],
     )
     assert answer.status_code == 422
     assert world.sealings_logged() == 0

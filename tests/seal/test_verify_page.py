@@ -187,6 +187,8 @@ def test_a_tampered_document_shows_no_rows_that_mislead(world: World) -> None:
     assert "Certificate status" not in english and "cannot be confirmed" not in english
     assert "<dd>none</dd>" not in english
     assert "TOTAL_FAILED / HASH_FAILURE" in english  # the technical detail stays
+
+
 def test_the_short_link_redirects_only_document_ids(client: TestClient) -> None:
     document_id = "doc_" + "0123456789abcdef01234567"
     hop = client.get(f"/v/{document_id}", follow_redirects=False)

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from core.settings import SettingsError
-from tongxing.cli import audit, clients, db, keys, seals, server, users
+from tongxing.cli import admin, audit, clients, db, keys, seals, server, users
 from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.users, name="users")

@@ -6,12 +6,21 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
+import typer
+from sqlalchemy.orm import Session
+
+from admin import actors
+from admin.actors import Actor
+from admin.errors import AdminError
+from admin.service import Administration
 from core.database import Database
-from core.settings import load_settings
+from core.settings import Mode, load_settings
+from idp import repository as idp_repository
 from keys.custody import CustodyError
 from tongxing import preflight
-from tongxing.composition import Domain, build_domain
+from tongxing.composition import Domain, build_administration, build_domain
 
 ADMIN_ACTOR = "admin:cli"
 
@@ -48,3 +57,59 @@ def read_secret(source: Path | None, *, what: str) -> str:
     if not line.strip():
         raise AdminCommandError(f"no {what} given on stdin")
     return line
+
+
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Login of the person acting (required outside demo mode; in demo mode the "
+        "seeded holder of the needed role acts when left out).",
+    ),
+]
+
+
+def administration(domain: Domain) -> Administration:
+    """The rule book on the command's domain services."""
+    return build_administration(domain=domain)
+
+
+def acting_as(
+    domain: Domain,
+    login: str | None,
+    *,
+    role: str | None = None,
+    organisation: str | None = None,
+) -> Actor:
+    """Who an administrative command acts as: the person named by ``--as``; in demo mode
+    without it, the seeded holder of ``role`` or an administrator of ``organisation``."""
+    demo = domain.keys.custody.settings.mode is Mode.DEMO
+    with domain.keys.database.reading() as session:
+        if login is None:
+            if not demo:
+                raise AdminCommandError("say who acts: --as LOGIN (required outside demo mode)")
+            login = _demo_default(session, role=role, organisation=organisation)
+        user = idp_repository.user_by_login(session, login)
+        if user is None:
+            raise AdminCommandError(f"there is no person {login!r} (--as)")
+        if user.disabled:
+            raise AdminCommandError(f"{login!r} is disabled (--as)")
+        return actors.person(session, user)
+
+
+def _demo_default(session: Session, *, role: str | None, organisation: str | None) -> str:
+    if role is not None:
+        for _, user in idp_repository.platform_role_holders(session, role):
+            if not user.disabled:
+                return user.username
+    if organisation is not None:
+        found = idp_repository.organisation(session, organisation)
+        for user in idp_repository.organisation_admins(session, found.id) if found else []:
+            if not user.disabled:
+                return user.username
+    raise AdminCommandError("nobody holds the role this command needs: name who acts with --as")
+
+
+def refused(exc: AdminError) -> AdminCommandError:
+    """The one-line CLI error for a refusal of the rule book."""
+    return AdminCommandError(exc.detail)

@@ -89,6 +89,8 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         f"{settings.issuer}/demo/apps/housing/\n"
         f"  演示账号 Demo logins: citizen / {DEMO_PASSWORD}  (市民 citizen),  "
         f"staff / {DEMO_PASSWORD}  (企业员工 enterprise staff)\n"
+        f"  管理员 Administrators: sysadmin (系统 system), secadmin (安全 security), "
+        f"auditor (审计 audit), officer (住建局单位管理员 bureau admin); same password\n"
         f"  我的账户 Account:     {settings.issuer}/account\n"
         f"  印章验证 Verify seals: {settings.issuer}/verify\n"
         f"  示例证书 Sample PDF:   {settings.issuer}/demo/certificate.pdf  (seal {DEMO_SEAL_ID}, "

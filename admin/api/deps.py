@@ -1,0 +1,80 @@
+"""``Annotated`` dependencies of the admin API: the administration service, the acting
+person or service account (from the Bearer token), and the update precondition.
+
+Security contract of :func:`current_actor`: the request must carry an access token for the
+admin API (audience ``<issuer>/admin``) with at least one administrator scope (401/403 with
+an RFC 6750 challenge otherwise, see ``keys.api.bearer``); the actor is then built from the
+database (``admin.actors.from_token``), so a token of a disabled account, or for a role
+withdrawn since, acts with what remains.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from admin import actors
+from admin.actors import Actor
+from admin.errors import PreconditionRequired
+from admin.service import Administration
+from core.errors import Problem
+from idp.role_scopes import ADMIN_RESOURCE, ADMIN_SCOPES
+from keys.access_tokens import AccessToken
+from keys.api.bearer import challenge, require_scope
+
+
+def get_administration(request: Request) -> Administration:
+    """The administration service of the app serving this request."""
+    administration: Administration = request.app.state.admin
+    return administration
+
+
+AdministrationDep = Annotated[Administration, Depends(get_administration)]
+_admin_token = require_scope(scope=ADMIN_SCOPES, resource=ADMIN_RESOURCE)
+
+
+def current_actor(
+    administration: AdministrationDep,
+    token: Annotated[AccessToken, Depends(_admin_token)],
+) -> Actor:
+    """The person or service account this request acts for."""
+    with administration.database.reading() as session:
+        actor = actors.from_token(session, token)
+    if actor is None:
+        raise Problem(
+            status=401,
+            kind="invalid-token",
+            title="Invalid access token",
+            detail="the account or client of this token is disabled or gone",
+            headers={
+                "WWW-Authenticate": challenge(
+                    error="invalid_token",
+                    description="account disabled",
+                    scope=" ".join(sorted(ADMIN_SCOPES)),
+                )
+            },
+        )
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=512,
+            description="The ETag of the version you read (RFC 9110 §13.1.1); required.",
+        ),
+    ] = None,
+) -> str:
+    """The update's precondition; 428 when missing (RFC 6585 §3)."""
+    if not value:
+        raise PreconditionRequired("send If-Match with the ETag from your last read")
+    return value
+
+
+IfMatchDep = Annotated[str, Depends(if_match)]
