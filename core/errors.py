@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from core.database import UnstorableText
 from core.request_context import current_request_id
@@ -96,14 +97,27 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     known = exc.status_code in {status.value for status in HTTPStatus}
     title = HTTPStatus(exc.status_code).phrase if known else "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     problem = Problem(
         status=exc.status_code,
         kind=_kind_for_status(exc.status_code),
         title=title,
         detail=detail,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
     return problem_response(problem, instance=request.url.path)
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's 405 names the methods of the first route with this path only; RFC 9110
+    # §15.5.6 wants every method the resource supports (GET and POST on one list, say).
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -6,6 +6,7 @@ from core.api import responses
 from core.api.responses import Responses
 
 READ: Responses = {
+    400: responses.problem("The request body cannot be read (kind bad-request)"),
     401: responses.problem("No valid admin token (kind token-required or invalid-token)"),
     403: responses.problem("Your role does not allow this (kind admin-forbidden)"),
     422: responses.problem("Invalid parameters"),
