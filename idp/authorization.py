@@ -34,6 +34,7 @@ from idp.errors import (
 from idp.interactions import Interaction
 from idp.models import Client, Membership, Organisation
 from idp.runtime import IdentityProvider
+from idp.sessions import SsoSession
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,36 @@ class AuthorizationFlow:
         except UntrustedRedirect as exc:
             return ErrorPage(exc.description)
         return error_redirect(self.idp, target, AccessDenied("the person refused consent"))
+
+    def consent(
+        self, interaction: Interaction, sso: SsoSession, *, handle: str, allow: bool
+    ) -> Step:
+        """The signed-in person allowed or refused the client the requested scopes.
+
+        Either way an audit event records it; allowing grants only scopes registered for
+        the client (and nothing for an unknown client), then the request continues;
+        refusing ends it with ``access_denied`` (OIDC Core §3.1.2.6). The caller has checked
+        the form's CSRF token and that ``sso`` is the browser's session.
+        """
+        client_id = interaction.params.get("client_id", "")
+        with self.idp.database.transaction() as session:
+            client = repository.client(session, client_id)
+            requested = interaction.params.get("scope", "").split()
+            granted = [s for s in requested if client is not None and s in client.scopes]
+            if allow and client is not None:
+                consents.grant(session, user_id=sso.user_id, client_id=client_id, granted=granted)
+            self.idp.events.record(
+                session,
+                type="consent.granted" if allow else "consent.denied",
+                actor=sso.user_id,
+                subject=client_id,
+                details={"scopes": granted, "sid": sso.sid},
+            )
+        if not allow:
+            return self.deny(interaction)
+        interaction.consented = True
+        self.idp.interactions.save(interaction)
+        return self.resume(interaction, handle=handle)
 
     def _run(
         self,

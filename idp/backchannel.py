@@ -33,29 +33,29 @@ async def deliver(
     idp: IdentityProvider,
     deliveries: list[logout.Delivery],
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    delays: tuple[float, ...] = DELAYS,
+    delays: tuple[float, ...] | None = None,
     final: bool = True,
 ) -> None:
-    """Deliver every logout token, concurrently; with ``final``, a delivery still failing
-    after the last attempt is marked failed (otherwise it stays pending for the sweep)."""
+    """Deliver every logout token, concurrently, over ``idp.backchannel_transport``, after
+    ``delays`` (default: the IdP's, else :data:`DELAYS`); with ``final``, a delivery still
+    failing after the last attempt is marked failed (otherwise it stays pending for the
+    sweep)."""
     if not deliveries:
         return
+    schedule = delays or idp.backchannel_delays or DELAYS
     async with httpx.AsyncClient(
-        transport=transport, timeout=TIMEOUT, follow_redirects=False
+        transport=idp.backchannel_transport, timeout=TIMEOUT, follow_redirects=False
     ) as http:
-        await asyncio.gather(*(_one(idp, http, d, delays, final) for d in deliveries))
+        await asyncio.gather(*(_one(idp, http, d, schedule, final) for d in deliveries))
 
 
-async def retry_stale(
-    idp: IdentityProvider, *, transport: httpx.AsyncBaseTransport | None = None
-) -> int:
+async def retry_stale(idp: IdentityProvider) -> int:
     """One sweep: deliveries a stopped process left pending get another attempt (up to
     :data:`MAX_ATTEMPTS` in all). Returns how many were tried."""
     claimed = await run_in_threadpool(
         logout.claim_stale, idp, older_than=STALE_AFTER, max_attempts=MAX_ATTEMPTS
     )
-    await deliver(idp, claimed, transport=transport, delays=(0.0,), final=False)
+    await deliver(idp, claimed, delays=(0.0,), final=False)
     return len(claimed)
 
 

@@ -1,6 +1,12 @@
-"""Ending SSO sessions: revoke what they granted, prepare back-channel logout tokens.
+"""RP-initiated logout requests and ending SSO sessions: revoke what they granted, prepare
+back-channel logout tokens.
 
-Security contract: ending a session revokes the refresh tokens of every grant issued in it
+Security contract: a logout request (:func:`validate_request`) is refused when its
+``id_token_hint`` is not one of our ID tokens (signature and issuer; expiry is not checked,
+OIDC RP-Initiated Logout 1.0 §2), when its ``client_id`` differs from the hint's, or when
+its ``post_logout_redirect_uri`` is not registered for an enabled client named by the hint
+or ``client_id`` (§3); whether the hint matches the browser's session is the caller's to
+decide. Ending a session revokes the refresh tokens of every grant issued in it
 (except ``offline_access`` grants, which the person allowed to outlive the session); every
 client that received tokens in the session and registered a back-channel logout URI gets
 a logout token with the ``sub`` it knows; each delivery is recorded (pending, then
@@ -18,11 +24,49 @@ from sqlalchemy.orm import Session
 
 from idp import grants, repository
 from idp.models import Client, LogoutDelivery
-from idp.protocol import backchannel_logout, oidc_core
+from idp.protocol import backchannel_logout, id_token_hint, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
 from keys import token_keys
+
+
+class LogoutRefused(ValueError):
+    """The logout request cannot be honoured (the reason is shown on our page, never sent
+    to an unverified redirect URI)."""
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    """A logout request after the spec's checks."""
+
+    client_id: str | None
+    post_logout_redirect_uri: str | None
+    sid: str | None  # the session the id_token_hint was issued in
+
+
+def validate_request(idp: IdentityProvider, params: dict[str, str]) -> LogoutRequest:
+    """``params`` (``client_id``, ``post_logout_redirect_uri``, ``id_token_hint``) checked as
+    the module docstring says, or :class:`LogoutRefused`."""
+    client_id = params.get("client_id")
+    uri = params.get("post_logout_redirect_uri")
+    sid = None
+    if hint_token := params.get("id_token_hint"):
+        try:
+            hint = id_token_hint.check(hint_token, verifier=idp.tokens)
+        except id_token_hint.InvalidHint as exc:
+            raise LogoutRefused(f"id_token_hint: {exc}") from None
+        if client_id is not None and client_id != hint.client_id:
+            raise LogoutRefused("client_id differs from the id_token_hint's client")
+        client_id, sid = hint.client_id, hint.sid
+    if uri is not None:
+        if client_id is None:
+            raise LogoutRefused("post_logout_redirect_uri needs id_token_hint or client_id")
+        with idp.database.reading() as session:
+            client = repository.client(session, client_id)
+        if client is None or client.disabled or uri not in client.post_logout_redirect_uris:
+            raise LogoutRefused("post_logout_redirect_uri is not registered for the client")
+    return LogoutRequest(client_id=client_id, post_logout_redirect_uri=uri, sid=sid)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from core.database import Database
 from core.events import EventRecorder
 from core.settings import Settings
@@ -36,6 +38,11 @@ class IdentityProvider:
     data_keys: DataKeys
     events: EventRecorder
     tokens: AccessTokenVerifier
+    # Where back-channel logout tokens go: None is the network. Tests (and a demo process
+    # whose apps it serves itself) route them straight into an app; tests also shorten the
+    # retry delays (None: ``idp.backchannel.DELAYS``).
+    backchannel_transport: httpx.AsyncBaseTransport | None = None
+    backchannel_delays: tuple[float, ...] | None = None
     sessions: SessionStore = field(init=False)
     interactions: Interactions = field(init=False)
     codes: Codes = field(init=False)

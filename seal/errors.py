@@ -65,6 +65,20 @@ class PdfTooComplex(SealError):
 class TooManyVerifications(SealError):
     kind, status, title = "too-many-requests", 429, "Too many verifications from this address"
 
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def problem(self) -> Problem:
+        """The problem document, with ``Retry-After`` (RFC 9110 §10.2.3)."""
+        return Problem(
+            status=self.status,
+            kind=self.kind,
+            title=self.title,
+            detail=self.detail,
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
 
 class InvalidPlacement(SealError):
     kind, status, title = "invalid-placement", 422, "The seal placement is not valid"

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.store import Store
+from core.store import Store, StoreUnavailable
 from seal.errors import IdempotencyConflict, IdempotencyMismatch, InvalidSealRequest
+from seal.runtime import SealingService
+from seal.sealing import SealingRequest, seal_document
 
 # Longer than any sealing takes (the anchor search has a 5 s budget); a crashed request
 # frees the key then. Should a sealing outlive it, the database still refuses a second
 # sealing under the same key (sealed_documents is unique per client and key).
 PENDING_SECONDS = 300
+log = logging.getLogger("tongxing.seal")
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,62 @@ class IdempotencyKeys:
     def release(self, *, client_id: str, key: str) -> None:
         """Forget a reservation whose request failed."""
         self.store.delete(self._key(client_id, key))
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """The outcome of :func:`seal_once`: the sealed document, and whether it was replayed."""
+
+    result: Remembered
+    replayed: bool
+    server_timing: str | None  # how long the steps took, when sealed now
+
+
+def seal_once(
+    service: SealingService,
+    *,
+    client_id: str,
+    request: SealingRequest,
+    described: dict[str, Any],
+    data: bytes,
+    idempotency_key: str | None,
+) -> Sealing:
+    """Seal ``data`` as ``request`` says; with an ``idempotency_key`` (the raw header), at
+    most once per client and key, as the module docstring says. ``described`` is the
+    request as the client gave it (with ``data``, what the key is bound to)."""
+    if idempotency_key is None:
+        result = seal_document(service, client_id=client_id, request=request, data=data)
+        return Sealing(
+            Remembered(result.document_id, result.audit_index, result.data),
+            replayed=False,
+            server_timing=result.timings.server_timing(),
+        )
+    keys = IdempotencyKeys(
+        service.store, ttl_seconds=service.settings.seal_idempotency_hours * 3600
+    )
+    key = IdempotencyKeys.check_header(idempotency_key)
+    request_print = fingerprint(data, described)
+    found = keys.begin(client_id=client_id, key=key, fingerprint=request_print)
+    if found is not None:
+        return Sealing(found, replayed=True, server_timing=None)
+    try:
+        result = seal_document(
+            service,
+            client_id=client_id,
+            request=request,
+            data=data,
+            idempotency_key=keys.digest(client_id, key),
+        )
+    except IdempotencyConflict:
+        raise  # sealed before under this key: the reservation is not ours to free
+    except BaseException:
+        keys.release(client_id=client_id, key=key)
+        raise
+    remembered = Remembered(result.document_id, result.audit_index, result.data)
+    try:
+        keys.complete(client_id=client_id, key=key, fingerprint=request_print, result=remembered)
+    except StoreUnavailable:
+        # The seal is issued and logged: hand it over. A retry under this key is refused
+        # (409 while the reservation lives, then by the database), never sealed twice.
+        log.warning("sealed, but the idempotent result could not be stored")
+    return Sealing(remembered, replayed=False, server_timing=result.timings.server_timing())

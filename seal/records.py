@@ -21,6 +21,7 @@ from core.database import Database
 from seal import repository
 from seal.models import Seal
 from seal.registry import SEAL_TYPE_NAMES_EN, SEAL_TYPES
+from seal.sealing import is_document_id
 from seal.verification import RegistryRecord
 
 
@@ -96,3 +97,26 @@ def record_for(database: Database, audit: AuditLog, signed_digest: str) -> Regis
         sealed_at=sealed_at,
         audit=audit_evidence(database, audit, index=index, signed_digest=signed_digest),
     )
+
+
+def public_record(database: Database, audit: AuditLog, document_id: str) -> dict[str, Any] | None:
+    """Our public record of the sealing ``document_id`` names, with its audit evidence; None
+    for an unknown document or a string that is not a document id (the one rule the QR's
+    short link uses too)."""
+    if not is_document_id(document_id):
+        return None
+    with database.transaction() as session:
+        document = repository.sealed_document(session, document_id)
+        if document is None:
+            return None
+        seal = repository.seal(session, document.seal_id)
+        result = {
+            "document_id": document.id,
+            "sealed_at": document.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "level": document.level,
+            "seal": seal_summary(seal) if seal else {"id": document.seal_id},
+            "signed_digest": document.signed_digest,
+        }
+        index, digest = document.audit_index, document.signed_digest
+    result["audit_log"] = audit_evidence(database, audit, index=index, signed_digest=digest)
+    return result

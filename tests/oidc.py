@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 from fastapi.testclient import TestClient
 
+from core.api.deps import runtime_of
 from idp import accounts
 from idp import clients as registry
 from tongxing.composition import Domain
@@ -27,7 +28,7 @@ OTHER_USCC = "91110000MA01234000"
 
 def domain_of(client: TestClient) -> Domain:
     """The domain services of the app behind ``client``."""
-    found: Domain = client.app.state.domain  # type: ignore[attr-defined]
+    found: Domain = runtime_of(client.app).get(Domain)
     return found
 
 

@@ -27,6 +27,7 @@ from core.edge import EdgeMiddleware
 from core.errors import install_problem_handlers
 from core.metrics import HttpMetrics, new_registry
 from core.readiness import NotReady
+from core.runtime import Runtime
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
@@ -37,6 +38,7 @@ from idp.api import discovery as discovery_routes
 from idp.api import logout as logout_routes
 from idp.api import token as token_routes
 from idp.api import userinfo as userinfo_routes
+from idp.runtime import IdentityProvider
 from keys.api import jwks, pki
 from seal.api import short_link as short_link_routes
 from seal.api import sign as seal_routes
@@ -77,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The ASGI app for ``settings``; start-up checks run in its lifespan."""
     settings = preflight.prepare_settings(settings)
     services, domain = build_services(settings)
+    idp = build_identity_provider(domain=domain, store=services.store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         tasks = [
             asyncio.create_task(_heartbeat(services.membership)),
             asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
-            asyncio.create_task(_logout_retries(app)),
+            asyncio.create_task(_logout_retries(idp)),
         ]
         try:
             yield
@@ -110,15 +113,18 @@ def create_app(settings: Settings) -> FastAPI:
     MultiPartParser.spool_max_size = max(
         MultiPartParser.spool_max_size, settings.seal_max_pdf_bytes
     )
-    app.state.services = services
-    app.state.keys = domain.keys
-    app.state.audit = domain.audit
-    app.state.tokens = domain.tokens
-    app.state.domain = domain
-    app.state.idp = build_identity_provider(domain=domain, store=services.store)
-    app.state.backchannel_transport = None  # the demo apps may be reached in-process
-    app.state.sealing = build_sealing_service(domain=domain, store=services.store)
-    app.state.admin = build_administration(domain=domain)
+    # The one object on app.state: each package's api/deps.py reads its services from it.
+    app.state.runtime = Runtime(
+        services,
+        domain,
+        domain.keys,
+        domain.audit,
+        domain.tokens,
+        idp,
+        build_sealing_service(domain=domain, store=services.store),
+        build_administration(domain=domain),
+        demo_apps.DemoLink(),
+    )
     install_problem_handlers(app)
     admin_problems.install(app)
     # Hot machine-to-machine routes first: routes are matched in order.
@@ -215,12 +221,12 @@ async def _heartbeat(membership: Membership) -> None:
             log.warning("heartbeat failed", exc_info=True)
 
 
-async def _logout_retries(app: FastAPI) -> None:
+async def _logout_retries(idp: IdentityProvider) -> None:
     # Back-channel logout deliveries abandoned by a stopped process get more attempts here.
     while True:
         await asyncio.sleep(backchannel.SWEEP_SECONDS)
         try:
-            await backchannel.retry_stale(app.state.idp, transport=app.state.backchannel_transport)
+            await backchannel.retry_stale(idp)
         except NotReady as exc:  # an outage: logged where it is detected, once
             log.debug("back-channel logout retry sweep failed", extra={"reason": str(exc)})
         except Exception:

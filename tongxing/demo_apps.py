@@ -14,6 +14,7 @@ import html
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from core.api.deps import runtime_of, services_of
 from core.store import Store
 from tongxing.demo_data import APPS, client_id
 
@@ -32,19 +34,24 @@ SESSION_TTL = 3600
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
+@dataclass
+class DemoLink:
+    """How the demo apps reach the issuer: None is the network; tests go straight into the
+    app (still HTTP semantics)."""
+
+    transport: httpx.AsyncBaseTransport | None = None
+
+
 def _store(request: Request) -> Store:
-    store: Store = request.app.state.services.store
-    return store
+    return services_of(request).store
 
 
 def _issuer(request: Request) -> str:
-    issuer: str = request.app.state.services.settings.issuer
-    return issuer
+    return services_of(request).settings.issuer
 
 
 def _http(request: Request) -> httpx.AsyncClient:
-    # Over the network to the issuer; in tests, straight into the app (still HTTP semantics).
-    transport = getattr(request.app.state, "demo_transport", None)
+    transport = runtime_of(request.app).get(DemoLink).transport
     return httpx.AsyncClient(transport=transport, timeout=10)
 
 

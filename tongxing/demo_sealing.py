@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
+from core.api.deps import SettingsDep
 from tongxing.demo_data import BUREAU_NAME
 from tongxing.sample_certificate import certificate_pdf
 
@@ -35,10 +36,10 @@ def sample_permit(*, pages: int = 1, padding_bytes: int = 0, font: str | None = 
 
 
 @router.get("/certificate.pdf")
-def sample_certificate(request: Request, pages: int = 1) -> Response:
+def sample_certificate(settings: SettingsDep, pages: int = 1) -> Response:
     """The sample certificate (``?pages=3`` for a multi-page one, e.g. for 骑缝章), in the
     seal font when one is configured (``TONGXING_SEAL_FONT``)."""
-    font = request.app.state.services.settings.seal_font or None
+    font = settings.seal_font or None
     return Response(
         sample_permit(pages=min(max(pages, 1), 20), font=font),
         media_type="application/pdf",

@@ -18,16 +18,16 @@ from admin import actors
 from admin.actors import Actor
 from admin.errors import PreconditionRequired
 from admin.service import Administration
+from core.api.deps import runtime_of
 from core.errors import Problem
 from idp.role_scopes import ADMIN_RESOURCE, ADMIN_SCOPES
 from keys.access_tokens import AccessToken
 from keys.api.bearer import challenge, require_scope
 
 
-def get_administration(request: Request) -> Administration:
+async def get_administration(request: Request) -> Administration:
     """The administration service of the app serving this request."""
-    administration: Administration = request.app.state.admin
-    return administration
+    return runtime_of(request.app).get(Administration)
 
 
 AdministrationDep = Annotated[Administration, Depends(get_administration)]

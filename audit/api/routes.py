@@ -11,33 +11,22 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from audit import checkpoint as checkpoints_format
 from audit import repository
-from audit.log import AuditLog
+from audit.api.deps import AuditReader, LogDep
 from core.api import responses
 from core.api.integer_ranges import Int32, Int64, PositiveInt64
 from core.errors import Problem
-from keys.api.bearer import require_scope
 
 router = APIRouter(prefix="/audit/v1", tags=["audit"])
 
 MAX_ENTRIES = 1000
-READ_SCOPE = "audit:read"
 _RANGE: responses.Responses = {
     400: responses.problem("The range is not in the log (kind invalid-range)")
 }
-
-
-def get_log(request: Request) -> AuditLog:
-    """The audit log of the app serving this request."""
-    audit_log: AuditLog = request.app.state.audit
-    return audit_log
-
-
-LogDep = Annotated[AuditLog, Depends(get_log)]
 
 
 def _b64(data: bytes) -> str:
@@ -118,7 +107,7 @@ def log_key(audit_log: LogDep) -> dict[str, Any]:
 )
 def entries(
     audit_log: LogDep,
-    _token: Annotated[Any, Depends(require_scope(scope=READ_SCOPE, resource="/audit"))],
+    _reader: AuditReader,
     start: Annotated[Int64, Query()] = 0,
     end: Annotated[Int64 | None, Query()] = None,
 ) -> JSONResponse:

@@ -12,6 +12,7 @@ from core.api.browser import browser_id
 from core.i18n import beijing_time, pick_language
 from idp import connected_apps, repository
 from idp.api import web
+from idp.api.deps import IdpDep
 from idp.api.logout import propagate
 from idp.sessions import COOKIE as SSO_COOKIE
 
@@ -19,9 +20,8 @@ router = APIRouter(tags=["identity"], include_in_schema=False)
 
 
 @router.get("/account")
-async def account(request: Request) -> Response:
+async def account(request: Request, idp: IdpDep) -> Response:
     """What the signed-in person can see and end."""
-    idp = web.idp_of(request)
     handle = request.cookies.get(SSO_COOKIE)
     sso = idp.sessions.get(handle)
     browser, new = browser_id(request)
@@ -79,11 +79,11 @@ async def account(request: Request) -> Response:
 @router.post("/account/sessions/end")
 async def end_one(
     request: Request,
+    idp: IdpDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     session: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """End one of my sessions (this one or another device's)."""
-    idp = web.idp_of(request)
     sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
     if sso is None or not await run_in_threadpool(web.csrf_ok, request, idp, "account", csrf_token):
         return web.see_other("/account")
@@ -92,16 +92,15 @@ async def end_one(
     if ended is not None:
         if ended.sid == sso.sid:
             web.clear_sso_cookie(response, idp)
-        await propagate(request, ended, reason="account-page", response=response)
+        await propagate(idp, ended, reason="account-page", response=response)
     return response
 
 
 @router.post("/account/sign-out-everywhere")
 async def end_all(
-    request: Request, csrf_token: Annotated[str, Form(max_length=100)] = ""
+    request: Request, idp: IdpDep, csrf_token: Annotated[str, Form(max_length=100)] = ""
 ) -> Response:
     """End every session of mine, on every device."""
-    idp = web.idp_of(request)
     sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
     if sso is None or not await run_in_threadpool(web.csrf_ok, request, idp, "account", csrf_token):
         return web.see_other("/account")
@@ -110,5 +109,5 @@ async def end_all(
     for reference, _ in idp.sessions.of_user(sso.user_id):
         ended = idp.sessions.end_by_reference(sso.user_id, reference)
         if ended is not None:
-            await propagate(request, ended, reason="everywhere", response=response)
+            await propagate(idp, ended, reason="everywhere", response=response)
     return response

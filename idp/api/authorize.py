@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
-from idp import consents, device_cookies, repository
+from idp import device_cookies, repository
 from idp.api import web
+from idp.api.deps import IdpDep
 from idp.authorization import (
     AuthorizationFlow,
     ErrorPage,
@@ -25,14 +26,16 @@ from idp.authorization import (
 from idp.interactions import Interaction
 from idp.login import Failed, sign_in
 from idp.models import Client
+from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
 from idp.sessions import SsoSession
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
 
 
-def _step_response(request: Request, step: Step, *, browser: str, new_browser: bool) -> Response:
-    idp = web.idp_of(request)
+def _step_response(
+    request: Request, idp: IdentityProvider, step: Step, *, browser: str, new_browser: bool
+) -> Response:
     response: Response
     if isinstance(step, Redirect):
         status = 303 if request.method == "POST" else 302
@@ -66,34 +69,35 @@ def _params(request: Request, form: dict[str, str] | None = None) -> dict[str, s
 
 
 @router.get("/authorize")
-async def authorize(request: Request) -> Response:
+async def authorize(request: Request, idp: IdpDep) -> Response:
     """OIDC Core §3.1.2.1 (GET)."""
-    return await _authorize(request, _params(request))
+    return await _authorize(request, idp, _params(request))
 
 
 @router.post("/authorize")
-async def authorize_post(request: Request) -> Response:
+async def authorize_post(request: Request, idp: IdpDep) -> Response:
     """OIDC Core §3.1.2.1 (POST, form-encoded)."""
     form = await request.form()
-    return await _authorize(request, _params(request, form))  # type: ignore[arg-type]
+    return await _authorize(request, idp, _params(request, form))  # type: ignore[arg-type]
 
 
-async def _authorize(request: Request, params: dict[str, str] | ErrorPage) -> Response:
-    idp = web.idp_of(request)
+async def _authorize(
+    request: Request, idp: IdentityProvider, params: dict[str, str] | ErrorPage
+) -> Response:
     browser, new = browser_id(request)
     if isinstance(params, ErrorPage):
-        return _step_response(request, params, browser=browser, new_browser=new)
+        return _step_response(request, idp, params, browser=browser, new_browser=new)
     flow = AuthorizationFlow(idp)
     step = await run_in_threadpool(
         flow.start, params, browser=browser, handle=request.cookies.get(SSO_COOKIE)
     )
-    return _step_response(request, step, browser=browser, new_browser=new)
+    return _step_response(request, idp, step, browser=browser, new_browser=new)
 
 
-def _interaction(request: Request, interaction_id: str | None) -> Interaction | None:
-    return web.idp_of(request).interactions.get(
-        interaction_id, browser=request.cookies.get(BROWSER_COOKIE)
-    )
+def _interaction(
+    request: Request, idp: IdentityProvider, interaction_id: str | None
+) -> Interaction | None:
+    return idp.interactions.get(interaction_id, browser=request.cookies.get(BROWSER_COOKIE))
 
 
 def _expired(request: Request) -> HTMLResponse:
@@ -108,14 +112,16 @@ def _bad_form(request: Request) -> HTMLResponse:
     )
 
 
-async def _resume(request: Request, interaction: Interaction, handle: str | None) -> Response:
-    flow = AuthorizationFlow(web.idp_of(request))
-    step = await run_in_threadpool(flow.resume, interaction, handle=handle)
-    return _step_response(request, step, browser=interaction.browser, new_browser=False)
+async def _resume(
+    request: Request, idp: IdentityProvider, interaction: Interaction, handle: str | None
+) -> Response:
+    step = await run_in_threadpool(AuthorizationFlow(idp).resume, interaction, handle=handle)
+    return _step_response(request, idp, step, browser=interaction.browser, new_browser=False)
 
 
 def _interaction_page(
     request: Request,
+    idp: IdentityProvider,
     interaction: Interaction,
     *,
     template: str,
@@ -125,7 +131,6 @@ def _interaction_page(
 ) -> HTMLResponse:
     """One of the interaction's pages, with its client's name, the form's CSRF token and
     the client's origin allowed as a form target (the form ends in a redirect there)."""
-    idp = web.idp_of(request)
     client_id = interaction.params.get("client_id", "")
     with idp.database.reading() as session:
         client = repository.client(session, client_id)
@@ -145,12 +150,11 @@ def _interaction_page(
 
 
 async def _signed_in_form(
-    request: Request, interaction_id: str, *, purpose: str, csrf_token: str
+    request: Request, idp: IdentityProvider, interaction_id: str, *, purpose: str, csrf_token: str
 ) -> tuple[Interaction, str, SsoSession] | Response:
     """The interaction, SSO cookie handle and session of a form posted by a signed-in
     person, or the page to show instead (expired, or a bad CSRF token)."""
-    idp = web.idp_of(request)
-    found = _interaction(request, interaction_id)
+    found = _interaction(request, idp, interaction_id)
     handle = request.cookies.get(SSO_COOKIE)
     sso = idp.sessions.get(handle)
     if found is None or sso is None or handle is None:
@@ -161,19 +165,25 @@ async def _signed_in_form(
 
 
 @router.get("/login")
-async def login_page(request: Request, interaction: str | None = None) -> Response:
+async def login_page(request: Request, idp: IdpDep, interaction: str | None = None) -> Response:
     """The sign-in form of an interaction."""
-    found = _interaction(request, interaction)
+    found = _interaction(request, idp, interaction)
     if found is None:
         return _expired(request)
-    return await run_in_threadpool(_login_form, request, found, "", None, 200)
+    return await run_in_threadpool(_login_form, request, idp, found, "", None, 200)
 
 
 def _login_form(
-    request: Request, interaction: Interaction, login: str, error: str | None, status: int
+    request: Request,
+    idp: IdentityProvider,
+    interaction: Interaction,
+    login: str,
+    error: str | None,
+    status: int,
 ) -> HTMLResponse:
     return _interaction_page(
         request,
+        idp,
         interaction,
         template="login.html",
         purpose="login",
@@ -185,21 +195,23 @@ def _login_form(
 @router.post("/login")
 async def login_submit(
     request: Request,
+    idp: IdpDep,
     interaction: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     login: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Check the credentials; on success continue the authorization request."""
-    idp = web.idp_of(request)
-    found = _interaction(request, interaction)
+    found = _interaction(request, idp, interaction)
     if found is None:
         return _expired(request)
     if not await run_in_threadpool(web.csrf_ok, request, idp, "login", csrf_token):
         return _bad_form(request)
     t = web.texts(request)
     if not login or not password:
-        return await run_in_threadpool(_login_form, request, found, login, t["login_failed"], 400)
+        return await run_in_threadpool(
+            _login_form, request, idp, found, login, t["login_failed"], 400
+        )
     result = await run_in_threadpool(
         sign_in,
         idp,
@@ -217,27 +229,28 @@ async def login_submit(
         else:
             key = "address_locked" if refusal.scope == "address" else "login_locked"
             message, status = t[key].format(seconds=refusal.retry_after), 429
-        page = await run_in_threadpool(_login_form, request, found, login, message, status)
+        page = await run_in_threadpool(_login_form, request, idp, found, login, message, status)
         if refusal is not None:
             page.headers["Retry-After"] = str(refusal.retry_after)
         return page
     found.login_at = result.session.auth_time
     idp.interactions.save(found)
-    response = await _resume(request, found, result.handle)
+    response = await _resume(request, idp, found, result.handle)
     web.set_sso_cookie(response, idp, result.handle)
     web.set_device_cookie(response, idp, result.device_cookie)
     if result.ended is not None:
         from idp.api.logout import propagate
 
-        await propagate(request, result.ended, reason="replaced", response=response)
+        await propagate(idp, result.ended, reason="replaced", response=response)
     return response
 
 
 @router.get("/login/organisation")
-async def organisation_page(request: Request, interaction: str | None = None) -> Response:
+async def organisation_page(
+    request: Request, idp: IdpDep, interaction: str | None = None
+) -> Response:
     """Choose the organisation to act for (or oneself)."""
-    idp = web.idp_of(request)
-    found = _interaction(request, interaction)
+    found = _interaction(request, idp, interaction)
     sso = idp.sessions.get(request.cookies.get(SSO_COOKIE))
     if found is None or sso is None:
         return _expired(request)
@@ -247,6 +260,7 @@ async def organisation_page(request: Request, interaction: str | None = None) ->
             choices = repository.memberships_of(session, sso.user_id)
         return _interaction_page(
             request,
+            idp,
             found,
             template="organisation.html",
             purpose="organisation",
@@ -259,14 +273,14 @@ async def organisation_page(request: Request, interaction: str | None = None) ->
 @router.post("/login/organisation")
 async def organisation_submit(
     request: Request,
+    idp: IdpDep,
     interaction: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     organisation: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Record whom the person acts for in the SSO session, then continue."""
-    idp = web.idp_of(request)
     posted = await _signed_in_form(
-        request, interaction, purpose="organisation", csrf_token=csrf_token
+        request, idp, interaction, purpose="organisation", csrf_token=csrf_token
     )
     if isinstance(posted, Response):
         return posted
@@ -283,14 +297,13 @@ async def organisation_submit(
     idp.sessions.update(handle, choose)
     found.organisation_chosen = True
     idp.interactions.save(found)
-    return await _resume(request, found, handle)
+    return await _resume(request, idp, found, handle)
 
 
 @router.get("/consent")
-async def consent_page(request: Request, interaction: str | None = None) -> Response:
+async def consent_page(request: Request, idp: IdpDep, interaction: str | None = None) -> Response:
     """Ask the person to allow the client the requested scopes."""
-    idp = web.idp_of(request)
-    found = _interaction(request, interaction)
+    found = _interaction(request, idp, interaction)
     if found is None or idp.sessions.get(request.cookies.get(SSO_COOKIE)) is None:
         return _expired(request)
     requested = [s for s in dict.fromkeys(found.params.get("scope", "").split()) if s]
@@ -298,6 +311,7 @@ async def consent_page(request: Request, interaction: str | None = None) -> Resp
     def build() -> HTMLResponse:
         return _interaction_page(
             request,
+            idp,
             found,
             template="consent.html",
             purpose="consent",
@@ -312,47 +326,28 @@ async def consent_page(request: Request, interaction: str | None = None) -> Resp
 @router.post("/consent")
 async def consent_submit(
     request: Request,
+    idp: IdpDep,
     interaction: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     decision: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Record the decision (an audit event either way), then continue or refuse."""
-    idp = web.idp_of(request)
-    posted = await _signed_in_form(request, interaction, purpose="consent", csrf_token=csrf_token)
+    posted = await _signed_in_form(
+        request, idp, interaction, purpose="consent", csrf_token=csrf_token
+    )
     if isinstance(posted, Response):
         return posted
     found, handle, sso = posted
-    client_id = found.params.get("client_id", "")
-    allow = decision == "allow"
-
-    def record() -> None:
-        with idp.database.transaction() as session:
-            client = repository.client(session, client_id)
-            requested = found.params.get("scope", "").split()
-            granted = [s for s in requested if client is not None and s in client.scopes]
-            if allow and client is not None:
-                consents.grant(session, user_id=sso.user_id, client_id=client_id, granted=granted)
-            idp.events.record(
-                session,
-                type="consent.granted" if allow else "consent.denied",
-                actor=sso.user_id,
-                subject=client_id,
-                details={"scopes": granted, "sid": sso.sid},
-            )
-
-    await run_in_threadpool(record)
-    if not allow:
-        step = await run_in_threadpool(AuthorizationFlow(idp).deny, found)
-        return _step_response(request, step, browser=found.browser, new_browser=False)
-    found.consented = True
-    idp.interactions.save(found)
-    return await _resume(request, found, handle)
+    step = await run_in_threadpool(
+        AuthorizationFlow(idp).consent, found, sso, handle=handle, allow=decision == "allow"
+    )
+    return _step_response(request, idp, step, browser=found.browser, new_browser=False)
 
 
 @router.get("/authorize/resume")
-async def resume(request: Request, interaction: str | None = None) -> Response:
+async def resume(request: Request, idp: IdpDep, interaction: str | None = None) -> Response:
     """Continue an interaction (e.g. after the language was switched mid-way)."""
-    found = _interaction(request, interaction)
+    found = _interaction(request, idp, interaction)
     if found is None:
         return _expired(request)
-    return await _resume(request, found, request.cookies.get(SSO_COOKIE))
+    return await _resume(request, idp, found, request.cookies.get(SSO_COOKIE))

@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from core.http_cache import CachedBody
-from idp.api.web import idp_of
+from idp.api.deps import IdpDep
 from idp.protocol import rfc7523
 from idp.protocol.oidc_core import ACR_VALUES, SCOPES
 from idp.resources import RESOURCES
+from idp.runtime import IdentityProvider
 from keys.algorithms import KeyAlgorithm
 
 router = APIRouter(tags=["identity"])
@@ -116,19 +117,18 @@ def document(issuer: str, algorithm: str) -> CachedBody:
     )
 
 
-def _response(request: Request) -> Response:
-    idp = idp_of(request)
+def _response(request: Request, idp: IdentityProvider) -> Response:
     algorithm = KeyAlgorithm(idp.settings.key_algorithm).value
     return document(idp.issuer, algorithm).response(request.headers.get("if-none-match"))
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID provider metadata")
-async def openid_configuration(request: Request) -> Response:
+async def openid_configuration(request: Request, idp: IdpDep) -> Response:
     """OpenID Connect Discovery 1.0 §4."""
-    return _response(request)
+    return _response(request, idp)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
-async def oauth_metadata(request: Request) -> Response:
+async def oauth_metadata(request: Request, idp: IdpDep) -> Response:
     """RFC 8414 §3."""
-    return _response(request)
+    return _response(request, idp)

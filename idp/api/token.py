@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from core.api import responses
 from core.database import UnstorableText
 from idp import client_secrets
-from idp.api.web import idp_of
+from idp.api.deps import IdpDep
 from idp.errors import InvalidRequest, OAuthError, UnsupportedGrantType
 from idp.models import Client
 from idp.protocol import (
@@ -160,9 +160,10 @@ def _client_credentials_from_memory(
 
 
 async def _authenticated(
-    request: Request, handler: Callable[[IdentityProvider, Client, dict[str, str]], Any]
+    request: Request,
+    idp: IdentityProvider,
+    handler: Callable[[IdentityProvider, Client, dict[str, str]], Any],
 ) -> Any:
-    idp = idp_of(request)
     form = await _form(request)
     authorization = request.headers.get("authorization")
     if handler is _issue:
@@ -219,11 +220,11 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
         required=("grant_type",),
     ),
 )
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request, idp: IdpDep) -> JSONResponse:
     """Issue tokens (authorization_code, refresh_token, client_credentials); errors use
     RFC 6749 §5.2 codes."""
     try:
-        body = await _authenticated(request, _issue)
+        body = await _authenticated(request, idp, _issue)
     except OAuthError as exc:
         return _error(exc)
     return JSONResponse(body, headers=NO_STORE)
@@ -237,14 +238,14 @@ async def token(request: Request) -> JSONResponse:
         {"token": {"type": "string"}, "token_type_hint": {"type": "string"}}, required=("token",)
     ),
 )
-async def introspect(request: Request) -> JSONResponse:
+async def introspect(request: Request, idp: IdpDep) -> JSONResponse:
     """Whether a token is active, for the client it was issued to."""
 
     def run(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[str, Any]:
         return rfc7662.introspect(idp, client=client, token=form.get("token", ""))
 
     try:
-        body = await _authenticated(request, run)
+        body = await _authenticated(request, idp, run)
     except OAuthError as exc:
         return _error(exc)
     return JSONResponse(body, headers=NO_STORE)
@@ -258,7 +259,7 @@ async def introspect(request: Request) -> JSONResponse:
         {"token": {"type": "string"}, "token_type_hint": {"type": "string"}}, required=("token",)
     ),
 )
-async def revoke(request: Request) -> Response:
+async def revoke(request: Request, idp: IdpDep) -> Response:
     """Revoke a token's grant; 200 whether or not the token was known."""
 
     def run(idp: IdentityProvider, client: Client, form: dict[str, str]) -> None:
@@ -267,7 +268,7 @@ async def revoke(request: Request) -> Response:
         rfc7662.revoke(idp, client=client, token=form["token"])
 
     try:
-        await _authenticated(request, run)
+        await _authenticated(request, idp, run)
     except OAuthError as exc:
         return _error(exc)
     return Response(status_code=200, headers=NO_STORE)

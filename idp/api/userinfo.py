@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from core.api import responses
-from idp.api.web import idp_of
+from idp.api.deps import IdpDep
 from idp.protocol import userinfo
 from idp.protocol.token_response import USERINFO_PATH
 from keys.access_tokens import TokenError
@@ -60,13 +60,13 @@ async def _token(request: Request) -> str | None:
 )
 async def get_userinfo(
     request: Request,
+    idp: IdpDep,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Security(ACCESS_TOKEN)],
 ) -> JSONResponse:
     """Claims about the person, for an access token with the openid scope."""
     token = await _token(request)
     if token is None:
         return _challenge(None)
-    idp = idp_of(request)
 
     def run() -> dict[str, object]:
         verified = idp.tokens.verify(token, audience=idp.issuer + USERINFO_PATH, scope="openid")

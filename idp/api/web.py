@@ -25,12 +25,6 @@ PAGE_CSP = (
 )
 
 
-def idp_of(request: Request) -> IdentityProvider:
-    """The identity provider of the app serving this request."""
-    found: IdentityProvider = request.app.state.idp
-    return found
-
-
 def address(request: Request) -> str:
     """The client address (uvicorn applies trusted X-Forwarded-For)."""
     return request.client.host if request.client else "unknown"

@@ -15,7 +15,8 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
 from core.errors import Problem
-from keys.access_tokens import AccessToken, AccessTokenVerifier, TokenError
+from keys.access_tokens import AccessToken, TokenError
+from keys.api.deps import TokenVerifierDep
 
 REALM = "tongxing"
 
@@ -43,9 +44,7 @@ def challenge(*, error: str | None, description: str | None, scope: str) -> str:
     return "Bearer " + ", ".join(parts)
 
 
-def require_scope(
-    *, scope: str | frozenset[str], resource: str
-) -> Callable[[Request], AccessToken]:
+def require_scope(*, scope: str | frozenset[str], resource: str) -> Callable[..., AccessToken]:
     """A dependency admitting requests whose access token is for ``<issuer><resource>``
     and carries ``scope`` (or, for a set, one of its scopes)."""
     named = sorted(scope) if isinstance(scope, frozenset) else [scope]
@@ -53,10 +52,10 @@ def require_scope(
 
     def check(
         request: Request,
+        verifier: TokenVerifierDep,
         # A default, not Annotated: the annotation could not see ``scope`` (a closure variable).
         _declared: str | None = Security(CLIENT_CREDENTIALS, scopes=named),
     ) -> AccessToken:
-        verifier: AccessTokenVerifier = request.app.state.tokens
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Problem(

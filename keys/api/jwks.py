@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from keys.published import PublishedKeySet
+from keys.api.deps import KeysDep
 
 router = APIRouter(tags=["keys"])
 
@@ -22,13 +22,13 @@ router = APIRouter(tags=["keys"])
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
     },
 )
-async def jwks(request: Request) -> Response:
+async def jwks(request: Request, keys: KeysDep) -> Response:
     """Cached for five minutes; the next key is published before it signs, so caching is safe.
 
     Served from bytes computed once per key change (``keys.published``): no database read
     and no thread while the set is fresh (a rotation elsewhere shows within 5 s).
     """
-    published: PublishedKeySet = request.app.state.keys.published
+    published = keys.published
     document = published.fresh()
     if document is None:
         document = await run_in_threadpool(published.current)

@@ -12,37 +12,23 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from core.api import responses
 from core.api.forms import fields_once
 from core.errors import Problem
-from core.store import StoreUnavailable
 from keys.access_tokens import AccessToken
-from keys.api.bearer import require_scope
+from seal.api.deps import SealingDep, SealToken
 from seal.api.parameters import SealParameters, parse
-from seal.errors import IdempotencyConflict, InvalidSealRequest, PdfTooLarge, SealError
-from seal.idempotency import IdempotencyKeys, Remembered, fingerprint
+from seal.errors import InvalidSealRequest, PdfTooLarge, SealError
+from seal.idempotency import Sealing, seal_once
 from seal.runtime import SealingService
-from seal.sealing import seal_document
-
-SCOPE = "seal:sign"
-RESOURCE = "/seal"
 
 log = logging.getLogger("tongxing.seal")
 
 router = APIRouter(prefix="/seal/v1", tags=["seals"])
 
-
-def get_sealing(request: Request) -> SealingService:
-    """The sealing service of the app serving this request."""
-    service: SealingService = request.app.state.sealing
-    return service
-
-
-SealingDep = Annotated[SealingService, Depends(get_sealing)]
-SealToken = Annotated[AccessToken, Depends(require_scope(scope=SCOPE, resource=RESOURCE))]
 OptionalForm = Annotated[str | None, Form()]
 
 _REFUSALS: responses.Responses = {
@@ -79,47 +65,15 @@ def _seal(
     parameters: SealParameters,
     data: bytes,
     idempotency_key: str | None,
-) -> tuple[Remembered, dict[str, str]]:
-    """Seal once per idempotency key; returns the result and extra response headers."""
-    keys = IdempotencyKeys(
-        service.store, ttl_seconds=service.settings.seal_idempotency_hours * 3600
+) -> Sealing:
+    return seal_once(
+        service,
+        client_id=token.client_id,
+        request=parameters.to_request(),
+        described=parameters.model_dump(),
+        data=data,
+        idempotency_key=idempotency_key,
     )
-    if idempotency_key is None:
-        result = seal_document(
-            service, client_id=token.client_id, request=parameters.to_request(), data=data
-        )
-        return (
-            Remembered(result.document_id, result.audit_index, result.data),
-            {"Server-Timing": result.timings.server_timing()},
-        )
-    key = IdempotencyKeys.check_header(idempotency_key)
-    request_print = fingerprint(data, parameters.model_dump())
-    found = keys.begin(client_id=token.client_id, key=key, fingerprint=request_print)
-    if found is not None:
-        return found, {"Idempotency-Replayed": "true"}
-    try:
-        result = seal_document(
-            service,
-            client_id=token.client_id,
-            request=parameters.to_request(),
-            data=data,
-            idempotency_key=keys.digest(token.client_id, key),
-        )
-    except IdempotencyConflict:
-        raise  # sealed before under this key: the reservation is not ours to free
-    except BaseException:
-        keys.release(client_id=token.client_id, key=key)
-        raise
-    remembered = Remembered(result.document_id, result.audit_index, result.data)
-    try:
-        keys.complete(
-            client_id=token.client_id, key=key, fingerprint=request_print, result=remembered
-        )
-    except StoreUnavailable:
-        # The seal is issued and logged: hand it over. A retry under this key is refused
-        # (409 while the reservation lives, then by the database), never sealed twice.
-        log.warning("sealed, but the idempotent result could not be stored")
-    return remembered, {"Server-Timing": result.timings.server_timing()}
 
 
 @router.post(
@@ -175,11 +129,15 @@ def sign(
     try:
         parameters = parse({k: v for k, v in given.items() if v not in (None, "")})
         data = read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
-        result, headers = _seal(
+        sealing = _seal(
             service, token=token, parameters=parameters, data=data, idempotency_key=idempotency_key
         )
     except SealError as exc:
         raise exc.problem() from None
+    result = sealing.result
+    headers = {"Idempotency-Replayed": "true"} if sealing.replayed else {}
+    if sealing.server_timing is not None:
+        headers["Server-Timing"] = sealing.server_timing
     return Response(
         content=result.data,
         media_type="application/pdf",
@@ -234,13 +192,13 @@ def batch(
             key = spec.pop("idempotency_key", None)
             parameters = parse(spec)
             data = read_pdf_upload(upload, limit=service.settings.seal_max_pdf_bytes)
-            result, _ = _seal(
+            result = _seal(
                 service,
                 token=token,
                 parameters=parameters,
                 data=data,
                 idempotency_key=str(key) if key is not None else None,
-            )
+            ).result
         except SealError as exc:
             problem = exc.problem()
             results.append({"index": index, "status": problem.status, "problem": problem.body()})

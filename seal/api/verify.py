@@ -7,13 +7,9 @@ The page's upload form carries a CSRF token like every other form of the service
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from asn1crypto import x509 as asn1_x509
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -22,15 +18,14 @@ from core import csrf
 from core.api import responses
 from core.api.browser import browser_id, set_browser_cookie
 from core.api.forms import fields_once
-from core.errors import Problem
 from core.i18n import pick_language, remember_choice
-from seal import records, registry, repository
-from seal.api.sign import SealingDep, read_pdf_upload
+from seal import records, registry
+from seal.api.deps import SealingDep
+from seal.api.sign import read_pdf_upload
 from seal.api.texts import TEXT, report_time, upload_error
-from seal.errors import NotPdf, SealError, TooManyVerifications, UnknownDocument, UnknownSeal
+from seal.errors import NotPdf, SealError, UnknownDocument, UnknownSeal
+from seal.public_verification import report_for, spend_budget
 from seal.runtime import SealingService
-from seal.sealing import is_document_id
-from seal.verification import verify_pdf
 
 router = APIRouter(tags=["verification"])
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -41,37 +36,12 @@ PAGE_CSP = (
 )
 
 
-def report_for(service: SealingService, data: bytes) -> dict[str, Any]:
-    """The server-side report: our root and current CRLs, plus our records."""
-    with service.database.transaction() as session:
-        inputs = service.revocation_inputs(session)
-    root, *issuing = (asn1_x509.Certificate.load(der) for der in inputs[0])
-    return verify_pdf(
-        data,
-        # Now, with the current CRLs: our policy fails a seal whose certificate is revoked,
-        # whenever that happened (the report says whether the timestamp came first).
-        context=lambda _reader, _moment: service.context_from(*inputs),
-        anchors=[root],
-        intermediates=issuing,
-        max_bytes=service.settings.seal_max_pdf_bytes,
-        lookup=lambda digest: records.record_for(service.database, service.audit, digest),
+def _spend_budget(request: Request, service: SealingService) -> None:
+    spend_budget(
+        service.store,
+        address=request.client.host if request.client else "unknown",
+        limit=service.settings.seal_verifications_per_minute,
     )
-
-
-def _throttle(request: Request, service: SealingService) -> None:
-    """Public verification is anonymous and costly: a budget per source address and minute
-    (counted in the shared store, so it holds across app processes)."""
-    address = request.client.host if request.client else "unknown"
-    if ":" in address:  # IPv6: one budget per /64, the block a single client controls
-        with contextlib.suppress(ValueError):
-            address = str(ipaddress.ip_network(f"{address}/64", strict=False))
-    minute = int(time.time() // 60)
-    key = service.store.key("seal", "verify-rate", f"{address}:{minute}")
-    limit = service.settings.seal_verifications_per_minute
-    if service.store.incr(key, ttl=120) > limit:
-        raise TooManyVerifications(
-            f"at most {limit} verifications per minute from one address", retry_after=60
-        )
 
 
 @router.post(
@@ -92,19 +62,10 @@ def verify(
     file: Annotated[UploadFile, File(description="the PDF to verify")],
 ) -> JSONResponse:
     try:
-        _throttle(request, service)
+        _spend_budget(request, service)
         report = report_for(
             service, read_pdf_upload(file, limit=service.settings.seal_max_pdf_bytes)
         )
-    except TooManyVerifications as exc:
-        problem = exc.problem()
-        raise Problem(
-            status=problem.status,
-            kind=problem.kind,
-            title=problem.title,
-            detail=exc.detail,
-            headers={"Retry-After": "60"},
-        ) from None
     except SealError as exc:
         raise exc.problem() from None
     return JSONResponse(report, headers={"Cache-Control": "no-store"})
@@ -123,25 +84,7 @@ def document_record(service: SealingDep, document_id: str) -> dict[str, Any]:
 
 
 def _record(service: SealingService, document_id: str) -> dict[str, Any] | None:
-    if not is_document_id(document_id):  # the one rule the QR's short link uses too
-        return None
-    with service.database.transaction() as session:
-        document = repository.sealed_document(session, document_id)
-        if document is None:
-            return None
-        seal = repository.seal(session, document.seal_id)
-        result = {
-            "document_id": document.id,
-            "sealed_at": document.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "level": document.level,
-            "seal": records.seal_summary(seal) if seal else {"id": document.seal_id},
-            "signed_digest": document.signed_digest,
-        }
-        index, digest = document.audit_index, document.signed_digest
-    result["audit_log"] = records.audit_evidence(
-        service.database, service.audit, index=index, signed_digest=digest
-    )
-    return result
+    return records.public_record(service.database, service.audit, document_id)
 
 
 @router.get(
@@ -259,7 +202,7 @@ def verify_upload(
     limit = service.settings.seal_max_pdf_bytes
     data = b""
     try:
-        _throttle(request, service)
+        _spend_budget(request, service)
         data = read_pdf_upload(file, limit=limit)
         report = report_for(service, data)
     except SealError as exc:

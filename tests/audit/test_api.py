@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 
 from audit import checkpoint, merkle
 from audit.log import AuditLog
+from core.api.deps import runtime_of
 from keys import access_tokens
 from keys.runtime import KeyServices
 
 
 @pytest.fixture
 def audit_log(client: TestClient) -> AuditLog:
-    log: AuditLog = client.app.state.audit  # type: ignore[attr-defined]
+    log: AuditLog = runtime_of(client.app).get(AuditLog)
     return log
 
 
@@ -30,7 +31,7 @@ def _token(
     lifetime: int = 300,
     issuer: str | None = None,
 ) -> str:
-    keys: KeyServices = client.app.state.keys  # type: ignore[attr-defined]
+    keys: KeyServices = runtime_of(client.app).get(KeyServices)
     base = keys.custody.settings.issuer
     with keys.database.transaction() as session:
         return access_tokens.mint(

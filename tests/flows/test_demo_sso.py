@@ -8,21 +8,30 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from core.api.deps import runtime_of
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.oidc import location
 from tongxing import create_app
+from tongxing.demo_apps import DemoLink
 from tongxing.demo_data import DEMO_PASSWORD, ENTERPRISE_USCC
+
+
+def _in_process(app: FastAPI) -> None:
+    """The demo apps and logout tokens reach the IdP through the app itself (no server)."""
+    runtime = runtime_of(app)
+    runtime.get(DemoLink).transport = httpx.ASGITransport(app=app)
+    runtime.get(IdentityProvider).backchannel_transport = httpx.ASGITransport(app=app)
 
 
 @pytest.fixture
 def demo(make_settings: Callable[..., Any]) -> Iterator[TestClient]:
     app = create_app(make_settings(mode="demo"))
-    # The demo apps and logout tokens reach the IdP through the app itself (no server here).
-    app.state.demo_transport = httpx.ASGITransport(app=app)
-    app.state.backchannel_transport = httpx.ASGITransport(app=app)
+    _in_process(app)
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         yield client
 
@@ -95,8 +104,7 @@ def test_the_demo_apps_follow_the_demo_to_another_port(
         pass  # the first start registers the demo apps under :8000
     moved = "http://127.0.0.1:8300"
     app = create_app(make_settings(mode="demo", issuer=moved))
-    app.state.demo_transport = httpx.ASGITransport(app=app)
-    app.state.backchannel_transport = httpx.ASGITransport(app=app)
+    _in_process(app)
     with TestClient(app, base_url=moved) as client:
         assert "张三" in _sign_in(client, "permits", "citizen")
         assert "未登录" in _go(client, "/demo/apps/permits/logout").text

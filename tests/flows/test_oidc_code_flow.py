@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from audit.models import AuditEntry
+from core.api.deps import runtime_of
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.oidc import location, query
 
@@ -443,7 +445,7 @@ def test_parallel_guesses_cannot_pass_the_limit(client: TestClient) -> None:
 
     domain = oidc.domain_of(client)
     oidc.add_person(domain)
-    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(client.app).get(IdentityProvider)
     verified = []
 
     def guess(i: int) -> bool:

@@ -12,7 +12,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
+from core.api.deps import runtime_of
 from idp.models import LogoutDelivery
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.oidc import location, query
 from tests.receiver import receiver
@@ -218,7 +220,7 @@ def test_back_channel_logout_reaches_every_app_with_a_verifiable_token(client: T
             backchannel=failing_uri,
             redirect_uri="https://housing.example/cb",
         )
-        client.app.state.backchannel_delays = (0.0, 0.05)  # type: ignore[attr-defined]
+        runtime_of(client.app).get(IdentityProvider).backchannel_delays = (0.0, 0.05)
         permits = oidc.Request()
         id_token = oidc.redeem(client, permits, oidc.sign_in(client, permits)["code"]).json()[
             "id_token"
@@ -299,7 +301,7 @@ def test_deliveries_abandoned_by_a_stopped_process_are_retried(client: TestClien
     from idp import backchannel, logout
 
     domain = oidc.domain_of(client)
-    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(client.app).get(IdentityProvider)
     oidc.add_person(domain)
     with receiver() as (uri, received):
         oidc.add_rp(domain, first_party=True, backchannel=uri)
@@ -333,7 +335,7 @@ def test_the_sweep_keeps_trying_until_its_attempts_are_spent(client: TestClient)
     from idp import backchannel, logout
 
     domain = oidc.domain_of(client)
-    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(client.app).get(IdentityProvider)
     oidc.add_person(domain)
     with receiver(status=503) as (uri, received):
         oidc.add_rp(domain, first_party=True, backchannel=uri)

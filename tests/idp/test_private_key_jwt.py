@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from core.api.deps import runtime_of
 from idp import clients as registry
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.receiver import counted_json_document, json_document
 
@@ -164,7 +166,7 @@ def test_a_failing_jwks_uri_is_not_fetched_for_every_bogus_assertion(client: Tes
         served.status = 200
         assert _token(client, _assertion(key)).status_code == 401  # still inside the window
         assert served.fetches == 1
-        client_keys = client.app.state.idp.client_keys  # type: ignore[attr-defined]
+        client_keys = runtime_of(client.app).get(IdentityProvider).client_keys
         client_keys.failed_fetch_seconds = 0.5  # rather than wait the real 30 s
         time.sleep(0.6)
         accepted = _token(client, _assertion(key))

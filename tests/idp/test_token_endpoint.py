@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from core.api.deps import runtime_of
 from idp import clients as registry
 from idp.api import token as token_api
+from idp.runtime import IdentityProvider
 from tongxing.composition import Domain
 
 SECRET = "a chosen secret: with + and % too"
@@ -21,7 +23,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 def domain(client: TestClient) -> Domain:
-    found: Domain = client.app.state.domain  # type: ignore[attr-defined]
+    found: Domain = runtime_of(client.app).get(Domain)
     with found.keys.database.transaction() as session:
         for client_id, scopes, method in (
             ("cert-system", ["seal:sign"], "client_secret_basic"),
@@ -225,7 +227,7 @@ def test_warm_client_credentials_are_answered_from_memory(
     client: TestClient, domain: Domain
 ) -> None:
     assert _certsys_token(client).status_code == 200  # warms the client and key caches
-    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(client.app).get(IdentityProvider)
     headers = _basic("cert-system", SECRET)
     form = {"grant_type": "client_credentials"}
     body = token_api._client_credentials_from_memory(idp, form, headers["authorization"])
@@ -258,7 +260,7 @@ def test_warm_client_credentials_are_answered_from_memory(
 
 
 def test_a_disabled_client_stops_within_the_cache_bound(client: TestClient, domain: Domain) -> None:
-    idp = client.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(client.app).get(IdentityProvider)
     idp.client_cache.seconds = 0.5  # CLIENT_CACHE_SECONDS (5 s), shortened for the test
     assert _certsys_token(client).status_code == 200
     with domain.keys.database.transaction() as session:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from fastapi.testclient import TestClient
 
+from core.api.deps import runtime_of
 from keys.certificate_status import set_status
 from keys.runtime import KeyServices
 from keys.seal_certificates import issue_seal_certificate
@@ -23,7 +24,7 @@ from tests.keys.foreign import foreign_pair
 
 @pytest.fixture
 def keys(client: TestClient) -> KeyServices:
-    services: KeyServices = client.app.state.keys  # type: ignore[attr-defined]
+    services: KeyServices = runtime_of(client.app).get(KeyServices)
     return services
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from core.api.deps import runtime_of
 from core.settings import Settings
 from keys import token_keys
 from keys.algorithms import KeyAlgorithm
@@ -49,7 +50,7 @@ def test_jwks_etag_and_not_modified(client: TestClient) -> None:
 
 
 def test_jwks_is_not_read_from_the_database_per_request(client: TestClient) -> None:
-    published = client.app.state.keys.published  # type: ignore[attr-defined]
+    published = runtime_of(client.app).get(KeyServices).published
     client.get("/jwks")
     document = published.fresh()
     assert document is not None
@@ -68,9 +69,9 @@ def test_rotation_here_shows_at_once_and_elsewhere_within_the_bound(
         before = _kids(here)
         assert _kids(elsewhere) == before  # two processes over one database agree
         etag = elsewhere.get("/jwks").headers["etag"]
-        elsewhere_keys: KeyServices = elsewhere.app.state.keys  # type: ignore[attr-defined]
+        elsewhere_keys: KeyServices = runtime_of(elsewhere.app).get(KeyServices)
         elsewhere_keys.published.seconds = 0.5  # the bound, shortened for the test
-        active, upcoming = _rotate(here.app.state.keys)  # type: ignore[attr-defined]
+        active, upcoming = _rotate(runtime_of(here.app).get(KeyServices))
         assert _kids(here)[:2] == [active, upcoming]  # the rotating process: at once
         assert active == before[1]
         # The other process may serve its remembered set until the bound passes, no longer.
@@ -81,7 +82,7 @@ def test_rotation_here_shows_at_once_and_elsewhere_within_the_bound(
 
 
 def test_the_documented_bound_is_the_active_key_cache(client: TestClient) -> None:
-    published = client.app.state.keys.published  # type: ignore[attr-defined]
+    published = runtime_of(client.app).get(KeyServices).published
     assert published.seconds == token_keys.ACTIVE_KEY_CACHE_SECONDS == 5.0
 
 

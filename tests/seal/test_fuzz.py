@@ -9,8 +9,10 @@ import zlib
 import pytest
 from fastapi.testclient import TestClient
 
+from core.api.deps import runtime_of
 from seal.errors import SealError
 from seal.placement import PlacementRequest
+from seal.runtime import SealingService
 from seal.sealing import SealingRequest, seal_document
 from tests.seal.world import CLIENT_ID, World, make_world
 from tongxing.demo_sealing import sample_permit
@@ -64,7 +66,7 @@ def world(client: TestClient) -> World:
 
 
 def test_malformed_pdfs_are_refused_precisely_and_leave_no_trace(world: World) -> None:
-    service = world.client.app.state.sealing  # type: ignore[attr-defined]
+    service = runtime_of(world.client.app).get(SealingService)
     request = SealingRequest(
         seal_id=world.seal_id,
         placement=PlacementRequest(page=1, x=300, y=150),

@@ -12,9 +12,11 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from seal.api.verify import report_for
+from core.api.deps import runtime_of
 from seal.errors import SealError
 from seal.placement import PlacementRequest
+from seal.public_verification import report_for
+from seal.runtime import SealingService
 from seal.sealing import SealingRequest, seal_document
 from tests.seal.world import CLIENT_ID, World, make_world
 from tongxing.demo_sealing import sample_permit
@@ -89,7 +91,7 @@ def _mutations(rng: random.Random) -> list[Callable[[bytes], bytes]]:
 
 
 def test_mutants_of_real_documents_are_refused_or_sealed_and_verify(world: World) -> None:
-    service = world.client.app.state.sealing  # type: ignore[attr-defined]
+    service = runtime_of(world.client.app).get(SealingService)
     unsealed = sample_permit()
     once = seal_document(service, client_id=CLIENT_ID, request=_request(world), data=unsealed).data
     twice = seal_document(

@@ -14,7 +14,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from core.api.deps import runtime_of
 from seal.idempotency import IdempotencyKeys
+from seal.runtime import SealingService
 from tests.seal.world import World, make_world
 from tongxing.demo_sealing import sample_permit
 
@@ -197,7 +199,7 @@ def test_an_idempotency_key_seals_once(world: World) -> None:
     assert reused.status_code == 422
     assert reused.json()["type"] == "urn:tongxing:problem:idempotency-key-reused"
     # A request still running with the key: a retry waits instead of sealing twice.
-    service = world.client.app.state.sealing  # type: ignore[attr-defined]
+    service = runtime_of(world.client.app).get(SealingService)
     keys = IdempotencyKeys(service.store, ttl_seconds=60)
     assert keys.begin(client_id="permit-system", key="case-2026-0002", fingerprint="x") is None
     busy = world.sign(headers={"Idempotency-Key": "case-2026-0002"})

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from core.api.deps import runtime_of
+from core.services import Services
 from core.settings import Settings
 from core.store.redis import RedisStore
 from tests.conftest import strong_secret
@@ -27,7 +29,7 @@ def test_readyz_reports_each_dependency(client: TestClient) -> None:
 
 
 def test_readyz_names_the_failed_dependency(client: TestClient) -> None:
-    services = client.app.state.services  # type: ignore[attr-defined]
+    services = runtime_of(client.app).get(Services)
     healthy_store = services.store
     services.store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", prefix="txdead")
     try:
