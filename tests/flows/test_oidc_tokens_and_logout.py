@@ -13,6 +13,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from core.api.deps import runtime_of
+from idp import logout
 from idp.models import LogoutDelivery
 from idp.runtime import IdentityProvider
 from tests import oidc
@@ -359,3 +360,29 @@ def test_the_sweep_keeps_trying_until_its_attempts_are_spent(client: TestClient)
         backchannel.MAX_ATTEMPTS,
         "HTTP 503",
     )
+
+
+def test_logout_validation_is_a_rule_of_its_own(rp: TestClient) -> None:
+    """idp.logout.validate_request, called as the routers call it (no HTTP)."""
+    idp = runtime_of(rp.app).get(IdentityProvider)
+    hint = _tokens(rp)["id_token"]
+    checked = logout.validate_request(
+        idp, {"id_token_hint": hint, "post_logout_redirect_uri": oidc.LOGOUT_REDIRECT}
+    )
+    assert checked.client_id == "permits"
+    assert checked.post_logout_redirect_uri == oidc.LOGOUT_REDIRECT
+    assert checked.sid == oidc.jwt_claims(hint)["sid"]
+    by_name = logout.validate_request(
+        idp, {"client_id": "permits", "post_logout_redirect_uri": oidc.LOGOUT_REDIRECT}
+    )
+    assert by_name.client_id == "permits" and by_name.sid is None
+    refused = [
+        {"id_token_hint": hint, "client_id": "housing"},  # not the hint's client
+        {"post_logout_redirect_uri": oidc.LOGOUT_REDIRECT},  # whose URI?
+        {"client_id": "permits", "post_logout_redirect_uri": "https://evil.example/"},
+        {"client_id": "nobody", "post_logout_redirect_uri": oidc.LOGOUT_REDIRECT},
+        {"id_token_hint": "not.a.token"},
+    ]
+    for params in refused:
+        with pytest.raises(logout.LogoutRefused):
+            logout.validate_request(idp, params)
