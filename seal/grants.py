@@ -1,5 +1,6 @@
 """Grants: which client may apply which seal, for which document types, until when and how
-many times, approved by an administrator of the organisation that owns the seal.
+many times — requested (``pending``, sealing nothing), then approved by an administrator of
+the organisation that owns the seal (``active``), or rejected; an active grant is revoked.
 
 Security contract: ``authorise`` is read-only and only picks the grant; the use is counted
 by ``repository.use_grant`` in the sealing transaction, so a failed sealing uses nothing
@@ -21,6 +22,150 @@ from seal.models import SealGrant
 from seal.registry import RegistryError
 
 
+def _terms(
+    *, not_after: datetime | None, max_uses: int | None, document_types: list[str] | None
+) -> tuple[datetime | None, int | None, list[str] | None]:
+    if not_after is not None and as_utc(not_after) <= datetime.now(UTC):
+        raise RegistryError("the grant would already be expired (--until is in the past)")
+    if max_uses is not None and max_uses < 1:
+        raise RegistryError("--max-uses must be at least 1")
+    types = sorted({t.strip() for t in document_types or [] if t.strip()}) or None
+    return (as_utc(not_after) if not_after else None), max_uses, types
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def request(
+    session: Session,
+    *,
+    events: EventRecorder,
+    seal_id: str,
+    client_id: str,
+    actor: str,
+    not_after: datetime | None = None,
+    max_uses: int | None = None,
+    document_types: list[str] | None = None,
+) -> SealGrant:
+    """Ask that ``client_id`` may use ``seal_id`` on these terms: a *pending* grant, which
+    seals nothing until :func:`approve` (the caller has checked the client and who asks)."""
+    seal = repository.seal(session, seal_id)
+    if seal is None:
+        raise RegistryError(f"there is no seal {seal_id!r}")
+    if seal.status == "revoked":
+        raise RegistryError(f"seal {seal_id} is revoked")
+    until, uses, types = _terms(
+        not_after=not_after, max_uses=max_uses, document_types=document_types
+    )
+    row = SealGrant(
+        id="grant_" + uuid.uuid4().hex[:16],
+        seal_id=seal_id,
+        client_id=client_id,
+        document_types=types,
+        not_after=until,
+        max_uses=uses,
+        uses=0,
+        requested_by=actor,
+        approved_by=None,
+        status="pending",
+        created_at=datetime.now(UTC),
+    )
+    session.add(row)
+    events.record(
+        session,
+        type="seal.grant.requested",
+        actor=actor,
+        subject=row.id,
+        details={
+            "seal_id": seal_id,
+            "client_id": client_id,
+            "until": _stamp(until),
+            "max_uses": uses,
+            "document_types": types,
+        },
+    )
+    return row
+
+
+def _pending(session: Session, grant_id: str) -> SealGrant:
+    row = repository.grant(session, grant_id, for_update=True)
+    if row is None:
+        raise RegistryError(f"there is no grant {grant_id!r}")
+    if row.status != "pending":
+        raise RegistryError(f"grant {grant_id} is {row.status}, not waiting for a decision")
+    return row
+
+
+def approve(
+    session: Session,
+    *,
+    events: EventRecorder,
+    grant_id: str,
+    actor: str,
+    not_after: datetime | None = None,
+    max_uses: int | None = None,
+    document_types: list[str] | None = None,
+) -> SealGrant:
+    """Make a pending grant active (the caller has checked that ``actor`` administers the
+    seal's organisation). The approver may narrow the requested terms — an earlier end,
+    fewer uses, fewer document types — never widen them."""
+    row = _pending(session, grant_id)
+    seal = repository.seal(session, row.seal_id)
+    if seal is None or seal.status == "revoked":
+        raise RegistryError(f"seal {row.seal_id} is revoked or gone")
+    until, uses, types = _terms(
+        not_after=not_after, max_uses=max_uses, document_types=document_types
+    )
+    asked_until = as_utc(row.not_after) if row.not_after else None
+    if asked_until is not None and asked_until <= datetime.now(UTC):
+        raise RegistryError(f"the requested end {_stamp(asked_until)} has passed; ask again")
+    if until is not None and asked_until is not None and until > asked_until:
+        raise RegistryError(f"the grant was requested until {_stamp(asked_until)}; not later")
+    if uses is not None and row.max_uses is not None and uses > row.max_uses:
+        raise RegistryError(f"the grant was requested for {row.max_uses} uses; not more")
+    if types is not None and row.document_types and not set(types) <= set(row.document_types):
+        raise RegistryError(
+            f"the grant was requested for document types {', '.join(row.document_types)}; "
+            "approve those or fewer"
+        )
+    row.not_after = until or asked_until
+    row.max_uses = uses or row.max_uses
+    row.document_types = types or row.document_types
+    row.status, row.approved_by = "active", actor
+    events.record(
+        session,
+        type="seal.grant.approved",
+        actor=actor,
+        subject=row.id,
+        details={
+            "seal_id": row.seal_id,
+            "client_id": row.client_id,
+            "requested_by": row.requested_by,
+            "until": _stamp(row.not_after),
+            "max_uses": row.max_uses,
+            "document_types": row.document_types,
+        },
+    )
+    return row
+
+
+def reject(
+    session: Session, *, events: EventRecorder, grant_id: str, actor: str, reason: str
+) -> SealGrant:
+    """Turn a pending grant down (it never seals)."""
+    row = _pending(session, grant_id)
+    row.status, row.approved_by = "rejected", None
+    events.record(
+        session,
+        type="seal.grant.rejected",
+        actor=actor,
+        subject=row.id,
+        details={"seal_id": row.seal_id, "client_id": row.client_id, "reason": reason},
+    )
+    return row
+
+
 def create(
     session: Session,
     *,
@@ -33,56 +178,30 @@ def create(
     max_uses: int | None = None,
     document_types: list[str] | None = None,
 ) -> SealGrant:
-    """Grant ``client_id`` the use of ``seal_id`` (the caller has checked that the client
-    exists and that ``approved_by`` administers the seal's organisation)."""
-    seal = repository.seal(session, seal_id)
-    if seal is None:
-        raise RegistryError(f"there is no seal {seal_id!r}")
-    if seal.status == "revoked":
-        raise RegistryError(f"seal {seal_id} is revoked")
-    now = datetime.now(UTC)
-    if not_after is not None and as_utc(not_after) <= now:
-        raise RegistryError("the grant would already be expired (--until is in the past)")
-    if max_uses is not None and max_uses < 1:
-        raise RegistryError("--max-uses must be at least 1")
-    types = sorted({t.strip() for t in document_types or [] if t.strip()}) or None
-    row = SealGrant(
-        id="grant_" + uuid.uuid4().hex[:16],
+    """A grant requested by ``actor`` and approved by ``approved_by`` at once: for seeding
+    (demo data, tests), where the caller stands for both (the rule book is ``admin.grants``)."""
+    row = request(
+        session,
+        events=events,
         seal_id=seal_id,
         client_id=client_id,
-        document_types=types,
-        not_after=as_utc(not_after) if not_after else None,
-        max_uses=max_uses,
-        uses=0,
-        approved_by=approved_by,
-        status="active",
-        created_at=now,
-    )
-    session.add(row)
-    events.record(
-        session,
-        type="seal.grant.created",
         actor=actor,
-        subject=row.id,
-        details={
-            "seal_id": seal_id,
-            "client_id": client_id,
-            "approved_by": approved_by,
-            "until": row.not_after.strftime("%Y-%m-%dT%H:%M:%SZ") if row.not_after else None,
-            "max_uses": max_uses,
-            "document_types": types,
-        },
+        not_after=not_after,
+        max_uses=max_uses,
+        document_types=document_types,
     )
-    return row
+    session.flush()
+    return approve(session, events=events, grant_id=row.id, actor=approved_by)
 
 
 def revoke(session: Session, *, events: EventRecorder, grant_id: str, actor: str) -> SealGrant:
-    """End a grant now."""
-    row = repository.grant(session, grant_id)
+    """End an active grant now (the one revoke path: the CLI, the API and the console all
+    come here; a pending grant is rejected instead)."""
+    row = repository.grant(session, grant_id, for_update=True)
     if row is None:
         raise RegistryError(f"there is no grant {grant_id!r}")
-    if row.status == "revoked":
-        raise RegistryError(f"grant {grant_id} is already revoked")
+    if row.status != "active":
+        raise RegistryError(f"grant {grant_id} is {row.status}; only an active grant is revoked")
     row.status, row.revoked_at = "revoked", datetime.now(UTC)
     events.record(
         session,

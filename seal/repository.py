@@ -27,9 +27,9 @@ def seals(session: Session, *, organisation_uscc: str | None = None) -> Sequence
     return session.scalars(query).all()
 
 
-def grant(session: Session, grant_id: str) -> SealGrant | None:
-    """A grant by id."""
-    return session.get(SealGrant, grant_id)
+def grant(session: Session, grant_id: str, *, for_update: bool = False) -> SealGrant | None:
+    """A grant by id (optionally locked for update)."""
+    return session.get(SealGrant, grant_id, with_for_update=for_update)
 
 
 def grants(
