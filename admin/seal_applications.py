@@ -69,13 +69,19 @@ def apply(
     admin: Administration,
     actor: Actor,
     *,
-    organisation: str,
+    organisation: str | None,
     seal_type: str,
     name: str | None = None,
     image_png: bytes | None = None,
 ) -> dict[str, Any]:
-    """File an application for a seal of ``organisation`` (id or USCC)."""
+    """File an application for a seal of ``organisation`` (id or USCC; None: the one
+    organisation the actor administers in this act)."""
     with admin.acting(actor, "seal_applications.file") as session:
+        if organisation is None:
+            if len(actor.organisations) != 1:
+                policy.require_org_admin(actor, "")  # a refusal on record when there is none
+                raise Invalid("say which organisation the seal is for")
+            [organisation] = actor.organisations
         found = idp_repository.organisation(session, organisation)
         if found is None:
             raise NotFound(f"there is no organisation {organisation!r}")

@@ -17,8 +17,11 @@ from starlette.formparsers import MultiPartParser
 
 import idp as idp_package
 import seal as seal_package
+from admin.api import grants as admin_grants
 from admin.api import problems as admin_problems
 from admin.api import roles as admin_roles
+from admin.api import seal_applications as admin_seal_applications
+from admin.api import seals as admin_seals
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.cluster import HEARTBEAT_SECONDS, Membership
@@ -144,6 +147,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)
+    app.include_router(admin_seal_applications.router)
+    app.include_router(admin_seals.router)
+    app.include_router(admin_grants.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)
