@@ -27,6 +27,16 @@ def build(domain: object) -> w.World:
     return built
 
 
+def organisation_id(world: w.World, uscc: str) -> str:
+    """The id of the organisation ``uscc`` (what an org:admin token carries)."""
+    from idp import repository
+
+    with world.domain.keys.database.reading() as session:
+        found = repository.organisation(session, uscc)
+        assert found is not None
+        return found.id
+
+
 def make_seal(world: w.World, *, applicant: str = w.ORG_ADMIN, uscc: str = oidc.USCC) -> str:
     """A seal of ``uscc``: filed by ``applicant``, approved by the security administrator."""
     filed = seal_applications.apply(
