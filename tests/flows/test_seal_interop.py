@@ -30,7 +30,16 @@ from pyhanko_certvalidator import ValidationContext
 from tests.conftest import strong_secret
 from tests.in_process import tongxing
 from tests.processes import Server, free_port, running_server
-from tests.seal.world import CLIENT_ID, SECRET, USCC, cli, set_up_with_cli
+from tests.seal.world import (
+    AUDITOR,
+    CLIENT_ID,
+    SECADMIN,
+    SECRET,
+    SYSADMIN,
+    USCC,
+    cli,
+    set_up_with_cli,
+)
 from tongxing.demo_sealing import sample_permit
 
 pytestmark = pytest.mark.slow
@@ -86,9 +95,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         seal_id,
         "--approved-by",
         "clerk",
+        "--as",
+        SYSADMIN,
         env=env,
     )
-    assert refused.returncode == 2 and "not an administrator" in refused.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert "does not act as an administrator of organisation" in refused.stderr
+    # Production mode: every administrative command names who acts.
+    anonymous = tongxing("seals", "list", env=env)
+    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
     grant_id = cli(
         "grants",
         "create",
@@ -98,6 +113,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         seal_id,
         "--approved-by",
         "officer",
+        "--as",
+        SYSADMIN,
         env=env,
     )
     with running_server("serve", env=env, cwd=work, port=port) as server:
@@ -166,12 +183,21 @@ def test_sealed_pdfs_validate_with_pyhanko_and_offline_then_fail_once_revoked(
     assert code == 0 and report["indication"] == "TOTAL_PASSED"
 
     image = live.work / "seal.png"
-    cli("seals", "image", live.seal_id, "--out", str(image), env=live.env)
+    cli("seals", "image", live.seal_id, "--out", str(image), "--as", AUDITOR, env=live.env)
     assert image.read_bytes().startswith(b"\x89PNG")
-    listed = json.loads(cli("seals", "list", "--json", env=live.env))
+    listed = json.loads(cli("seals", "list", "--json", "--as", "officer", env=live.env))
     assert [s["status"] for s in listed] == ["active"]
 
-    cli("seals", "revoke", live.seal_id, "--reason", "key_compromise", env=live.env)
+    cli(
+        "seals",
+        "revoke",
+        live.seal_id,
+        "--reason",
+        "key_compromise",
+        "--as",
+        SECADMIN,
+        env=live.env,
+    )
     status = _pyhanko_status(live, sealed["B-T"])
     assert status.revoked and not status.bottom_line  # type: ignore[attr-defined]
     code, report = _verifycli(live, live.work / "sealed-B-T.pdf", "--online")
@@ -183,7 +209,19 @@ def test_sealed_pdfs_validate_with_pyhanko_and_offline_then_fail_once_revoked(
 
 
 def test_a_revoked_grant_stops_the_client_at_once(live: Live) -> None:
-    seal_id = cli("seals", "create", "--org", USCC, "--type", "certificate", env=live.env)
+    seal_id = cli(
+        "seals",
+        "create",
+        "--org",
+        USCC,
+        "--type",
+        "certificate",
+        "--as",
+        "officer",
+        "--approve-as",
+        SECADMIN,
+        env=live.env,
+    )
     grant_id = cli(
         "grants",
         "create",
@@ -195,13 +233,17 @@ def test_a_revoked_grant_stops_the_client_at_once(live: Live) -> None:
         "officer",
         "--max-uses",
         "5",
+        "--as",
+        SYSADMIN,
         env=live.env,
     )
     live.seal_id = seal_id
     assert live.seal(sample_permit()).status_code == 200
-    listed = json.loads(cli("grants", "list", "--seal", seal_id, "--json", env=live.env))
+    listed = json.loads(
+        cli("grants", "list", "--seal", seal_id, "--json", "--as", AUDITOR, env=live.env)
+    )
     assert [(g["id"], g["uses"], g["max_uses"]) for g in listed] == [(grant_id, 1, 5)]
-    cli("grants", "revoke", grant_id, env=live.env)
+    cli("grants", "revoke", grant_id, "--as", "officer", env=live.env)
     refused = live.seal(sample_permit())
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:tongxing:problem:no-grant"

@@ -170,7 +170,7 @@ def test_sealing_through_one_process_is_one_service_with_the_other(
 ) -> None:
     """Grants are counted in PostgreSQL, idempotency keys live in Redis, the audit log is
     shared: a retry on the other process gets the same document, not a second seal."""
-    from tests.seal.world import CLIENT_ID, SECRET, cli, set_up_with_cli
+    from tests.seal.world import CLIENT_ID, SECRET, SYSADMIN, cli, set_up_with_cli
     from tongxing.demo_sealing import sample_permit
 
     env = shared_env
@@ -186,6 +186,8 @@ def test_sealing_through_one_process_is_one_service_with_the_other(
         "officer",
         "--max-uses",
         "2",
+        "--as",
+        SYSADMIN,
         env=env,
     )
     with (

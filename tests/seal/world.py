@@ -176,10 +176,36 @@ def cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+SYSADMIN, SECADMIN, AUDITOR = "sysadmin", "secadmin", "auditor"
+
+
 def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> str:
-    """The bureau, its administrator ``officer`` (plus ``members``), the client
-    ``permit-system`` (secret :data:`SECRET`, scope seal:sign) and an approval seal, all
-    through the CLI an administrator uses; returns the seal id (no grant yet)."""
+    """The three administrator roles (:data:`SYSADMIN`, :data:`SECADMIN`, :data:`AUDITOR`),
+    the bureau, its administrator ``officer`` (plus ``members``), the client
+    ``permit-system`` (secret :data:`SECRET`, scope seal:sign) and an approval seal (filed
+    by the officer, approved by the security administrator), all through the CLI an
+    administrator uses; returns the seal id (no grant yet)."""
+    for login in (SYSADMIN, SECADMIN, AUDITOR):
+        cli(
+            "users",
+            "create",
+            "--username",
+            login,
+            "--password-stdin",
+            env=env,
+            stdin="correct horse battery\n",
+        )
+    cli(
+        "admin",
+        "bootstrap",
+        "--system",
+        SYSADMIN,
+        "--security",
+        SECADMIN,
+        "--audit",
+        AUDITOR,
+        env=env,
+    )
     cli("orgs", "create", "--name", ORG, "--uscc", USCC, env=env)
     for login, role in (("officer", "admin"), *((m, "member") for m in members)):
         cli(
@@ -205,4 +231,16 @@ def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> st
         env=env,
         stdin=SECRET + "\n",
     )
-    return cli("seals", "create", "--org", USCC, "--type", "approval", env=env)
+    return cli(
+        "seals",
+        "create",
+        "--org",
+        USCC,
+        "--type",
+        "approval",
+        "--as",
+        "officer",
+        "--approve-as",
+        SECADMIN,
+        env=env,
+    )

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from core.settings import SettingsError
-from tongxing.cli import admin, audit, clients, db, keys, seals, server, users
+from tongxing.cli import admin, audit, clients, db, grants, keys, seals, server, users
 from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
@@ -34,7 +34,7 @@ app.add_typer(users.users, name="users")
 app.add_typer(users.orgs, name="orgs")
 app.add_typer(clients.app, name="clients")
 app.add_typer(seals.seals, name="seals")
-app.add_typer(seals.grants, name="grants")
+app.add_typer(grants.grants, name="grants")
 app.command("verify")(seals.verify)
 
 EXIT_CONFIG = 2
