@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from idp import grants as idp_grants
 from idp import repository as idp_repository
 from idp.models import PLATFORM_ROLES, Client, User
 from idp.role_scopes import ORG_ADMIN_SCOPE, PLATFORM_SCOPES, role_of
@@ -81,6 +82,14 @@ def from_token(session: Session, token: AccessToken) -> Actor | None:
     if "gid" in token.claims:  # a person's token (authorization code flow)
         user = idp_repository.user(session, token.subject)
         if user is None or user.disabled:
+            return None
+        # Like userinfo: a token of a revoked grant (signed out, replayed code, refresh
+        # reuse) acts no more, and the grant must be this person's at this client.
+        grant = idp_grants.active(session, str(token.claims["gid"]))
+        if grant is None or grant.user_id != user.id or grant.client_id != token.client_id:
+            return None
+        client_row = idp_repository.client(session, token.client_id)
+        if client_row is None or client_row.disabled:
             return None
         held = role_of(session, user.id)
         role = held if held and PLATFORM_SCOPES[held] in token.scopes else None

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from admin import policy
 from admin.actors import ROLE_NAMES, Actor, server
-from admin.errors import Conflict, Forbidden, Invalid, NotFound, RoleConflict
+from admin.errors import Conflict, Invalid, NotFound, RoleConflict
 from admin.models import RoleChange
 from admin.service import Administration
 from idp import repository as idp_repository
@@ -60,16 +61,22 @@ def _appoint(
             f"{user.username} already holds {ROLE_NAMES[held.role]}; nobody holds two of the "
             "three administrator roles"
         )
-    session.add(
-        PlatformRole(
-            user_id=user.id,
-            role=role,
-            granted_by=by,
-            confirmed_by=confirmed_by,
-            created_at=datetime.now(UTC),
-        )
-    )
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent appointment of the same person
+            session.add(
+                PlatformRole(
+                    user_id=user.id,
+                    role=role,
+                    granted_by=by,
+                    confirmed_by=confirmed_by,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    except IntegrityError:
+        raise RoleConflict(
+            f"{user.username} was just given a role; nobody holds two of the three "
+            "administrator roles"
+        ) from None
     admin.events.record(
         session,
         type=event,
@@ -112,7 +119,8 @@ def change_view(change: RoleChange, session: Session) -> dict[str, Any]:
 def bootstrap(admin: Administration, *, system: str, security: str, audit: str) -> None:
     """Appoint the first holder of each role (on the server, once)."""
     actor = server("bootstrap")
-    with admin.acting(actor, "roles.bootstrap") as session:
+    # Two bootstraps at once would each see no holder: they take turns.
+    with admin.database.exclusive("admin-roles"), admin.acting(actor, "roles.bootstrap") as session:
         if session.scalars(select(PlatformRole).limit(1)).first() is not None:
             raise Conflict(
                 "administrator roles are already held; change them through the admin API "
@@ -142,6 +150,13 @@ def holders(admin: Administration, actor: Actor) -> list[dict[str, Any]]:
         return [role_view(row, user) for row, user in idp_repository.platform_role_holders(session)]
 
 
+def _locked(session: Session, user: User) -> User:
+    """``user`` re-read under a row lock: changes for one person happen one at a time."""
+    locked = session.get(User, user.id, with_for_update=True, populate_existing=True)
+    assert locked is not None
+    return locked
+
+
 def _active_holders(session: Session, role: str) -> list[User]:
     return [u for _, u in idp_repository.platform_role_holders(session, role) if not u.disabled]
 
@@ -158,9 +173,8 @@ def request_change(
     role = _role(role)
     with admin.acting(actor, f"roles.{action}") as session:
         policy.require_role(actor, role)
-        if actor.kind != "person":
-            raise Forbidden("appointments are made by people, not service accounts", needed=[role])
-        user = _person(session, login)
+        policy.require_person(actor, what="an appointment")
+        user = _locked(session, _person(session, login))
         held = session.get(PlatformRole, user.id)
         if action == "grant":
             if held is not None:
@@ -209,15 +223,21 @@ def decide_change(
         others = [r for r in PLATFORM_ROLES if r != change.role]
         policy.require_role(actor, *others)
         policy.require_other_person(actor, change.requested_by, what="confirming a role change")
-        if actor.kind != "person":
-            raise Forbidden(
-                "appointments are confirmed by people, not service accounts", needed=others
-            )
+        policy.require_person(actor, what="an appointment")
         if change.status != "pending":
             raise Conflict(f"the change {change_id} is already {change.status}")
-        user = idp_repository.user(session, change.user_id)
-        if user is None:
+        found = idp_repository.user(session, change.user_id)
+        if found is None:
             raise NotFound("the person of this change is gone")
+        user = _locked(session, found)
+        # Every holder of the role, locked: two withdrawals confirmed at once are counted
+        # one after the other, so the last holder cannot go (PostgreSQL; SQLite writes
+        # one transaction at a time anyway).
+        session.scalars(
+            select(PlatformRole).where(PlatformRole.role == change.role).with_for_update()
+        ).all()
+        if confirm and change.action == "grant" and user.disabled:
+            raise Conflict(f"{user.username} has been disabled since the request")
         change.decided_by, change.decided_at = actor.label, datetime.now(UTC)
         if not confirm:
             change.status = "rejected"
@@ -279,7 +299,10 @@ def break_glass(admin: Administration, *, role: str, login: str, reason: str) ->
     if len(reason.strip()) < 10:
         raise Invalid("say why (at least 10 characters): the reason is in the audit log")
     actor = server("break-glass")
-    with admin.acting(actor, "roles.break_glass") as session:
+    with (
+        admin.database.exclusive("admin-roles"),
+        admin.acting(actor, "roles.break_glass") as session,
+    ):
         active = _active_holders(session, role)
         if active:
             raise Conflict(

@@ -64,6 +64,16 @@ def _seal_organisation(session: Session, grant: SealGrant) -> str:
     return organisation_id(session, find_seal(session, grant.seal_id).organisation_uscc)
 
 
+def _check_client(client: Client) -> None:
+    if client.disabled:
+        raise Conflict(f"client {client.client_id!r} is disabled")
+    if "seal:sign" not in client.scopes or "client_credentials" not in client.grant_types:
+        raise Invalid(
+            f"client {client.client_id!r} cannot get seal:sign tokens (register it with "
+            "--grant-type client_credentials --scope seal:sign)"
+        )
+
+
 def request(
     admin: Administration,
     actor: Actor,
@@ -82,13 +92,7 @@ def request(
         policy.require_role_or_org_admin(
             actor, SYSTEM, organisation_id=client.owner_organisation_id or ""
         )
-        if client.disabled:
-            raise Conflict(f"client {client_id!r} is disabled")
-        if "seal:sign" not in client.scopes or "client_credentials" not in client.grant_types:
-            raise Invalid(
-                f"client {client_id!r} cannot get seal:sign tokens (register it with "
-                "--grant-type client_credentials --scope seal:sign)"
-            )
+        _check_client(client)
         seal = find_seal(session, seal_id)
         if seal.status == "revoked":
             raise Conflict(f"seal {seal_id} is revoked")
@@ -124,9 +128,15 @@ def approve(
     with admin.acting(actor, "grants.approve") as session:
         row = _find(session, grant_id, for_update=True)
         policy.require_org_admin(actor, _seal_organisation(session, row))
+        policy.require_person(actor, what="approving a grant")
         versions.check(if_match, view(row))
         if row.status != "pending":
             raise Conflict(f"grant {grant_id} is {row.status}, not waiting for a decision")
+        # The client may have changed since the request: it must still be able to seal.
+        client = idp_repository.client(session, row.client_id)
+        if client is None:
+            raise Conflict(f"client {row.client_id!r} no longer exists")
+        _check_client(client)
         try:
             seal_grants.approve(
                 session,
@@ -157,6 +167,7 @@ def reject(
     with admin.acting(actor, "grants.reject") as session:
         row = _find(session, grant_id, for_update=True)
         policy.require_org_admin(actor, _seal_organisation(session, row))
+        policy.require_person(actor, what="rejecting a grant")
         versions.check(if_match, view(row))
         if row.status != "pending":
             raise Conflict(f"grant {grant_id} is {row.status}, not waiting for a decision")

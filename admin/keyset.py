@@ -27,9 +27,14 @@ def parse(value: str) -> tuple[int, datetime, str]:
     """The (rank, time, id) of a key from a cursor; a forged cursor is refused."""
     try:
         rank, moment, ident = value.split("|", 2)
-        return int(rank), as_utc(datetime.fromisoformat(moment)), ident
-    except ValueError:
+        parsed = int(rank), as_utc(datetime.fromisoformat(moment)), ident
+    except (ValueError, OverflowError):
         raise Invalid("the cursor is not one this server gave out") from None
+    # Ranks are 0 or 1 and ids short: anything else was not given out here (and a huge rank
+    # would overflow the database's integer).
+    if parsed[0] not in (0, 1) or len(ident) > 64:
+        raise Invalid("the cursor is not one this server gave out")
+    return parsed
 
 
 def after(value: str | None, *, created: Any, ident: Any, rank: Any = None) -> ColumnElement[bool]:

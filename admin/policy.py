@@ -35,3 +35,10 @@ def require_other_person(actor: Actor, first: str, *, what: str) -> None:
     """Four eyes: ``actor`` is not ``first`` (the label of who started the act)."""
     if actor.label == first:
         raise SecondPersonNeeded(f"{what} must be done by someone other than {first}")
+
+
+def require_person(actor: Actor, *, what: str) -> None:
+    """Decisions (approvals, appointments) are made by people: a service account automates
+    routine acts but never decides in a person's place, nor for itself."""
+    if actor.kind != "person":
+        raise Forbidden(f"{what} is decided by a person, not by {actor.label}", needed=["person"])

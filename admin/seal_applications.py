@@ -159,6 +159,7 @@ def image(admin: Administration, actor: Actor, application_id: str) -> bytes:
 
 def _decision(session: Session, actor: Actor, application_id: str) -> SealApplication:
     policy.require_role(actor, SECURITY)
+    policy.require_person(actor, what="a seal application")
     row = _find(session, application_id, for_update=True)
     policy.require_other_person(actor, row.applicant, what="deciding a seal application")
     if row.status != "pending":

@@ -97,6 +97,14 @@ def register(
             "a service account holds at most one of admin:system, admin:security and "
             "admin:audit (nobody holds two of the three administrator roles)"
         )
+    if (
+        role_scopes.ADMIN_SCOPES.intersection(scopes)
+        and "authorization_code" in grant_types
+        and not first_party
+    ):
+        # A token with an administrator scope works at the admin API: only the city's own
+        # apps (the console) may ask a person for one, never an app a person consents to.
+        raise ClientError("only first-party clients may request administrator scopes")
     if role_scopes.ADMIN_SCOPES.intersection(scopes) and pairwise_sector:
         # The admin API knows a person by the token's sub: it must be the person's own id.
         raise ClientError("clients with administrator scopes use public subjects (no pairwise)")

@@ -10,7 +10,7 @@ and concurrent sealings can never exceed ``max_uses``. Revocation is immediate.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -22,11 +22,24 @@ from seal.models import SealGrant
 from seal.registry import RegistryError
 
 
+GRANT_MAX_DAYS = 3660
+
+
 def _terms(
     *, not_after: datetime | None, max_uses: int | None, document_types: list[str] | None
 ) -> tuple[datetime | None, int | None, list[str] | None]:
-    if not_after is not None and as_utc(not_after) <= datetime.now(UTC):
+    now = datetime.now(UTC)
+    if not_after is not None:
+        try:
+            not_after = as_utc(not_after)
+        except OverflowError:  # beyond year 9999 in UTC
+            raise RegistryError(f"a grant lasts at most {GRANT_MAX_DAYS} days") from None
+    if not_after is not None and not_after <= now:
         raise RegistryError("the grant would already be expired (--until is in the past)")
+    # No grant outlives the longest seal certificate (ten years): a far-future date is a
+    # typo, and beyond year 9999 the databases cannot even store it.
+    if not_after is not None and as_utc(not_after) > now + timedelta(days=GRANT_MAX_DAYS):
+        raise RegistryError(f"a grant lasts at most {GRANT_MAX_DAYS} days (--until is too far)")
     if max_uses is not None and max_uses < 1:
         raise RegistryError("--max-uses must be at least 1")
     types = sorted({t.strip() for t in document_types or [] if t.strip()}) or None
