@@ -21,7 +21,6 @@ from seal.errors import DocumentTypeNotGranted, GrantExhausted, GrantExpired, No
 from seal.models import SealGrant
 from seal.registry import RegistryError
 
-
 GRANT_MAX_DAYS = 3660
 
 
