@@ -52,6 +52,9 @@ class Actor:
         return organisation_id in self.organisations
 
 
+SETUP = "setup"  # the server operator before the first appointment (see policy)
+
+
 def server(operation: str) -> Actor:
     """The server operator running a role-free command (bootstrap, break-glass)."""
     return Actor(kind="server", id=operation, name=operation, role=None, organisations=frozenset())

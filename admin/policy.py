@@ -3,8 +3,12 @@ it touches, and four eyes. Each raises a refusal the service records (see ``serv
 
 from __future__ import annotations
 
-from admin.actors import ROLE_NAMES, Actor
+from sqlalchemy.orm import Session
+
+from admin.actors import ROLE_NAMES, SETUP, Actor
 from admin.errors import Forbidden, SecondPersonNeeded
+from idp import repository as idp_repository
+from idp.models import PLATFORM_ROLES
 
 
 def require_role(actor: Actor, *roles: str) -> None:
@@ -42,3 +46,35 @@ def require_person(actor: Actor, *, what: str) -> None:
     routine acts but never decides in a person's place, nor for itself."""
     if actor.kind != "person":
         raise Forbidden(f"{what} is decided by a person, not by {actor.label}", needed=["person"])
+
+
+def require_role_or_setup(session: Session, actor: Actor, *roles: str) -> None:
+    """The actor acts in one of ``roles``, or is the server operator setting up a new
+    installation: before ``tongxing admin bootstrap`` appoints anyone, the first people,
+    organisations and clients are made on the server without a role (bootstrap needs
+    people to appoint). From the first appointment on, nobody acts without a role — role
+    rows are never all removed (the last holder cannot be withdrawn; break-glass replaces)."""
+    if actor.kind == "server" and actor.id == SETUP:
+        if setting_up(session, actor):
+            return
+        raise Forbidden(
+            "administrator roles are held on this installation: say who acts (--as LOGIN)",
+            needed=list(roles),
+        )
+    require_role(actor, *roles)
+
+
+def setting_up(session: Session, actor: Actor) -> bool:
+    """Whether the actor is the server operator of an installation nobody administers yet
+    (who may then read and make what :func:`require_role_or_setup` allows)."""
+    return (
+        actor.kind == "server"
+        and actor.id == SETUP
+        and not idp_repository.platform_role_holders(session)
+    )
+
+
+def reads_everything(session: Session, actor: Actor) -> bool:
+    """Whether the actor reads every person, organisation and client: the three platform
+    roles do (auditors need the context), and the operator setting up."""
+    return actor.role in PLATFORM_ROLES or setting_up(session, actor)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.events import EventRecorder
-from idp import passwords, repository
+from idp import grants, passwords, repository
 from idp.identifiers import (
     mask_national_id,
     normalise_national_id,
@@ -65,12 +65,9 @@ def create_user(
         raise AccountError(
             "usernames have 3-64 characters: a-z, 0-9, '.', '_', '-', at least one letter"
         )
-    if len(display_name) > 128 or (email is not None and len(email) > 254):
-        raise AccountError("the name or email address is too long")
-    if email is not None and not _EMAIL.match(email := email.strip().lower()):
-        raise AccountError("the email address is not valid")
-    if phone is not None and not _PHONE.match(phone := phone.strip().replace(" ", "")):
-        raise AccountError("the phone number is not valid")
+    if len(display_name) > 128:
+        raise AccountError("the name is too long")
+    email, phone = _email(email), _phone(phone)
     if assurance not in ASSURANCE_LEVELS:
         raise AccountError(f"assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
     for login in filter(None, (username, email, phone)):
@@ -112,6 +109,73 @@ def create_user(
         },
     )
     return user
+
+
+def _email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise AccountError("the email address is not valid")
+    return email
+
+
+def _phone(phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    phone = phone.strip().replace(" ", "")
+    if not _PHONE.match(phone):
+        raise AccountError("the phone number is not valid")
+    return phone
+
+
+def update_profile(
+    session: Session,
+    *,
+    events: EventRecorder,
+    user: User,
+    actor: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    clear: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Change a person's display name, email or phone (``clear`` names the contact fields
+    to remove); returns the names of the fields that changed. An email or phone is a login,
+    so it must not be another account's."""
+    changed: dict[str, str | None] = {}
+    if display_name is not None:
+        if not display_name.strip() or len(display_name) > 128:
+            raise AccountError("a name has 1-128 characters")
+        changed["display_name"] = display_name.strip()
+    for field, value in (("email", _email(email)), ("phone", _phone(phone))):
+        if field in clear:
+            changed[field] = None
+        elif value is not None:
+            holder = repository.user_by_login(session, value)
+            if holder is not None and holder.id != user.id:
+                raise AccountError(f"{value!r} is already used by another account")
+            changed[field] = value
+    changed = {k: v for k, v in changed.items() if getattr(user, k) != v}
+    if not changed:
+        return []
+    for field, value in changed.items():
+        setattr(user, field, value)
+    user.updated_at = _now()
+    try:
+        with session.begin_nested():  # a concurrent twin taking the same login loses here
+            session.flush()
+    except IntegrityError:
+        raise AccountError("the email or phone is already used by another account") from None
+    events.record(
+        session,
+        type="user.updated",
+        actor=actor,
+        subject=user.id,
+        # Which fields, not their values: the log is read by auditors, not a contact book.
+        details={"username": user.username, "fields": sorted(changed)},
+    )
+    return sorted(changed)
 
 
 def _set_national_id(
@@ -182,17 +246,38 @@ def set_password(
 
 
 def set_disabled(
-    session: Session, *, events: EventRecorder, login: str, disabled: bool, actor: str
+    session: Session,
+    *,
+    events: EventRecorder,
+    login: str,
+    disabled: bool,
+    actor: str,
+    locking: bool = False,
+    reason: str | None = None,
 ) -> User:
-    """Disable (or re-enable) an account."""
+    """Disable (or re-enable) an account. A disabled person cannot sign in, an SSO session
+    of theirs is not honoured, and every OAuth grant they gave ends now (refresh tokens and
+    userinfo stop, for good: re-enabling revives none). ``locking`` records the act as a
+    security lock (``user.locked``/``user.unlocked``) rather than an account change."""
     user = _user(session, login)
     user.disabled, user.updated_at = disabled, _now()
+    ended = []
+    if disabled:
+        for grant in grants.of_user(session, user.id):
+            if grants.revoke(session, grant.id, reason="account-locked" if locking else "disabled"):
+                ended.append(grant.id)
+    kind = ("user.locked", "user.unlocked") if locking else ("user.disabled", "user.enabled")
+    details: dict[str, object] = {"username": user.username}
+    if ended:
+        details["grants_ended"] = len(ended)
+    if reason:
+        details["reason"] = reason
     events.record(
         session,
-        type="user.disabled" if disabled else "user.enabled",
+        type=kind[0] if disabled else kind[1],
         actor=actor,
         subject=user.id,
-        details={"username": user.username},
+        details=details,
     )
     return user
 
@@ -269,3 +354,50 @@ def add_member(
         details={"user": user.id, "role": role},
     )
     return member
+
+
+def update_organisation(
+    session: Session,
+    *,
+    events: EventRecorder,
+    organisation: Organisation,
+    actor: str,
+    name: str | None = None,
+    disabled: bool | None = None,
+) -> list[str]:
+    """Rename, disable or re-enable an organisation (a disabled one cannot be chosen at
+    sign-in, so its administrators lose ``org:admin`` from the next token); returns the
+    names of the fields that changed."""
+    changed: list[str] = []
+    if name is not None:
+        if not name.strip() or len(name) > 200:
+            raise AccountError("an organisation needs a name of at most 200 characters")
+        if organisation.name != name.strip():
+            organisation.name = name.strip()
+            changed.append("name")
+    if disabled is not None and organisation.disabled != disabled:
+        organisation.disabled = disabled
+        changed.append("disabled")
+    if changed:
+        events.record(
+            session,
+            type="organisation.updated",
+            actor=actor,
+            subject=organisation.id,
+            details={"name": organisation.name, "disabled": organisation.disabled},
+        )
+    return changed
+
+
+def remove_member(
+    session: Session, *, events: EventRecorder, membership: Membership, actor: str
+) -> None:
+    """End a person's membership of an organisation."""
+    session.delete(membership)
+    events.record(
+        session,
+        type="organisation.member_removed",
+        actor=actor,
+        subject=membership.organisation_id,
+        details={"user": membership.user_id, "role": membership.role},
+    )

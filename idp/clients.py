@@ -260,6 +260,51 @@ def set_disabled(
     return client
 
 
+def update(
+    session: Session,
+    *,
+    events: EventRecorder,
+    client: Client,
+    actor: str,
+    name: str | None = None,
+    redirect_uris: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+) -> list[str]:
+    """Rename a client or replace its browser redirect URIs, under the rules of
+    :func:`register`; returns the names of the fields that changed."""
+    changed: dict[str, object] = {}
+    if name is not None:
+        if not name.strip() or len(name) > 128:
+            raise ClientError("a client name has 1-128 characters")
+        changed["name"] = name.strip()
+    if redirect_uris is not None:
+        uris = [check_uri(u, what="redirect URI", loopback_http=True) for u in redirect_uris]
+        if "authorization_code" in client.grant_types and not uris:
+            raise ClientError("the authorization code flow needs at least one redirect URI")
+        if "authorization_code" not in client.grant_types and uris:
+            raise ClientError("redirect URIs only make sense with the authorization_code grant")
+        changed["redirect_uris"] = list(dict.fromkeys(uris))
+    if post_logout_redirect_uris is not None:
+        changed["post_logout_redirect_uris"] = list(
+            dict.fromkeys(
+                check_uri(u, what="post-logout redirect URI", loopback_http=True)
+                for u in post_logout_redirect_uris
+            )
+        )
+    changed = {k: v for k, v in changed.items() if getattr(client, k) != v}
+    for field, value in changed.items():
+        setattr(client, field, value)
+    if changed:
+        events.record(
+            session,
+            type="client.updated",
+            actor=actor,
+            subject=client.client_id,
+            details={k: v for k, v in changed.items()},
+        )
+    return sorted(changed)
+
+
 def _client(session: Session, client_id: str) -> Client:
     client = repository.client(session, client_id)
     if client is None:

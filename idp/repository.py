@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -109,4 +109,66 @@ def organisation_admins(session: Session, organisation_id: str) -> Sequence[User
         .where(Membership.organisation_id == organisation_id, Membership.role == "admin")
         .order_by(User.username)
     )
+    return session.scalars(query).all()
+
+
+def users_page(
+    session: Session, *, after: str | None, limit: int, organisations: Collection[str] | None
+) -> Sequence[User]:
+    """Up to ``limit`` people by username after ``after``; with ``organisations``, only
+    members of those."""
+    query = select(User).order_by(User.username).limit(limit)
+    if after is not None:
+        query = query.where(User.username > after)
+    if organisations is not None:
+        members = select(Membership.user_id).where(Membership.organisation_id.in_(organisations))
+        query = query.where(User.id.in_(members))
+    return session.scalars(query).all()
+
+
+def is_member(session: Session, *, user_id: str, organisations: Collection[str]) -> bool:
+    """Whether the person belongs to one of ``organisations``."""
+    query = select(Membership.user_id).where(
+        Membership.user_id == user_id, Membership.organisation_id.in_(organisations)
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def organisations_page(
+    session: Session, *, after: str | None, limit: int, ids: Collection[str] | None
+) -> Sequence[Organisation]:
+    """Up to ``limit`` organisations by credit code after ``after`` (only ``ids`` if given)."""
+    query = select(Organisation).order_by(Organisation.uscc).limit(limit)
+    if after is not None:
+        query = query.where(Organisation.uscc > after)
+    if ids is not None:
+        query = query.where(Organisation.id.in_(ids))
+    return session.scalars(query).all()
+
+
+def members_page(
+    session: Session, *, organisation_id: str, after: str | None, limit: int
+) -> Sequence[tuple[Membership, User]]:
+    """Up to ``limit`` members of an organisation by username after ``after``."""
+    query = (
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == organisation_id)
+        .order_by(User.username)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(User.username > after)
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def clients_page(
+    session: Session, *, after: str | None, limit: int, owners: Collection[str] | None
+) -> Sequence[Client]:
+    """Up to ``limit`` clients by id after ``after``; with ``owners``, only theirs."""
+    query = select(Client).order_by(Client.client_id).limit(limit)
+    if after is not None:
+        query = query.where(Client.client_id > after)
+    if owners is not None:
+        query = query.where(Client.owner_organisation_id.in_(owners))
     return session.scalars(query).all()

@@ -17,7 +17,10 @@ from starlette.formparsers import MultiPartParser
 
 import idp as idp_package
 import seal as seal_package
+from admin.api import clients as admin_clients
 from admin.api import grants as admin_grants
+from admin.api import organisations as admin_organisations
+from admin.api import people as admin_people
 from admin.api import problems as admin_problems
 from admin.api import roles as admin_roles
 from admin.api import seal_applications as admin_seal_applications
@@ -150,6 +153,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_seal_applications.router)
     app.include_router(admin_seals.router)
     app.include_router(admin_grants.router)
+    app.include_router(admin_people.router)
+    app.include_router(admin_organisations.router)
+    app.include_router(admin_clients.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)

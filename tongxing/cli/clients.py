@@ -8,10 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from idp import clients as registry
-from idp import repository
-from idp.clients import ClientError
-from tongxing.cli.runtime import ADMIN_ACTOR, AdminCommandError, admin_domain, read_secret
+from admin import clients
+from admin.actors import SYSTEM
+from admin.errors import AdminError
+from tongxing.cli.runtime import (
+    AdminCommandError,
+    AsOption,
+    acting_as,
+    admin_domain,
+    administration,
+    read_secret,
+    refused,
+)
 
 app = typer.Typer(help="Relying parties and machine clients.", no_args_is_help=True)
 
@@ -50,6 +58,11 @@ def create(
     id_token_alg: Annotated[
         str | None, typer.Option("--id-token-alg", help="ES256 (default) or RS256.")
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="The owning organisation (id or credit code)."),
+    ] = None,
+    acting: AsOption = None,
 ) -> None:
     """Register a client. A generated secret is printed once, on stderr; the client id
     alone is the last line of stdout."""
@@ -57,17 +70,17 @@ def create(
         raise AdminCommandError("--public clients have neither a secret nor a jwks_uri")
     secret = read_secret(None, what="client secret") if client_secret_stdin else None
     method = "none" if public else auth_method
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            _, generated = registry.register(
-                session,
-                data_keys=domain.data_keys,
-                events=domain.audit,
+            _, generated = clients.create(
+                administration(domain),
+                actor,
                 client_id=client_id,
                 name=name,
                 grant_types=grant_type,
                 scopes=scope.split(),
-                actor=ADMIN_ACTOR,
+                owner=owner,
                 auth_method=method,
                 secret=secret,
                 jwks_uri=jwks_uri,
@@ -77,31 +90,30 @@ def create(
                 pairwise_sector=pairwise_sector,
                 first_party=first_party,
                 id_token_alg=id_token_alg,
-                loopback_server_uris=domain.keys.custody.settings.mode.value == "demo",
             )
-        except ClientError as exc:
-            raise AdminCommandError(str(exc)) from None
+        except AdminError as exc:
+            raise refused(exc) from None
     if generated:
         typer.echo(f"client secret (shown once): {generated}", err=True)
     typer.echo(client_id)
 
 
 @app.command("list")
-def list_clients(as_json: JsonOption = False) -> None:
+def list_clients(as_json: JsonOption = False, acting: AsOption = None) -> None:
     """Registered clients (never their secrets)."""
-    with admin_domain() as domain, domain.keys.database.reading() as session:
-        rows: list[dict[str, Any]] = [
-            {
-                "client_id": c.client_id,
-                "name": c.name,
-                "auth_method": c.auth_method,
-                "grant_types": c.grant_types,
-                "scopes": c.scopes,
-                "redirect_uris": c.redirect_uris,
-                "disabled": c.disabled,
-            }
-            for c in repository.clients(session)
-        ]
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
+        admin = administration(domain)
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        try:
+            while True:
+                page = clients.list_clients(admin, actor, limit=200, cursor=cursor)
+                rows.extend(page["items"])
+                if (cursor := page["next_cursor"]) is None:
+                    break
+        except AdminError as exc:
+            raise refused(exc) from None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
@@ -116,19 +128,21 @@ def list_clients(as_json: JsonOption = False) -> None:
 def disable(
     client_id: Annotated[str, typer.Argument()],
     enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+    acting: AsOption = None,
 ) -> None:
     """Disable a client (its tokens stop being issued)."""
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            registry.set_disabled(
-                session,
-                events=domain.audit,
+            clients.update(
+                administration(domain),
+                actor,
                 client_id=client_id,
-                disabled=not enable,
-                actor=ADMIN_ACTOR,
+                if_match=None,
+                changes={"disabled": not enable},
             )
-        except ClientError as exc:
-            raise AdminCommandError(str(exc)) from None
+        except AdminError as exc:
+            raise refused(exc) from None
     typer.echo("enabled" if enable else "disabled")
 
 
@@ -139,23 +153,20 @@ def rotate_secret(
         bool, typer.Option("--client-secret-stdin", help="Read the new secret from stdin.")
     ] = False,
     secret_file: Annotated[Path | None, typer.Option("--client-secret-file")] = None,
+    acting: AsOption = None,
 ) -> None:
     """Replace a client's secret; a generated one is printed once, on stderr."""
     secret = None
     if client_secret_stdin or secret_file:
         secret = read_secret(secret_file, what="client secret")
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            generated = registry.rotate_secret(
-                session,
-                data_keys=domain.data_keys,
-                events=domain.audit,
-                client_id=client_id,
-                actor=ADMIN_ACTOR,
-                secret=secret,
+            _, generated = clients.new_secret(
+                administration(domain), actor, client_id=client_id, secret=secret
             )
-        except ClientError as exc:
-            raise AdminCommandError(str(exc)) from None
+        except AdminError as exc:
+            raise refused(exc) from None
     if generated:
         typer.echo(f"client secret (shown once): {generated}", err=True)
     typer.echo(client_id)

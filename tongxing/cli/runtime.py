@@ -80,12 +80,18 @@ def acting_as(
     *,
     role: str | None = None,
     organisation: str | None = None,
+    setup: bool = False,
 ) -> Actor:
     """Who an administrative command acts as: the person named by ``--as``; in demo mode
-    without it, the seeded holder of ``role`` or an administrator of ``organisation``."""
+    without it, the seeded holder of ``role`` or an administrator of ``organisation``. With
+    ``setup`` (commands a new installation needs before ``admin bootstrap``: people,
+    organisations, clients), and while nobody holds an administrator role, the server
+    operator acts without ``--as`` (the rule book checks it again: ``policy``)."""
     demo = domain.keys.custody.settings.mode is Mode.DEMO
     with domain.keys.database.reading() as session:
         if login is None:
+            if setup and not idp_repository.platform_role_holders(session):
+                return actors.server(actors.SETUP)
             if not demo:
                 raise AdminCommandError("say who acts: --as LOGIN (required outside demo mode)")
             login = _demo_default(session, role=role, organisation=organisation)

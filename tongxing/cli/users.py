@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from idp import accounts, repository
-from idp.accounts import AccountError
-from tongxing.cli.runtime import ADMIN_ACTOR, AdminCommandError, admin_domain, read_secret
+from admin import organisations, people
+from admin.actors import SECURITY, SYSTEM
+from admin.errors import AdminError
+from tongxing.cli.runtime import (
+    AdminCommandError,
+    AsOption,
+    acting_as,
+    admin_domain,
+    administration,
+    read_secret,
+    refused,
+)
 
 users = typer.Typer(help="People (natural persons) who sign in.", no_args_is_help=True)
 orgs = typer.Typer(help="Organisations (legal persons) and their members.", no_args_is_help=True)
@@ -41,6 +51,7 @@ def create_user(
     assurance: Annotated[
         str, typer.Option(help="unverified | verified_authority | verified_in_person")
     ] = "unverified",
+    acting: AsOption = None,
 ) -> None:
     """Create a person; prints the new id alone on the last line."""
     if password_stdin and password_file:
@@ -63,12 +74,12 @@ def create_user(
         national_id = next(lines, "").strip()
         if not national_id:
             raise AdminCommandError("no identity number given on stdin")
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            user = accounts.create_user(
-                session,
-                data_keys=domain.data_keys,
-                events=domain.audit,
+            view = people.create(
+                administration(domain),
+                actor,
                 username=username,
                 display_name=name,
                 password=password,
@@ -76,28 +87,26 @@ def create_user(
                 phone=phone,
                 national_id=national_id,
                 assurance=assurance,
-                actor=ADMIN_ACTOR,
             )
-        except AccountError as exc:
-            raise AdminCommandError(str(exc)) from None
-        user_id = user.id
-    typer.echo(user_id)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(view["id"])
 
 
 @users.command("set-password")
 def set_password(
     login: Annotated[str, typer.Argument(help="Username, email or phone.")],
     password_file: PasswordFile = None,
+    acting: AsOption = None,
 ) -> None:
     """Replace a person's password (read from stdin or --password-file)."""
     password = read_secret(password_file, what="password")
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            accounts.set_password(
-                session, events=domain.audit, login=login, password=password, actor=ADMIN_ACTOR
-            )
-        except AccountError as exc:
-            raise AdminCommandError(str(exc)) from None
+            people.set_password(administration(domain), actor, ref=login, password=password)
+        except AdminError as exc:
+            raise refused(exc) from None
     typer.echo("password changed")
 
 
@@ -105,94 +114,141 @@ def set_password(
 def disable(
     login: Annotated[str, typer.Argument(help="Username, email or phone.")],
     enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+    acting: AsOption = None,
 ) -> None:
-    """Disable an account (it can no longer sign in)."""
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    """Disable an account (it can no longer sign in; its grants end)."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            accounts.set_disabled(
-                session, events=domain.audit, login=login, disabled=not enable, actor=ADMIN_ACTOR
+            people.update(
+                administration(domain),
+                actor,
+                ref=login,
+                if_match=None,
+                changes={"disabled": not enable},
             )
-        except AccountError as exc:
-            raise AdminCommandError(str(exc)) from None
+        except AdminError as exc:
+            raise refused(exc) from None
     typer.echo("enabled" if enable else "disabled")
 
 
+@users.command("lock")
+def lock(
+    login: Annotated[str, typer.Argument(help="Username, email or phone.")],
+    unlock: Annotated[bool, typer.Option("--unlock", help="Unlock instead.")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (audit log).")] = None,
+    acting: AsOption = None,
+) -> None:
+    """Lock an account (security administrator): no sign-in, and every grant ends."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SECURITY)
+        try:
+            people.lock(administration(domain), actor, ref=login, locked=not unlock, reason=reason)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo("unlocked" if unlock else "locked")
+
+
 @users.command("list")
-def list_users(as_json: JsonOption = False) -> None:
+def list_users(as_json: JsonOption = False, acting: AsOption = None) -> None:
     """People, with the identity number masked."""
-    with admin_domain() as domain, domain.keys.database.reading() as session:
-        rows = [
-            {
-                "id": u.id,
-                "username": u.username,
-                "name": u.display_name,
-                "email": u.email,
-                "phone": u.phone,
-                "assurance": u.assurance,
-                "national_id": u.national_id_masked,
-                "disabled": u.disabled,
-            }
-            for u in repository.users(session)
-        ]
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
+        admin = administration(domain)
+        try:
+            rows = _all(lambda cursor: people.list_people(admin, actor, limit=200, cursor=cursor))
+        except AdminError as exc:
+            raise refused(exc) from None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
         typer.echo(
-            f"{r['username']:<20} {r['name']:<16} {r['assurance']:<20} "
+            f"{r['username']:<20} {r['display_name']:<16} {r['assurance']:<20} "
             f"{r['national_id'] or '-':<18} {'disabled' if r['disabled'] else ''}"
         )
+
+
+def _all(fetch: Callable[[str | None], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item of a paged list."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
 
 
 @orgs.command("create")
 def create_org(
     name: Annotated[str, typer.Option("--name")],
     uscc: Annotated[str, typer.Option("--uscc", help="Unified social credit code.")],
+    acting: AsOption = None,
 ) -> None:
     """Create an organisation; prints the new id alone on the last line."""
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
         try:
-            organisation = accounts.create_organisation(
-                session, events=domain.audit, name=name, uscc=uscc, actor=ADMIN_ACTOR
-            )
-        except AccountError as exc:
-            raise AdminCommandError(str(exc)) from None
-        organisation_id = organisation.id
-    typer.echo(organisation_id)
+            view = organisations.create(administration(domain), actor, name=name, uscc=uscc)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(view["id"])
+
+
+OrgOption = Annotated[str, typer.Option("--org", help="Organisation id or credit code.")]
+UserOption = Annotated[str, typer.Option("--user", help="Username, email or phone.")]
 
 
 @orgs.command("add-member")
 def add_member(
-    org: Annotated[str, typer.Option("--org", help="Organisation id or credit code.")],
-    user: Annotated[str, typer.Option("--user", help="Username, email or phone.")],
+    org: OrgOption,
+    user: UserOption,
     role: Annotated[str, typer.Option(help="admin | member")] = "member",
+    acting: AsOption = None,
 ) -> None:
-    """Give a person a role in an organisation."""
-    with admin_domain() as domain, domain.keys.database.transaction() as session:
+    """Give a person a role in an organisation (the system administrator, or an
+    administrator of that organisation)."""
+    if role not in ("admin", "member"):
+        raise AdminCommandError("role must be admin or member")
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, organisation=org, setup=True)
         try:
-            accounts.add_member(
-                session,
-                events=domain.audit,
-                organisation=org,
-                login=user,
-                role=role,
-                actor=ADMIN_ACTOR,
-            )
-        except AccountError as exc:
-            raise AdminCommandError(str(exc)) from None
+            organisations.set_member(administration(domain), actor, ref=org, person=user, role=role)
+        except AdminError as exc:
+            raise refused(exc) from None
     typer.echo(f"{user} is {role} of {org}")
 
 
+@orgs.command("remove-member")
+def remove_member(org: OrgOption, user: UserOption, acting: AsOption = None) -> None:
+    """End a person's membership (an organisation keeps at least one administrator)."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, organisation=org)
+        try:
+            organisations.remove_member(administration(domain), actor, ref=org, person=user)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(f"{user} is no longer a member of {org}")
+
+
 @orgs.command("list")
-def list_orgs(as_json: JsonOption = False) -> None:
+def list_orgs(as_json: JsonOption = False, acting: AsOption = None) -> None:
     """Organisations."""
-    with admin_domain() as domain, domain.keys.database.reading() as session:
-        rows = [
-            {"id": o.id, "name": o.name, "uscc": o.uscc, "disabled": o.disabled}
-            for o in repository.organisations(session)
-        ]
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
+        admin = administration(domain)
+        try:
+            rows = _all(
+                lambda cursor: organisations.list_organisations(
+                    admin, actor, limit=200, cursor=cursor
+                )
+            )
+        except AdminError as exc:
+            raise refused(exc) from None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        typer.echo(f"{r['uscc']}  {r['name']}")
+        typer.echo(f"{r['uscc']}  {r['name']}{'  (disabled)' if r['disabled'] else ''}")

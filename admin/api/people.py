@@ -1,0 +1,142 @@
+"""``/admin/v1/people``: people as the system administrator creates and edits them, the
+security administrator locks them, and every administrator reads them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from admin import people, versions
+from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
+from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
+from admin.api.responses import ACT, READ, UPDATE
+
+router = APIRouter(prefix="/admin/v1/people", tags=["admin: people"])
+PersonId = Annotated[str, Path(min_length=1, max_length=254, description="Id or login")]
+
+
+class NewPerson(BaseModel):
+    """A person to create; the password and identity number are never shown back."""
+
+    username: str = Field(min_length=3, max_length=64)
+    display_name: str = Field(default="", max_length=128)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20)
+    password: str | None = Field(default=None, max_length=1024)
+    national_id: str | None = Field(default=None, max_length=32)
+    assurance: Literal["unverified", "verified_authority", "verified_in_person"] = "unverified"
+
+
+class PersonChanges(BaseModel):
+    """Fields to change; a contact set to null is removed."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=20)
+    disabled: bool | None = None
+
+
+class NewPassword(BaseModel):
+    """The new password (never stored in clear, never logged)."""
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LockReason(BaseModel):
+    """Why (goes into the audit log)."""
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def _tagged(response: Response, view: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = versions.etag(view)
+    return view
+
+
+@router.get("", responses=READ)
+def list_people(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    organisation: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """People by username (an organisation administrator: the members of their own)."""
+    return people.list_people(admin, actor, limit=limit, cursor=cursor, organisation=organisation)
+
+
+@router.post("", status_code=201, responses=ACT)
+def create_person(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    body: Annotated[NewPerson, Body()],
+    response: Response,
+) -> dict[str, Any]:
+    """Create a person (system administrator)."""
+    return _tagged(response, people.create(admin, actor, **body.model_dump()))
+
+
+@router.get("/{person_id}", responses={**READ, 404: ACT[404]})
+def get_person(
+    admin: AdministrationDep, actor: ActorDep, person_id: PersonId, response: Response
+) -> dict[str, Any]:
+    """One person; the ETag names this version for a later PATCH."""
+    return _tagged(response, people.get(admin, actor, ref=person_id))
+
+
+@router.patch("/{person_id}", responses=UPDATE)
+def update_person(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    if_match: IfMatchDep,
+    body: Annotated[PersonChanges, Body()],
+    response: Response,
+) -> dict[str, Any]:
+    """Change name, email, phone or disabled (system administrator; If-Match required)."""
+    changes = body.model_dump(include=body.model_fields_set)
+    return _tagged(
+        response, people.update(admin, actor, ref=person_id, if_match=if_match, changes=changes)
+    )
+
+
+@router.post("/{person_id}/password", responses=ACT)
+def set_password(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    body: Annotated[NewPassword, Body()],
+    response: Response,
+) -> dict[str, Any]:
+    """Set a person's password (system administrator; not another administrator's)."""
+    return _tagged(
+        response, people.set_password(admin, actor, ref=person_id, password=body.password)
+    )
+
+
+@router.post("/{person_id}/lock", responses=ACT)
+def lock(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    response: Response,
+    body: Annotated[LockReason | None, Body()] = None,
+) -> dict[str, Any]:
+    """Lock an account (security administrator): no sign-in, and every grant ends."""
+    reason = body.reason if body else None
+    return _tagged(response, people.lock(admin, actor, ref=person_id, locked=True, reason=reason))
+
+
+@router.post("/{person_id}/unlock", responses=ACT)
+def unlock(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    response: Response,
+    body: Annotated[LockReason | None, Body()] = None,
+) -> dict[str, Any]:
+    """Unlock an account (security administrator)."""
+    reason = body.reason if body else None
+    return _tagged(response, people.lock(admin, actor, ref=person_id, locked=False, reason=reason))
