@@ -41,10 +41,8 @@ def view(client: Client) -> dict[str, Any]:
         "first_party": bool(client.extra.get("first_party")),
         "owner_organisation_id": client.owner_organisation_id,
         "disabled": client.disabled,
-        "created_at": client.created_at.isoformat(),
-        "secret_rotated_at": (
-            client.secret_rotated_at.isoformat() if client.secret_rotated_at else None
-        ),
+        "created_at": versions.instant(client.created_at),
+        "secret_rotated_at": (versions.instant(client.secret_rotated_at)),
     }
 
 

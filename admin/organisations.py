@@ -32,7 +32,7 @@ def view(organisation: Organisation) -> dict[str, Any]:
         "name": organisation.name,
         "uscc": organisation.uscc,
         "disabled": organisation.disabled,
-        "created_at": organisation.created_at.isoformat(),
+        "created_at": versions.instant(organisation.created_at),
     }
 
 
@@ -44,7 +44,7 @@ def member_view(membership: Membership, user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "role": membership.role,
         "disabled": user.disabled,
-        "since": membership.created_at.isoformat(),
+        "since": versions.instant(membership.created_at),
     }
 
 

@@ -47,8 +47,8 @@ def view(session: Session, user: User) -> dict[str, Any]:
             {"id": org.id, "name": org.name, "role": membership.role}
             for membership, org in idp_repository.memberships_of(session, user.id)
         ],
-        "created_at": user.created_at.isoformat(),
-        "updated_at": user.updated_at.isoformat(),
+        "created_at": versions.instant(user.created_at),
+        "updated_at": versions.instant(user.updated_at),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from admin.errors import PreconditionFailed
@@ -35,3 +36,12 @@ def check(if_match: str | None, view: Mapping[str, Any]) -> None:
         raise PreconditionFailed(
             "the resource has changed since you read it; read it again", etag=current
         )
+
+
+def instant(moment: datetime | None) -> str | None:
+    """A timestamp for a view, the same whichever database it was read from (SQLite gives
+    back naive UTC datetimes, PostgreSQL aware ones): a view's ETag must not depend on it."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
