@@ -107,9 +107,12 @@ def list_people(
     cursor: str | None = None,
     organisation: str | None = None,
 ) -> dict[str, Any]:
-    """People by username; ``organisation`` (an id) narrows to its members."""
+    """People by username; ``organisation`` (id or credit code) narrows to its members."""
     with admin.reading(actor, "people.list") as session:
-        scope: set[str] | None = {organisation} if organisation else None
+        scope: set[str] | None = None
+        if organisation:
+            found = idp_repository.organisation(session, organisation)
+            scope = {found.id if found is not None else organisation}
         if not policy.reads_everything(session, actor):
             if not actor.organisations or (scope and not scope <= actor.organisations):
                 policy.require_role(actor, *PLATFORM_ROLES)

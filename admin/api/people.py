@@ -61,7 +61,9 @@ def list_people(
     actor: ActorDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    organisation: Annotated[str | None, Query(max_length=32)] = None,
+    organisation: Annotated[
+        str | None, Query(max_length=32, description="Id or credit code")
+    ] = None,
 ) -> dict[str, Any]:
     """People by username (an organisation administrator: the members of their own)."""
     return people.list_people(admin, actor, limit=limit, cursor=cursor, organisation=organisation)
