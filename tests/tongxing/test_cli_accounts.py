@@ -146,3 +146,117 @@ def test_clients(env: dict[str, str], tmp_path: Path) -> None:
     assert tongxing("clients", "disable", "housing", env=env).stdout.strip() == "disabled"
     audit = tongxing("audit", "verify", env=env)
     assert audit.returncode == 0, audit.stderr
+
+
+PW = "correct horse battery\n"
+
+
+@pytest.fixture
+def appointed(tmp_path: Path) -> dict[str, str]:
+    """An installation past ``admin bootstrap``: anna (system), bert (security), cora (audit)."""
+    values = {
+        "TONGXING_MODE": "production",
+        "TONGXING_DATA_DIR": str(tmp_path),
+        "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
+    }
+    assert tongxing("db", "upgrade", env=values).returncode == 0
+    assert tongxing("keys", "init", env=values).returncode == 0
+    for login in ("anna", "bert", "cora"):  # before the first appointment: no --as needed
+        made = tongxing(
+            "users", "create", "--username", login, "--password-stdin", env=values, stdin=PW
+        )
+        assert made.returncode == 0, made.stderr
+    done = tongxing(
+        "admin",
+        "bootstrap",
+        "--system",
+        "anna",
+        "--security",
+        "bert",
+        "--audit",
+        "cora",
+        env=values,
+    )
+    assert done.returncode == 0, done.stderr
+    return values
+
+
+def test_after_the_first_appointment_every_command_says_who_acts(
+    appointed: dict[str, str],
+) -> None:
+    env = appointed
+    anonymous = tongxing("users", "create", "--username", "dora", env=env)
+    assert anonymous.returncode == 2 and "--as" in anonymous.stderr
+    wrong_role = tongxing("users", "create", "--username", "dora", "--as", "bert", env=env)
+    assert wrong_role.returncode == 2 and "system administrator" in wrong_role.stderr
+    for login in ("dora", "emil", "fay"):
+        made = tongxing(
+            "users",
+            "create",
+            "--username",
+            login,
+            "--password-stdin",
+            "--as",
+            "anna",
+            env=env,
+            stdin=PW,
+        )
+        assert made.returncode == 0, made.stderr
+    assert (
+        tongxing(
+            "orgs", "create", "--name", "某某科技有限公司", "--uscc", "91350100M000100Y43", env=env
+        ).returncode
+        == 2
+    )
+    org = tongxing(
+        "orgs",
+        "create",
+        "--name",
+        "某某科技有限公司",
+        "--uscc",
+        "91350100M000100Y43",
+        "--as",
+        "anna",
+        env=env,
+    )
+    assert org.returncode == 0, org.stderr
+    member = ("orgs", "add-member", "--org", "91350100M000100Y43")
+    assert (
+        tongxing(*member, "--user", "emil", "--role", "admin", "--as", "anna", env=env).returncode
+        == 0
+    )
+    # The organisation's administrator manages its members; a plain person does not.
+    assert tongxing(*member, "--user", "fay", "--as", "emil", env=env).returncode == 0
+    refused = tongxing(*member, "--user", "dora", "--as", "fay", env=env)
+    assert refused.returncode == 2 and "administrator" in refused.stderr
+    # Locks are the security administrator's.
+    assert tongxing("users", "lock", "dora", "--as", "anna", env=env).returncode == 2
+    locked = tongxing("users", "lock", "dora", "--reason", "lost laptop", "--as", "bert", env=env)
+    assert locked.returncode == 0 and locked.stdout.strip() == "locked"
+    # The auditor reads; changes nothing.
+    listing = json.loads(tongxing("users", "list", "--json", "--as", "cora", env=env).stdout)
+    assert {u["username"]: u["disabled"] for u in listing}["dora"] is True
+    bot = (
+        "clients",
+        "create",
+        "--client-id",
+        "cert-bot",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "seal:sign",
+        "--owner",
+        "91350100M000100Y43",
+    )
+    assert tongxing(*bot, "--as", "cora", env=env).returncode == 2
+    created = tongxing(*bot, "--as", "anna", env=env)
+    assert created.returncode == 0 and "shown once" in created.stderr
+    clients = json.loads(tongxing("clients", "list", "--json", "--as", "cora", env=env).stdout)
+    assert clients[0]["owner_organisation_id"] == org.stdout.strip()
+    assert tongxing("clients", "disable", "cert-bot", "--as", "cora", env=env).returncode == 2
+    assert tongxing("clients", "rotate-secret", "cert-bot", "--as", "anna", env=env).returncode == 0
+    # 三权分立: the system administrator cannot take over the auditor's account.
+    takeover = tongxing("users", "set-password", "cora", "--as", "anna", env=env, stdin=PW)
+    assert takeover.returncode == 2 and "三权分立" in takeover.stderr
+    audit = tongxing("audit", "verify", env=env)
+    assert audit.returncode == 0, audit.stderr
