@@ -206,7 +206,7 @@ def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> st
         AUDITOR,
         env=env,
     )
-    cli("orgs", "create", "--name", ORG, "--uscc", USCC, env=env)
+    cli("orgs", "create", "--name", ORG, "--uscc", USCC, "--as", SYSADMIN, env=env)
     for login, role in (("officer", "admin"), *((m, "member") for m in members)):
         cli(
             "users",
@@ -214,10 +214,24 @@ def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> st
             "--username",
             login,
             "--password-stdin",
+            "--as",
+            SYSADMIN,
             env=env,
             stdin="correct horse battery\n",
         )
-        cli("orgs", "add-member", "--org", USCC, "--user", login, "--role", role, env=env)
+        cli(
+            "orgs",
+            "add-member",
+            "--org",
+            USCC,
+            "--user",
+            login,
+            "--role",
+            role,
+            "--as",
+            SYSADMIN,
+            env=env,
+        )
     cli(
         "clients",
         "create",
@@ -228,6 +242,8 @@ def set_up_with_cli(env: dict[str, str], *, members: tuple[str, ...] = ()) -> st
         "--scope",
         "seal:sign",
         "--client-secret-stdin",
+        "--as",
+        SYSADMIN,
         env=env,
         stdin=SECRET + "\n",
     )
