@@ -23,6 +23,7 @@ from idp import clients as registry
 from idp import repository as idp_repository
 from idp.clients import ClientError
 from idp.models import PLATFORM_ROLES, Client
+from idp.role_scopes import PLATFORM_SCOPES
 
 
 def view(client: Client) -> dict[str, Any]:
@@ -95,6 +96,18 @@ def get(admin: Administration, actor: Actor, *, client_id: str) -> dict[str, Any
         return view(_readable(session, actor, client_id))
 
 
+def _registrar_role(grant_types: list[str], scopes: list[str]) -> str:
+    """Who registers (or re-keys) a client: the system administrator, except that a service
+    account acting in another platform role is made by a holder of that role — otherwise
+    the system administrator could make themselves a security or audit administrator
+    through a machine (三权分立)."""
+    if "client_credentials" in grant_types:
+        for role, scope in PLATFORM_SCOPES.items():
+            if scope in scopes:
+                return role
+    return SYSTEM
+
+
 def create(
     admin: Administration,
     actor: Actor,
@@ -112,7 +125,7 @@ def create(
     organisation's id or credit code; ``registration`` the other keywords of
     ``idp.clients.register`` (URIs, auth method, first party...)."""
     with admin.acting(actor, "clients.create") as session:
-        policy.require_role_or_setup(session, actor, SYSTEM)
+        policy.require_role_or_setup(session, actor, _registrar_role(grant_types, scopes))
         owner_id = None
         if owner is not None:
             found = idp_repository.organisation(session, owner.strip().upper()) or (
@@ -190,8 +203,10 @@ def new_secret(
     """Replace a confidential client's secret (system administrator); returns the view and
     the new secret when generated (shown this once; the old one stops at once)."""
     with admin.acting(actor, "clients.new_secret") as session:
-        policy.require_role_or_setup(session, actor, SYSTEM)
         client = _changeable(session, client_id)
+        policy.require_role_or_setup(
+            session, actor, _registrar_role(client.grant_types, client.scopes)
+        )
         try:
             generated = registry.rotate_secret(
                 session,

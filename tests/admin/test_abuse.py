@@ -170,3 +170,37 @@ def test_two_withdrawals_at_once_leave_a_holder(
         left = repository.platform_role_holders(session, "system-admin")
     assert len(left) == 1, outcomes
     assert sorted(outcomes.values()) == ["Conflict", "done"]
+
+
+def test_a_service_account_in_another_role_is_made_by_that_role(
+    client: TestClient, world: w.World
+) -> None:
+    from admin import clients
+    from admin.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        clients.create(
+            world.admin,
+            world.actor(w.SYSTEM),
+            client_id="sec-bot",
+            grant_types=["client_credentials"],
+            scopes=["admin:security"],
+        )
+    view, secret = clients.create(
+        world.admin,
+        world.actor(w.SECURITY),
+        client_id="sec-bot",
+        grant_types=["client_credentials"],
+        scopes=["admin:security"],
+    )
+    assert view["client_id"] == "sec-bot" and secret
+    # ... and only that role gives it a new secret.
+    with pytest.raises(Forbidden):
+        clients.new_secret(world.admin, world.actor(w.SYSTEM), client_id="sec-bot")
+    clients.create(
+        world.admin,
+        world.actor(w.SYSTEM),
+        client_id="sys-bot",
+        grant_types=["client_credentials"],
+        scopes=["admin:system"],
+    )
