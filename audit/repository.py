@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -61,6 +62,46 @@ def entries(session: Session, *, start: int, end: int) -> Sequence[AuditEntry]:
         .where(AuditEntry.index >= start, AuditEntry.index < end)
         .order_by(AuditEntry.index)
     )
+    return session.scalars(query).all()
+
+
+def entry(session: Session, index: int) -> AuditEntry | None:
+    """One entry by index."""
+    return session.get(AuditEntry, index)
+
+
+def entries_newest_first(
+    session: Session,
+    *,
+    before: int | None,
+    limit: int,
+    type: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Sequence[AuditEntry]:
+    """Up to ``limit`` entries with index below ``before`` (all when None), newest first.
+
+    ``type`` ending in ``.`` is a prefix (``seal.`` matches ``seal.applied``); ``since`` is
+    inclusive, ``until`` exclusive. Walks the primary key backwards, so the newest pages cost
+    the same however long the log is."""
+    query = select(AuditEntry).order_by(AuditEntry.index.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntry.index < before)
+    if type:
+        if type.endswith("."):
+            query = query.where(AuditEntry.type.startswith(type, autoescape=True))
+        else:
+            query = query.where(AuditEntry.type == type)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if since is not None:
+        query = query.where(AuditEntry.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.created_at < until)
     return session.scalars(query).all()
 
 
