@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from idp.models import Client, Grant, Membership, Organisation, PlatformRole, User
+from idp.models import (
+    Client,
+    Grant,
+    LogoutDelivery,
+    Membership,
+    Organisation,
+    PlatformRole,
+    User,
+)
 
 
 def user_by_login(session: Session, login: str) -> User | None:
@@ -26,6 +34,40 @@ def user_by_national_id_digest(session: Session, digest: str) -> User | None:
 def users(session: Session) -> Sequence[User]:
     """Every user, by username."""
     return session.scalars(select(User).order_by(User.username)).all()
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many people, organisations and clients there are (disabled ones included)."""
+    return {
+        "people": int(session.scalar(select(func.count()).select_from(User)) or 0),
+        "organisations": int(session.scalar(select(func.count()).select_from(Organisation)) or 0),
+        "clients": int(session.scalar(select(func.count()).select_from(Client)) or 0),
+    }
+
+
+def organisation_counts(session: Session, organisation_id: str) -> dict[str, int]:
+    """How many members an organisation has and how many clients it owns."""
+    members = select(func.count()).where(Membership.organisation_id == organisation_id)
+    owned = select(func.count()).where(Client.owner_organisation_id == organisation_id)
+    return {
+        "members": int(session.scalar(members) or 0),
+        "clients": int(session.scalar(owned) or 0),
+    }
+
+
+def failed_logout_deliveries(
+    session: Session, *, limit: int
+) -> tuple[int, Sequence[LogoutDelivery]]:
+    """How many back-channel logout deliveries failed, and the newest ``limit`` of them."""
+    failed = LogoutDelivery.status == "failed"
+    total = int(session.scalar(select(func.count()).where(failed)) or 0)
+    newest = session.scalars(
+        select(LogoutDelivery)
+        .where(failed)
+        .order_by(LogoutDelivery.updated_at.desc(), LogoutDelivery.id)
+        .limit(limit)
+    ).all()
+    return total, newest
 
 
 def organisation(session: Session, ref: str) -> Organisation | None:

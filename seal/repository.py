@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from seal.models import Seal, SealedDocument, SealGrant
+from seal.models import Seal, SealApplication, SealedDocument, SealGrant
 
 
 def seal(session: Session, seal_id: str, *, for_update: bool = False) -> Seal | None:
@@ -30,6 +30,46 @@ def seals(session: Session, *, organisation_uscc: str | None = None) -> Sequence
 def grant(session: Session, grant_id: str, *, for_update: bool = False) -> SealGrant | None:
     """A grant by id (optionally locked for update)."""
     return session.get(SealGrant, grant_id, with_for_update=for_update)
+
+
+def seals_expiring(
+    session: Session, *, now: datetime, before: datetime, organisation_uscc: str | None = None
+) -> Sequence[Seal]:
+    """Seals not revoked whose current certificate ends in ``[now, before)``, soonest first."""
+    query = (
+        select(Seal)
+        .where(Seal.status != "revoked", Seal.valid_until >= now, Seal.valid_until < before)
+        .order_by(Seal.valid_until, Seal.id)
+    )
+    if organisation_uscc:
+        query = query.where(Seal.organisation_uscc == organisation_uscc)
+    return session.scalars(query).all()
+
+
+def seal_counts(session: Session, *, organisation_uscc: str | None = None) -> dict[str, int]:
+    """How many seals there are in each status (optionally of one organisation)."""
+    query = select(Seal.status, func.count()).group_by(Seal.status)
+    if organisation_uscc:
+        query = query.where(Seal.organisation_uscc == organisation_uscc)
+    return {str(status): int(count) for status, count in session.execute(query)}
+
+
+def pending_application_count(session: Session, *, organisation_uscc: str | None = None) -> int:
+    """How many seal applications wait for a decision."""
+    query = select(func.count()).where(SealApplication.status == "pending")
+    if organisation_uscc:
+        query = query.where(SealApplication.organisation_uscc == organisation_uscc)
+    return int(session.scalar(query) or 0)
+
+
+def pending_grant_count(session: Session, *, organisation_uscc: str | None = None) -> int:
+    """How many seal grants wait for approval (of one organisation's seals, if given)."""
+    query = select(func.count()).select_from(SealGrant).where(SealGrant.status == "pending")
+    if organisation_uscc:
+        query = query.join(Seal, Seal.id == SealGrant.seal_id).where(
+            Seal.organisation_uscc == organisation_uscc
+        )
+    return int(session.scalar(query) or 0)
 
 
 def grants(

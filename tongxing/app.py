@@ -17,8 +17,11 @@ from starlette.formparsers import MultiPartParser
 
 import idp as idp_package
 import seal as seal_package
+from admin.api import audit as admin_audit
 from admin.api import clients as admin_clients
+from admin.api import dashboard as admin_dashboard
 from admin.api import grants as admin_grants
+from admin.api import keys as admin_keys
 from admin.api import organisations as admin_organisations
 from admin.api import people as admin_people
 from admin.api import problems as admin_problems
@@ -156,6 +159,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_people.router)
     app.include_router(admin_organisations.router)
     app.include_router(admin_clients.router)
+    app.include_router(admin_audit.router)
+    app.include_router(admin_keys.router)
+    app.include_router(admin_dashboard.router)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)
