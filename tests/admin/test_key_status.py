@@ -211,7 +211,7 @@ def test_the_dashboard_for_each_administrator(world: w.World) -> None:
     assert audit["ca_certificates_expiring"] == []
     recent = [e["index"] for e in audit["recent_events"]]
     with world.domain.keys.database.reading() as session:
-        newest = session.scalar(select(func.max(AuditEntry.index)))
+        newest = int(session.scalar(select(func.max(AuditEntry.index))) or 0)
     assert recent == list(range(newest, newest - dashboard.RECENT_EVENTS, -1))
     for login in (w.SYSTEM, w.SECURITY):
         board = dashboard.view(world.admin, world.actor(login))
