@@ -96,3 +96,17 @@ def service_token(client: TestClient, client_id: str, scope: str) -> str:
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for ``token``."""
     return {"authorization": f"Bearer {token}"}
+
+
+def appoint_with_cli(env: dict[str, str]) -> None:
+    """On an installation driven by the CLI (production mode): people ``sys``, ``sec`` and
+    ``aud`` holding the three roles, as an operator would set them up (create, bootstrap)."""
+    from tests.in_process import tongxing
+
+    for login in (SYSTEM, SECURITY, AUDIT):
+        made = tongxing("users", "create", "--username", login, env=env)
+        assert made.returncode == 0, made.stderr
+    appointed = tongxing(
+        "admin", "bootstrap", "--system", SYSTEM, "--security", SECURITY, "--audit", AUDIT, env=env
+    )
+    assert appointed.returncode == 0, appointed.stderr

@@ -17,6 +17,7 @@ from pyhanko_certvalidator.errors import RevokedError
 
 from keys.runtime import KeyServices
 from keys.seal_certificates import issue_seal_certificate
+from tests.admin.world import SECURITY, appoint_with_cli
 from tests.conftest import strong_secret
 from tests.in_process import tongxing
 from tests.pki import key_settings, opened_key_services
@@ -60,6 +61,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePki]:
     }
     assert tongxing("db", "upgrade", env=env).returncode == 0
     assert tongxing("keys", "init", env=env).returncode == 0
+    appoint_with_cli(env)
     settings = key_settings(
         database_url=f"sqlite:///{work / 'tongxing.db'}",
         data_dir=work,
@@ -142,6 +144,8 @@ def test_openssl_ocsp_good_then_revoked(live: LivePki) -> None:
         live.doomed,
         "--reason",
         "key_compromise",
+        "--as",
+        SECURITY,
         env=live.env,
     )
     assert revoke.returncode == 0, revoke.stderr
@@ -152,7 +156,9 @@ def test_openssl_ocsp_good_then_revoked(live: LivePki) -> None:
 
 
 def test_openssl_reads_and_verifies_the_crl(live: LivePki) -> None:
-    tongxing("keys", "revoke", "--ca", "seal", "--serial", live.doomed, env=live.env)
+    tongxing(
+        "keys", "revoke", "--ca", "seal", "--serial", live.doomed, "--as", SECURITY, env=live.env
+    )
     crl = httpx.get(f"{live.server.base_url}/pki/crl/seal.crl").content
     live.work.joinpath("seal.crl").write_bytes(crl)
     chain = live.work / "chain.pem"
@@ -245,6 +251,8 @@ def _pyhanko_validate(live: LivePki, serial: str) -> None:
 
 def test_pyhanko_validator_with_required_revocation_checks(live: LivePki) -> None:
     _pyhanko_validate(live, live.good)
-    tongxing("keys", "revoke", "--ca", "seal", "--serial", live.doomed, env=live.env)
+    tongxing(
+        "keys", "revoke", "--ca", "seal", "--serial", live.doomed, "--as", SECURITY, env=live.env
+    )
     with pytest.raises(RevokedError):
         _pyhanko_validate(live, live.doomed)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import processes
+from tests.admin.world import AUDIT, SECURITY, SYSTEM, appoint_with_cli
 from tests.conftest import strong_secret
 from tests.in_process import tongxing
 
@@ -30,7 +31,12 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = _env(tmp_path_factory.mktemp("keys-cli") / "data")
     assert tongxing("db", "upgrade", env=env).returncode == 0
+    assert tongxing("keys", "init", env=env).returncode == 0
+    appoint_with_cli(env)
     return env
+
+
+AS_SECURITY = ("--as", SECURITY)
 
 
 def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
@@ -41,12 +47,14 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
     assert result.stderr.strip() == "error: keys are not initialised: run `tongxing keys init`"
 
 
-def test_init_is_idempotent(installed: dict[str, str]) -> None:
-    first = tongxing("keys", "init", "--json", env=installed)
+def test_init_is_idempotent(tmp_path: Path) -> None:
+    env = _env(tmp_path / "d")
+    tongxing("db", "upgrade", env=env)
+    first = tongxing("keys", "init", "--json", env=env)
     assert first.returncode == 0, first.stderr
     created = json.loads(first.stdout)["created"]
     assert "root CA" in created and "TSA certificate" in created
-    again = tongxing("keys", "init", env=installed)
+    again = tongxing("keys", "init", env=env)
     assert again.stdout.strip() == "the key hierarchy is complete; nothing to do"
 
 
@@ -66,16 +74,47 @@ def test_rotate_token_signing(installed: dict[str, str]) -> None:
         tongxing("keys", "list", "--json", "--purpose", "token-signing", env=installed).stdout
     )
     upcoming = next(k["id"] for k in before if k["state"] == "next")
-    early = tongxing("keys", "rotate", "--purpose", "token-signing", env=installed)
+    early = tongxing("keys", "rotate", "--purpose", "token-signing", *AS_SECURITY, env=installed)
     assert early.returncode == 2 and "relying parties cache JWKS for 300 s" in early.stderr
     rotated = json.loads(
         tongxing(
-            "keys", "rotate", "--purpose", "token-signing", "--json", "--force", env=installed
+            "keys",
+            "rotate",
+            "--purpose",
+            "token-signing",
+            "--json",
+            "--force",
+            *AS_SECURITY,
+            env=installed,
         ).stdout
     )
     assert rotated["active"] == upcoming
-    refused = tongxing("keys", "rotate", "--purpose", "root-ca", env=installed)
+    refused = tongxing("keys", "rotate", "--purpose", "root-ca", *AS_SECURITY, env=installed)
     assert refused.returncode == 2 and "not a keys operation" in refused.stderr
+
+
+def test_rotation_and_certificate_status_need_the_security_administrator(
+    installed: dict[str, str],
+) -> None:
+    certificates = json.loads(
+        tongxing("keys", "certificates", "--json", "--ca", "infra", env=installed).stdout
+    )
+    serial = next(c["serial"] for c in certificates if c["kind"] == "ocsp")
+    for command in (
+        ("rotate", "--force"),
+        ("suspend", "--ca", "infra", "--serial", serial),
+        ("revoke", "--ca", "infra", "--serial", serial),
+    ):
+        anonymous = tongxing("keys", *command, env=installed)
+        assert anonymous.returncode == 2
+        assert "--as LOGIN (required outside demo mode)" in anonymous.stderr
+        for login in (SYSTEM, AUDIT):
+            refused = tongxing("keys", *command, "--as", login, env=installed)
+            assert refused.returncode == 2, refused.stdout
+            assert "does not act as 安全管理员 security administrator" in refused.stderr
+    status = json.loads(tongxing("keys", "status", "--json", "--as", AUDIT, env=installed).stdout)
+    assert {ca["name"] for ca in status["certificate_authorities"]} == {"root", "seal", "infra"}
+    assert "token " in tongxing("keys", "status", *AS_SECURITY, env=installed).stdout
 
 
 def test_revoke_suspend_reinstate(installed: dict[str, str]) -> None:
@@ -85,11 +124,14 @@ def test_revoke_suspend_reinstate(installed: dict[str, str]) -> None:
     )
     serial = next(c["serial"] for c in certificates if c["kind"] == "ocsp")
     args = ("--ca", "infra", "--serial", serial)
+    args = (*args, *AS_SECURITY)
     assert "suspended" in tongxing("keys", "suspend", *args, env=installed).stdout
     assert "good" in tongxing("keys", "reinstate", *args, env=installed).stdout
     bad = tongxing("keys", "revoke", *args, "--reason", "because", env=installed)
     assert bad.returncode == 2 and "unknown revocation reason" in bad.stderr
-    unknown = tongxing("keys", "revoke", "--ca", "infra", "--serial", "abc", env=installed)
+    unknown = tongxing(
+        "keys", "revoke", "--ca", "infra", "--serial", "abc", *AS_SECURITY, env=installed
+    )
     assert unknown.returncode == 2 and "no certificate abc" in unknown.stderr
 
 

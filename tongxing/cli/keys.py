@@ -1,4 +1,8 @@
-"""``tongxing keys``: create the hierarchy, list, rotate, revoke, export, back up, restore."""
+"""``tongxing keys``: create the hierarchy, list, rotate, revoke, export, back up, restore.
+
+Rotation and certificate status changes are acts of the security administrator (``--as``,
+through ``admin.key_status``); the ceremonies on the server (init, backup, restore, root
+offline/online) are the operator's and need no role."""
 
 from __future__ import annotations
 
@@ -13,14 +17,24 @@ from typing import Annotated
 import typer
 from asn1crypto import pem
 
+from admin import key_status
+from admin.actors import SECURITY, Actor
+from admin.errors import AdminError
+from admin.service import Administration
 from core.clock import as_utc
 from keys import backup, repository, token_keys
-from keys.algorithms import KeyAlgorithm
-from keys.certificate_status import REVOCATION_REASONS, set_status
+from keys.certificate_status import REVOCATION_REASONS
 from keys.custody import CustodyError
 from keys.hierarchy import CA_NAMES, ROOT, HierarchyError
 from keys.runtime import KeyServices
-from tongxing.cli.runtime import ADMIN_ACTOR, AdminCommandError, admin_domain
+from tongxing.cli.runtime import (
+    ADMIN_ACTOR,
+    AdminCommandError,
+    AsOption,
+    acting_as,
+    admin_domain,
+    administration,
+)
 
 app = typer.Typer(help="Key hierarchy and key custody.", no_args_is_help=True)
 
@@ -133,6 +147,41 @@ def certificates(
         )
 
 
+@contextmanager
+def security_act(acting: str | None) -> Iterator[tuple[Administration, Actor]]:
+    """The rule book and the person acting as security administrator (``--as``; in demo
+    mode the seeded holder of the role when left out); a refusal is one line on stderr."""
+    try:
+        with admin_domain() as domain:
+            yield administration(domain), acting_as(domain, acting, role=SECURITY)
+    except AdminError as exc:
+        raise CommandError(exc.detail) from None
+    except AdminCommandError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@app.command("status")
+def status(as_json: JsonOption = False, acting: AsOption = None) -> None:
+    """Token-signing keys, CA certificates and CRLs, seals expiring within 30 days (any
+    platform administrator)."""
+    with security_act(acting) as (admin, actor):
+        view = key_status.status(admin, actor)
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False))
+        return
+    for key in view["token_signing_keys"]:
+        typer.echo(f"token  {key['kid']:<36} {key['algorithm']:<6} {key['state']}")
+    for ca in view["certificate_authorities"]:
+        crl = ca["crl"]
+        freshness = "fresh" if crl["fresh"] else "stale" if crl["stale"] else "not fresh"
+        typer.echo(
+            f"ca     {ca['name']:<6} {ca['days_left']} days left, CRL {freshness} "
+            f"(next update {crl['next_update'] or '-'})"
+        )
+    for seal in view["seal_certificates_expiring"]:
+        typer.echo(f"seal   {seal['seal_id']} expires in {seal['days_left']} days")
+
+
 @app.command("rotate")
 def rotate(
     purpose: Annotated[str, typer.Option(help="Key purpose to rotate.")] = "token-signing",
@@ -145,48 +194,34 @@ def rotate(
             "(relying parties may not have fetched it yet: use only after a key compromise).",
         ),
     ] = False,
+    acting: AsOption = None,
 ) -> None:
-    """Rotate the token-signing keys: next becomes active, a new next is published."""
-    if purpose not in (token_keys.PURPOSE, token_keys.RS256_PURPOSE):
-        raise CommandError(
-            f"rotation of {purpose!r} keys is not a keys operation: CA keys are replaced by "
-            "re-keying the hierarchy, seal keys by `tongxing seals renew`"
-        )
-    with key_services() as services, services.database.transaction() as session:
-        active, upcoming = token_keys.rotate(
-            session,
-            custody=services.custody,
-            events=services.events,
-            algorithm=(
-                KeyAlgorithm.RS256
-                if purpose == token_keys.RS256_PURPOSE
-                else KeyAlgorithm(services.custody.settings.key_algorithm)
-            ),
-            actor=ACTOR,
-            force=force,
-            purpose=purpose,
-        )
+    """Rotate the token-signing keys: next becomes active, a new next is published
+    (security administrator)."""
+    with security_act(acting) as (admin, actor):
+        rotated = key_status.rotate_token_keys(admin, actor, purpose=purpose, force=force)
     if as_json:
-        typer.echo(json.dumps({"active": active, "next": upcoming}))
+        typer.echo(json.dumps({"active": rotated["active"], "next": rotated["next"]}))
     else:
-        typer.echo(f"active {active}\nnext   {upcoming}")
+        typer.echo(f"active {rotated['active']}\nnext   {rotated['next']}")
 
 
-def _set_status(*, ca: str, serial: str, status: str, reason: str = "unspecified") -> None:
-    with key_services() as services, services.database.transaction() as session:
-        certificate = set_status(
-            session,
-            hierarchy=services.hierarchy,
-            issuer=ca,
-            serial=serial,
-            status=status,
-            reason=reason,
-            actor=ACTOR,
+def _set_status(
+    *,
+    ca: str,
+    serial: str,
+    status: key_status.CertificateStatus,
+    acting: str | None,
+    reason: str = "unspecified",
+) -> None:
+    with security_act(acting) as (admin, actor):
+        certificate = key_status.set_certificate_status(
+            admin, actor, ca=ca, serial=serial, status=status, reason=reason
         )
-        typer.echo(
-            f"{ca}:{certificate.serial} {certificate.status}"
-            + (f" ({certificate.revocation_reason})" if status == "revoked" else "")
-        )
+    typer.echo(
+        f"{ca}:{certificate['serial']} {certificate['status']}"
+        + (f" ({certificate['revocation_reason']})" if status == "revoked" else "")
+    )
 
 
 @app.command("revoke")
@@ -196,21 +231,24 @@ def revoke(
     reason: Annotated[
         str, typer.Option(help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}.")
     ] = "unspecified",
+    acting: AsOption = None,
 ) -> None:
-    """Revoke a certificate (final); it appears on the CRL and OCSP answers 'revoked'."""
-    _set_status(ca=ca, serial=serial, status="revoked", reason=reason)
+    """Revoke a certificate (final); it appears on the CRL and OCSP answers 'revoked'
+    (security administrator)."""
+    _set_status(ca=ca, serial=serial, status="revoked", reason=reason, acting=acting)
 
 
 @app.command("suspend")
-def suspend(ca: CaOption, serial: SerialOption) -> None:
-    """Suspend a certificate (certificateHold); `keys reinstate` lifts it."""
-    _set_status(ca=ca, serial=serial, status="suspended")
+def suspend(ca: CaOption, serial: SerialOption, acting: AsOption = None) -> None:
+    """Suspend a certificate (certificateHold); `keys reinstate` lifts it (security
+    administrator)."""
+    _set_status(ca=ca, serial=serial, status="suspended", acting=acting)
 
 
 @app.command("reinstate")
-def reinstate(ca: CaOption, serial: SerialOption) -> None:
-    """Lift a suspension."""
-    _set_status(ca=ca, serial=serial, status="good")
+def reinstate(ca: CaOption, serial: SerialOption, acting: AsOption = None) -> None:
+    """Lift a suspension (security administrator)."""
+    _set_status(ca=ca, serial=serial, status="good", acting=acting)
 
 
 @app.command("export-root")
