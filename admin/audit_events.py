@@ -52,6 +52,17 @@ def event_view(row: AuditEntry) -> dict[str, Any]:
     }
 
 
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time from a query (None stays None); a date that does not exist, such as
+    2026-02-30, is refused."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{text!r} is not a time (RFC 3339)") from None
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Match
 
 from core.database import UnstorableText
 from core.request_context import current_request_id
@@ -92,14 +92,34 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, instance=request.url.path)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route serves at the request's path. Starlette's 405 names only the
+    methods of the first route matching the path, so a path with a GET route and a POST
+    route (a list and its creation) would answer with ``Allow: GET`` alone (RFC 9110
+    §15.5.6 wants them all). Asked of the top-level routes only (included routers answer
+    for theirs), method by method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed) if allowed else None
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     known = exc.status_code in {status.value for status in HTTPStatus}
     title = HTTPStatus(exc.status_code).phrase if known else "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
     problem = Problem(
         status=exc.status_code,
         kind=_kind_for_status(exc.status_code),
@@ -108,16 +128,6 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
         headers=headers,
     )
     return problem_response(problem, instance=request.url.path)
-
-
-def _allowed_methods(request: Request) -> str:
-    # Starlette's 405 names the methods of the first route with this path only; RFC 9110
-    # §15.5.6 wants every method the resource supports (GET and POST on one list, say).
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.path_regex.match(request.url.path):
-            methods |= route.methods or set()
-    return ", ".join(sorted(methods))
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,7 +3,6 @@ one event with its inclusion proof against the newest signed checkpoint."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -14,6 +13,10 @@ from admin.api.responses import ACT, READ
 from core.api.integer_ranges import Int64
 
 router = APIRouter(prefix="/admin/v1/audit", tags=["admin: audit"])
+# Text without control characters (a NUL could not even be compared in PostgreSQL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# An RFC 3339 time (a number of seconds is not one); a time without an offset is UTC.
+RFC3339 = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?([Zz]|[+-]\d{2}:\d{2})?$"
 
 
 @router.get("/events", responses=READ)
@@ -31,11 +34,20 @@ def list_events(
     ] = None,
     actor_label: Annotated[
         str | None,
-        Query(alias="actor", max_length=128, description="Who acted, e.g. `person:alice`."),
+        Query(
+            alias="actor",
+            max_length=128,
+            pattern=PRINTABLE,
+            description="Who acted, e.g. `person:alice`.",
+        ),
     ] = None,
-    subject: Annotated[str | None, Query(max_length=255)] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time (exclusive).")] = None,
+    subject: Annotated[str | None, Query(max_length=255, pattern=PRINTABLE)] = None,
+    since: Annotated[
+        str | None, Query(pattern=RFC3339, description="From this time (inclusive; RFC 3339).")
+    ] = None,
+    until: Annotated[
+        str | None, Query(pattern=RFC3339, description="Before this time (exclusive; RFC 3339).")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = paging.DEFAULT_LIMIT,
 ) -> dict[str, Any]:
@@ -48,8 +60,8 @@ def list_events(
         type=type,
         by=actor_label,
         subject=subject,
-        since=since,
-        until=until,
+        since=audit_events.parse_time(since),
+        until=audit_events.parse_time(until),
         cursor=cursor,
         limit=limit,
     )

@@ -105,6 +105,13 @@ def test_audit_events_for_the_audit_administrator_only(
     assert note_lines[2] == body["checkpoint"]["root_hash"]
     assert len(base64.b64decode(body["checkpoint"]["root_hash"])) == 32
     assert client.get("/admin/v1/audit/events/99999", headers=audit).status_code == 404
+    for query in ({"until": "0.5"}, {"since": "2026-02-30T00:00:00Z"}, {"actor": "a\x00b"}):
+        refused = client.get("/admin/v1/audit/events", params=query, headers=audit)
+        assert refused.status_code == 422, (query, refused.text)
+    since = client.get(
+        "/admin/v1/audit/events", params={"since": "2000-01-01T08:00:00+08:00"}, headers=audit
+    )
+    assert since.status_code == 200 and since.json()["items"]
     bad = client.get("/admin/v1/audit/events", params={"cursor": "%%%"}, headers=audit)
     assert bad.status_code == 422
     assert bad.json()["type"] == "urn:tongxing:problem:invalid-admin-request"

@@ -30,6 +30,15 @@ def test_wrong_method_is_a_problem(client: TestClient) -> None:
     assert response.json()["type"] == "urn:tongxing:problem:method-not-allowed"
 
 
+def test_wrong_method_names_every_method_of_the_path(client: TestClient) -> None:
+    # /admin/v1/role-changes has a GET route and a POST route: the 405 names both.
+    answer = client.request("OPTIONS", "/admin/v1/role-changes")
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) == {"GET", "POST"}
+    single = client.request("DELETE", "/admin/v1/dashboard")
+    assert single.headers["allow"] == "GET"
+
+
 @pytest.fixture
 def app_with_test_routes(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
     """The real app plus two routes that exercise validation and a crash."""

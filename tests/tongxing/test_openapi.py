@@ -16,7 +16,9 @@ from schemathesis.engine import events
 from schemathesis.python import asgi
 
 from core.settings import Settings
+from tests.admin import world as admin_world
 from tests.conftest import strong_secret
+from tests.oidc import domain_of
 from tests.seal.world import make_world
 from tongxing import create_app
 
@@ -63,7 +65,8 @@ def test_the_api_is_as_described(make_settings: Callable[..., Settings]) -> None
     try:
         # Loading the document starts the app's lifespan (which opens the key custody).
         schemathesis.openapi.from_asgi("/openapi.json", app, config=SchemathesisConfig())
-        world = make_world(TestClient(app))
+        client = TestClient(app)
+        world = make_world(client)
         bearer = {
             "/seal/v1/sign": world.token(),
             "/seal/v1/batch": world.token(),
@@ -80,6 +83,13 @@ def test_the_api_is_as_described(make_settings: Callable[..., Settings]) -> None
                         {"include-path": path, "headers": {"Authorization": f"Bearer {token}"}}
                         for path, token in bearer.items()
                     ),
+                    *(
+                        {
+                            "include-path-regex": regex,
+                            "headers": {"Authorization": f"Bearer {token}"},
+                        }
+                        for regex, token in _admin_tokens(client).items()
+                    ),
                 ],
             }
         )
@@ -88,6 +98,26 @@ def test_the_api_is_as_described(make_settings: Callable[..., Settings]) -> None
     finally:
         asgi.shutdown_lifespans()
     assert not failures, "\n".join(failures)
+
+
+def _admin_tokens(client: TestClient) -> dict[str, str]:
+    """A real token of the role each admin path is for (the first matching pattern wins, so
+    the most specific come first); the role holders sign in through the code flow."""
+    admin_world.build(domain_of(client))
+    admin_world.add_console(domain_of(client))
+    system, security, audit = (
+        admin_world.person_token(client, login, scope=f"openid {scope}")
+        for login, scope in (
+            (admin_world.SYSTEM, "admin:system"),
+            (admin_world.SECURITY, "admin:security"),
+            (admin_world.AUDIT, "admin:audit"),
+        )
+    )
+    return {
+        "^/admin/v1/audit/": audit,
+        "^/admin/v1/keys": security,
+        "^/admin/v1/": system,
+    }
 
 
 def _integer_schemas(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
