@@ -28,6 +28,12 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         # The README's audit check, on a port other than the default issuer's.
         checked = tongxing("audit", "verify", env={"TONGXING_MODE": "demo"}, cwd=tmp_path)
         assert checked.returncode == 0 and "OK" in checked.stdout, checked.stdout + checked.stderr
+        # The security administrator's key commands need no --as in demo mode (secadmin acts).
+        demo = {"TONGXING_MODE": "demo"}
+        rotated = tongxing("keys", "rotate", "--force", "--json", env=demo, cwd=tmp_path)
+        assert rotated.returncode == 0, rotated.stderr
+        status = tongxing("keys", "status", env=demo, cwd=tmp_path)
+        assert status.returncode == 0 and "ca     root" in status.stdout, status.stderr
     output = server.log.read_text()
     assert f"{server.base_url}/" in output  # where to click
     assert server.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
