@@ -19,7 +19,7 @@ Serial = Annotated[
     str,
     Path(
         max_length=64,
-        pattern=r"^(0[xX])?[0-9A-Fa-f:]{1,60}$",
+        pattern=r"^(0[xX])?[0-9A-Fa-f]{1,60}(:[0-9A-Fa-f]{1,60})*$",
         description="The certificate serial (hex).",
     ),
 ]

@@ -174,6 +174,8 @@ def test_rotation_and_certificate_status_for_the_security_administrator(
     assert client.post(f"{base}/suspend", headers=security).status_code == 409
     unknown = client.post("/admin/v1/keys/certificates/infra/abc/suspend", headers=security)
     assert unknown.status_code == 404
+    not_a_serial = client.post("/admin/v1/keys/certificates/infra/0X:/suspend", headers=security)
+    assert not_a_serial.status_code == 422
     refused = _refusals(client, tokens)
     assert ("person:aud", "keys.rotate") in refused
     assert ("person:sys", "certificates.revoke") in refused
