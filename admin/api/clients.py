@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import clients, versions
+from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
 from admin.api.responses import ACT, READ, UPDATE
@@ -18,7 +19,7 @@ ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 Uri = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class NewClient(BaseModel):
+class NewClient(StrictBody):
     """A client to register (the rules of ``tongxing clients create``)."""
 
     client_id: str = Field(min_length=3, max_length=64)
@@ -42,7 +43,7 @@ class NewClient(BaseModel):
     )
 
 
-class ClientChanges(BaseModel):
+class ClientChanges(StrictBody):
     """Fields to change."""
 
     name: str | None = Field(default=None, min_length=1, max_length=128)

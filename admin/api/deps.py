@@ -78,23 +78,3 @@ def if_match(
 
 
 IfMatchDep = Annotated[str, Depends(if_match)]
-
-
-def optional_if_match(
-    value: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            max_length=512,
-            description="The ETag of the version you read (RFC 9110 §13.1.1); when sent, the "
-            "act is refused with 412 if the resource changed since.",
-        ),
-    ] = None,
-) -> str | None:
-    """The precondition of an act on a resource (suspend, approve...): checked when sent.
-    Acts move a resource through its states and refuse a wrong state themselves (409), so
-    a read first is not required; an edit of fields (PATCH) uses :data:`IfMatchDep`."""
-    return value or None
-
-
-OptionalIfMatchDep = Annotated[str | None, Depends(optional_if_match)]

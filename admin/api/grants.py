@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, Field
 
 from admin import grants, paging, versions
-from admin.api.deps import ActorDep, AdministrationDep, OptionalIfMatchDep
+from admin.api.bodies import StrictBody
+from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.responses import ACT, READ, UPDATE
 
 router = APIRouter(prefix="/admin/v1", tags=["admin: grants"])
@@ -22,10 +23,12 @@ DocumentTypes = Annotated[list[DocumentType], Field(max_length=50)]
 ONE = {**READ, 404: ACT[404]}
 
 
-class Terms(BaseModel):
+class Terms(StrictBody):
     """The terms of a grant (each left out = no limit; at approval: as requested)."""
 
-    until: AwareDatetime | None = Field(None, description="End of the grant (RFC 3339)")
+    until: AwareDatetime | None = Field(
+        None, strict=False, description="End of the grant (RFC 3339)"
+    )
     max_uses: int | None = Field(None, ge=1, le=1_000_000_000)
     document_types: DocumentTypes | None = Field(
         None, description="The document types it may seal (none: any)"
@@ -39,7 +42,7 @@ class GrantRequest(Terms):
     client_id: str = Field(min_length=1, max_length=64)
 
 
-class Rejection(BaseModel):
+class Rejection(StrictBody):
     """Why the grant is turned down."""
 
     reason: str = Field(min_length=1, max_length=500)
@@ -108,7 +111,7 @@ def approve(
     admin: AdministrationDep,
     actor: ActorDep,
     grant_id: GrantId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
     body: Annotated[Terms | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -135,7 +138,7 @@ def reject(
     actor: ActorDep,
     grant_id: GrantId,
     body: Annotated[Rejection, Body()],
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
 ) -> dict[str, Any]:
     """Reject a pending grant (an administrator of the seal's organisation)."""
@@ -150,7 +153,7 @@ def revoke(
     admin: AdministrationDep,
     actor: ActorDep,
     grant_id: GrantId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
 ) -> dict[str, Any]:
     """End an active grant now (security administrator, or an administrator of the

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import key_status, versions
+from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep
 from admin.api.responses import ACT, READ
 from keys.certificate_status import REVOCATION_REASONS
@@ -25,7 +26,7 @@ Serial = Annotated[
 ]
 
 
-class Rotation(BaseModel):
+class Rotation(StrictBody):
     """Which token-signing keys to rotate."""
 
     purpose: Literal["token-signing", "token-signing-rs256"] = "token-signing"
@@ -36,7 +37,7 @@ class Rotation(BaseModel):
     )
 
 
-class Revocation(BaseModel):
+class Revocation(StrictBody):
     """Why the certificate is revoked (RFC 5280 §5.3.1)."""
 
     reason: Literal[REVOCATION_REASONS] = "unspecified"  # type: ignore[valid-type]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import organisations, versions
+from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
 from admin.api.responses import ACT, READ, UPDATE
@@ -20,21 +21,21 @@ OrganisationId = Annotated[
 PersonRef = Annotated[str, Path(min_length=1, max_length=254, description="Id or login")]
 
 
-class NewOrganisation(BaseModel):
+class NewOrganisation(StrictBody):
     """An organisation (legal person) to create."""
 
     name: str = Field(min_length=1, max_length=200)
     uscc: str = Field(min_length=18, max_length=18, description="Unified social credit code")
 
 
-class OrganisationChanges(BaseModel):
+class OrganisationChanges(StrictBody):
     """Rename, disable or re-enable."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     disabled: bool | None = None
 
 
-class Member(BaseModel):
+class Member(StrictBody):
     """A person to add, or whose role changes."""
 
     person: str = Field(min_length=1, max_length=254, description="Id or login of the person")

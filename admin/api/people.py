@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import people, versions
+from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
 from admin.api.responses import ACT, READ, UPDATE
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/admin/v1/people", tags=["admin: people"])
 PersonId = Annotated[str, Path(min_length=1, max_length=254, description="Id or login")]
 
 
-class NewPerson(BaseModel):
+class NewPerson(StrictBody):
     """A person to create; the password and identity number are never shown back."""
 
     username: str = Field(min_length=3, max_length=64)
@@ -29,7 +30,7 @@ class NewPerson(BaseModel):
     assurance: Literal["unverified", "verified_authority", "verified_in_person"] = "unverified"
 
 
-class PersonChanges(BaseModel):
+class PersonChanges(StrictBody):
     """Fields to change; a contact set to null is removed."""
 
     display_name: str | None = Field(default=None, min_length=1, max_length=128)
@@ -38,13 +39,13 @@ class PersonChanges(BaseModel):
     disabled: bool | None = None
 
 
-class NewPassword(BaseModel):
+class NewPassword(StrictBody):
     """The new password (never stored in clear, never logged)."""
 
     password: str = Field(min_length=1, max_length=1024)
 
 
-class LockReason(BaseModel):
+class LockReason(StrictBody):
     """Why (goes into the audit log)."""
 
     reason: str | None = Field(default=None, max_length=500)

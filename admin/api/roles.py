@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import appointments
+from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep
 from admin.api.responses import ACT, READ
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/admin/v1", tags=["admin: roles"])
 ChangeId = Annotated[str, Path(max_length=32, pattern=r"^rolechg_[0-9a-f]{16}$")]
 
 
-class RoleChangeRequest(BaseModel):
+class RoleChangeRequest(StrictBody):
     """Grant a role to a person, or withdraw it."""
 
     action: Literal["grant", "withdraw"]

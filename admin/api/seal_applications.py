@@ -9,10 +9,11 @@ import binascii
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import paging, seal_applications, versions
-from admin.api.deps import ActorDep, AdministrationDep, OptionalIfMatchDep
+from admin.api.bodies import StrictBody
+from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.responses import ACT, READ, UPDATE
 from admin.errors import Invalid
 from core.api import responses
@@ -31,7 +32,7 @@ MAX_IMAGE_BYTES = 2_000_000  # as seal.stamp_image.check_uploaded_png
 ONE = {**READ, 404: ACT[404]}
 
 
-class Application(BaseModel):
+class Application(StrictBody):
     """An application for a seal of your organisation."""
 
     organisation: str | None = Field(
@@ -49,13 +50,13 @@ class Application(BaseModel):
     )
 
 
-class Approval(BaseModel):
+class Approval(StrictBody):
     """How long the seal's first certificate is valid."""
 
     days: int = Field(SEAL_DAYS, ge=1, le=3650)
 
 
-class Rejection(BaseModel):
+class Rejection(StrictBody):
     """Why the application is turned down (shown to the applicant)."""
 
     reason: str = Field(min_length=1, max_length=500)
@@ -140,7 +141,7 @@ def approve(
     admin: AdministrationDep,
     actor: ActorDep,
     application_id: ApplicationId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
     body: Annotated[Approval | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def reject(
     actor: ActorDep,
     application_id: ApplicationId,
     body: Annotated[Rejection, Body()],
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
 ) -> dict[str, Any]:
     """Reject (a security administrator other than the applicant), saying why."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from admin import paging, seals, versions
-from admin.api.deps import ActorDep, AdministrationDep, OptionalIfMatchDep
+from admin.api.bodies import StrictBody
+from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.responses import ACT, READ, UPDATE
 from core.api import responses
 from keys.certificate_status import REVOCATION_REASONS
@@ -32,13 +33,13 @@ RevocationReason = Literal[
 assert set(get_args(RevocationReason)) == set(REVOCATION_REASONS)
 
 
-class Revocation(BaseModel):
+class Revocation(StrictBody):
     """Why the seal ends (RFC 5280 §5.3.1 reason; the certificate is revoked with it)."""
 
     reason: RevocationReason = "cessation_of_operation"
 
 
-class Renewal(BaseModel):
+class Renewal(StrictBody):
     """A new certificate for an active seal."""
 
     new_key: bool = Field(False, description="Also replace the key (default: keep it)")
@@ -110,7 +111,7 @@ def suspend(
     admin: AdministrationDep,
     actor: ActorDep,
     seal_id: SealId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
 ) -> dict[str, Any]:
     """Suspend a seal (security administrator, or an administrator of its organisation):
@@ -123,7 +124,7 @@ def resume(
     admin: AdministrationDep,
     actor: ActorDep,
     seal_id: SealId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
 ) -> dict[str, Any]:
     """Lift a suspension (security administrator)."""
@@ -135,7 +136,7 @@ def revoke(
     admin: AdministrationDep,
     actor: ActorDep,
     seal_id: SealId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
     body: Annotated[Revocation | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def renew(
     admin: AdministrationDep,
     actor: ActorDep,
     seal_id: SealId,
-    if_match: OptionalIfMatchDep,
+    if_match: IfMatchDep,
     response: Response,
     body: Annotated[Renewal | None, Body()] = None,
 ) -> dict[str, Any]:

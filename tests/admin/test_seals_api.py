@@ -41,7 +41,9 @@ def _tokens(client: TestClient, world: w.World, *logins: str) -> dict[str, dict[
                 scope="openid org:admin",
                 organisation=sw.organisation_id(world, uscc),
             )
-        headers[login] = w.bearer(token)
+        # ``If-Match: *`` (any current version): these tests are about roles; the
+        # precondition has its own tests (428 without it, 412 when stale).
+        headers[login] = {**w.bearer(token), "if-match": "*"}
     return headers
 
 
@@ -127,7 +129,7 @@ def test_the_applicant_cannot_approve_their_own_over_http(
             role="admin",
             actor="test",
         )
-    both = w.bearer(
+    both = {"if-match": "*"} | w.bearer(
         w.person_token(
             client,
             w.SECURITY,
@@ -295,3 +297,16 @@ def test_an_organisation_service_account_files_for_its_organisation(
     assert filed.status_code == 201 and filed.json()["applicant"] == "client:org-bot"
     listed = seal_applications.inbox(world.admin, world.actor(w.SECURITY))["items"]
     assert [a["id"] for a in listed] == [filed.json()["id"]]
+
+
+def test_acts_need_if_match(client: TestClient, world: w.World) -> None:
+    own = sw.make_seal(world)
+    token = w.bearer(w.person_token(client, w.SECURITY, scope="openid admin:security"))
+    missing = client.post(f"/admin/v1/seals/{own}/suspend", headers=token)
+    assert missing.status_code == 428
+    assert missing.json()["type"] == "urn:tongxing:problem:precondition-required"
+    etag = client.get(f"/admin/v1/seals/{own}", headers=token).headers["etag"]
+    done = client.post(f"/admin/v1/seals/{own}/suspend", headers={**token, "if-match": etag})
+    assert done.status_code == 200
+    stale = client.post(f"/admin/v1/seals/{own}/resume", headers={**token, "if-match": etag})
+    assert stale.status_code == 412
