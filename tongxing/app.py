@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
+import admin as admin_package
 import idp as idp_package
 import seal as seal_package
 from admin.api import audit as admin_audit
@@ -28,6 +29,8 @@ from admin.api import problems as admin_problems
 from admin.api import roles as admin_roles
 from admin.api import seal_applications as admin_seal_applications
 from admin.api import seals as admin_seals
+from admin.console import registration as console_registration
+from admin.console import routes as console_routes
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.cluster import HEARTBEAT_SECONDS, Membership
@@ -162,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_audit.router)
     app.include_router(admin_keys.router)
     app.include_router(admin_dashboard.router)
+    console_routes.install(app)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
         app.include_router(demo_sealing.router)
@@ -169,6 +173,11 @@ def create_app(settings: Settings) -> FastAPI:
         "/static/idp",
         StaticFiles(directory=Path(idp_package.__file__).parent / "static"),
         name="idp-static",
+    )
+    app.mount(
+        "/static/admin",
+        StaticFiles(directory=Path(admin_package.__file__).parent / "static"),
+        name="admin-static",
     )
     app.mount(
         "/static/seal",
@@ -197,6 +206,12 @@ def _start(services: Services, domain: Domain) -> None:
         preflight.check_database(settings, services.database, migrate_schema=demo)
         domain.audit.fix_origin()  # from now on the log's name never follows the settings
         preflight.check_keys(domain.keys, initialise=demo)
+        # The console signs in through our IdP like any app: its registration follows the
+        # issuer, in every mode.
+        with services.database.transaction() as session:
+            console_registration.ensure(
+                session, data_keys=domain.data_keys, events=domain.audit, issuer=settings.issuer
+            )
         if demo:
             demo_data.seed(domain, issuer=settings.issuer)
     services.membership.join()
