@@ -3,6 +3,10 @@ through the same rule book as the admin API."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -138,3 +142,23 @@ def test_an_organisation_administrator_cannot_see_the_roles(
             select(AuditEntry).where(AuditEntry.type == "admin.refused")
         ).all()
         assert recorded[-1].actor == f"person:{w.ORG_ADMIN}"
+
+
+def test_the_audit_browser_lists_leaves_for_the_browser_to_check(
+    client: TestClient, world: w.World
+) -> None:
+    page = console.sign_in(client, w.AUDIT)
+    listed = page.get("/admin/audit")
+    assert listed.status_code == 200
+    assert 'src="/static/admin/audit.js"' in listed.text and "<script>" not in listed.text
+    rows = re.findall(r'data-index="(\d+)" data-leaf="([^"]+)"', listed.text)
+    assert rows and int(rows[0][0]) > int(rows[-1][0])  # newest first
+    leaf = json.loads(base64.b64decode(rows[0][1]))
+    assert leaf["seq"] == int(rows[0][0])
+    only = page.get("/admin/audit?type=admin.role.granted").text
+    assert only.count('data-type="admin.role.granted"') == 3 and 'data-type="user.' not in only
+    script = page.get("/static/admin/audit.js")
+    assert script.status_code == 200 and "crypto.subtle" in script.text
+    for login in (w.SYSTEM, w.SECURITY):
+        refused = console.sign_in(client, login).get("/admin/audit")
+        assert refused.status_code == 403

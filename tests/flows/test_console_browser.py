@@ -1,0 +1,156 @@
+"""The console in a real browser (Debian's headless Chromium): administrators sign in
+through the IdP, and the audit browser checks entries with WebCrypto against the log key
+the auditor pinned. No console errors, zh-CN and English."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests import backends
+from tests.processes import Server, running_server
+from tongxing.demo_data import DEMO_PASSWORD
+
+pytestmark = pytest.mark.slow
+Browser = webdriver.Chrome
+
+
+def _binaries() -> tuple[str, str]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        if backends.IN_CI:
+            raise RuntimeError("chromium and chromium-driver (Debian) are required in CI")
+        pytest.skip("chromium / chromedriver not installed (Debian chromium chromium-driver)")
+    return chromium, driver
+
+
+@pytest.fixture
+def profiles(tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
+    """Opens browsers with profiles of their own (separate cookies and localStorage)."""
+    chromium, driver = _binaries()
+    opened: list[Browser] = []
+
+    def open_profile(name: str, lang: str = "zh-CN") -> Browser:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / name}",
+            f"--lang={lang}",
+            "--window-size=1280,900",
+        ):
+            options.add_argument(flag)
+        options.add_experimental_option("prefs", {"intl.accept_languages": lang})
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=driver, log_output=str(tmp_path / f"{name}.log"))
+        instance = webdriver.Chrome(options=options, service=service)  # stops by its own PIDs
+        opened.append(instance)
+        return instance
+
+    try:
+        yield open_profile
+    finally:
+        for instance in opened:
+            instance.quit()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Server]:
+    with running_server("demo", env={}, cwd=tmp_path) as server:
+        yield server
+
+
+def console_errors(browser: Browser) -> list[str]:
+    """SEVERE entries of the browser console (CSP violations, script errors, 4xx/5xx)."""
+    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def wait(browser: Browser, check: Callable[[Browser], object], seconds: float = 20) -> object:
+    return WebDriverWait(browser, seconds).until(check)
+
+
+def sign_in(browser: Browser, base: str, login: str, *, organisation: str | None = None) -> None:
+    """Sign in to the console on the IdP's pages (choosing the organisation to act for)."""
+    browser.get(f"{base}/admin/")
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser, lambda b: b.find_elements(By.ID, "login"))
+    browser.find_element(By.ID, "login").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    if organisation is not None:
+        wait(browser, lambda b: "/login/organisation" in b.current_url)
+        labels = browser.find_elements(By.CSS_SELECTOR, "form label")
+        chosen = next(label for label in labels if organisation in label.text)
+        chosen.find_element(By.CSS_SELECTOR, "input[type=radio]").click()
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda b: b.find_elements(By.ID, "who"))
+
+
+def pin_log_key(browser: Browser, base: str, *, pem: str, origin: str) -> None:
+    """The auditor pins the log key obtained from a trusted channel."""
+    browser.get(f"{base}/admin/audit")
+    field = browser.find_element(By.ID, "pin-origin")
+    field.clear()
+    field.send_keys(origin)
+    browser.find_element(By.ID, "pin-pem").send_keys(pem)
+    browser.find_element(By.ID, "pin-key").click()
+
+
+def checked(browser: Browser) -> int:
+    """How many entries on the audit page the browser verified (after it finished)."""
+    wait(
+        browser,
+        lambda b: b.find_element(By.ID, "audit-browser").get_attribute("data-checked") == "done",
+    )
+    return int(browser.find_element(By.ID, "audit-browser").get_attribute("data-verified") or 0)
+
+
+def test_the_auditor_verifies_entries_in_the_browser(
+    profiles: Callable[..., Browser], demo: Server
+) -> None:
+    base = demo.base_url
+    key = httpx.get(f"{base}/audit/v1/key").json()
+    auditor = profiles("auditor")
+    sign_in(auditor, base, "auditor")
+    assert "审计日志" in auditor.find_element(By.TAG_NAME, "header").text
+    auditor.get(f"{base}/admin/audit")
+    status = auditor.find_element(By.ID, "checkpoint-status")
+    wait(auditor, lambda b: "failed" in status.get_attribute("class"))  # nothing pinned yet
+    pin_log_key(auditor, base, pem=key["public_key_pem"], origin=key["origin"])
+    assert checked(auditor) >= 10
+    rows = auditor.find_elements(By.CSS_SELECTOR, "tr[data-leaf] td.verdict")
+    assert all("failed" not in r.get_attribute("class") for r in rows)
+    auditor.get(f"{base}/admin/audit?lang=en")  # the pin stays in this browser
+    assert checked(auditor) >= 10
+    assert "Verified" in auditor.find_element(By.ID, "events").text
+    assert not console_errors(auditor)
+
+    # A key that is not the log's: the checkpoint is refused, nothing counts as verified.
+    other = profiles("other")
+    sign_in(other, base, "auditor")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    stranger = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    pin_log_key(other, base, pem=stranger, origin=key["origin"])
+    wait(
+        other,
+        lambda b: "failed" in b.find_element(By.ID, "checkpoint-status").get_attribute("class"),
+    )
+    assert other.find_element(By.ID, "audit-browser").get_attribute("data-verified") is None
