@@ -154,3 +154,106 @@ def test_the_auditor_verifies_entries_in_the_browser(
         lambda b: "failed" in b.find_element(By.ID, "checkpoint-status").get_attribute("class"),
     )
     assert other.find_element(By.ID, "audit-browser").get_attribute("data-verified") is None
+
+
+def _submit(browser: Browser, selector: str) -> None:
+    browser.find_element(By.CSS_SELECTOR, selector).click()
+    wait(
+        browser,
+        lambda b: b.find_elements(By.ID, "console-ok") or b.find_elements(By.ID, "console-error"),
+    )
+    errors = browser.find_elements(By.ID, "console-error")
+    assert not errors, errors[0].text
+
+
+def test_walk_apply_approve_grant_seal_and_audit(
+    profiles: Callable[..., Browser], demo: Server
+) -> None:
+    """The issue's proof: an organisation administrator applies for a seal, the security
+    administrator approves, the organisation administrator approves a grant for the demo
+    certificate system, which seals the demo permit; the auditor finds all four events
+    with their proofs checked in the browser."""
+    base = demo.base_url
+    officer = profiles("officer")
+    sign_in(officer, base, "officer", organisation="通行市住房和城乡建设局")
+    officer.get(f"{base}/admin/seal-applications")
+    officer.find_element(By.CSS_SELECTOR, "#seal-type option[value=certificate]").click()
+    officer.find_element(By.ID, "seal-name").send_keys("证照专用章（演示）")
+    _submit(officer, "#apply-submit")
+    filed = officer.find_element(By.CSS_SELECTOR, "#applications tr[data-status=pending]")
+    application_id = filed.get_attribute("id")
+    assert not officer.find_elements(By.CSS_SELECTOR, f"[id='{application_id}'] .approve")
+
+    other = profiles("security")
+    sign_in(other, base, "secadmin")
+    other.get(f"{base}/admin/seal-applications")
+    _submit(other, f"[id='{application_id}'] button.approve")
+    row = other.find_element(By.ID, application_id)
+    assert row.get_attribute("data-status") == "approved"
+    seal_id = row.find_element(By.CSS_SELECTOR, "td:nth-child(6) code").text
+    assert seal_id
+    assert not console_errors(other)
+
+    officer.get(f"{base}/admin/seals")
+    image = officer.find_element(By.CSS_SELECTOR, f"[id='{seal_id}'] img")
+    assert officer.execute_script("return arguments[0].naturalWidth", image) > 0
+    officer.get(f"{base}/admin/grants")
+    officer.find_element(By.ID, "grant-seal").send_keys(seal_id)
+    officer.find_element(By.ID, "grant-client").send_keys("demo-certsys")
+    _submit(officer, "#request-grant-submit")
+    pending = f"#grants tr[data-seal='{seal_id}'][data-status=pending]"
+    _submit(officer, f"{pending} button.approve")
+    assert officer.find_elements(
+        By.CSS_SELECTOR, f"#grants tr[data-seal='{seal_id}'][data-status=active]"
+    )
+    assert not console_errors(officer)
+
+    # The certificate system seals the demo permit with the new seal, over HTTP.
+    token = httpx.post(
+        f"{base}/token",
+        data={"grant_type": "client_credentials", "scope": "seal:sign"},
+        auth=("demo-certsys", "Tongxing-demo-certsys-2026"),
+    ).json()["access_token"]
+    permit = httpx.get(f"{base}/demo/certificate.pdf").content
+    sealed = httpx.post(
+        f"{base}/seal/v1/sign",
+        headers={"authorization": f"Bearer {token}"},
+        files={"file": ("permit.pdf", permit, "application/pdf")},
+        data={"seal_id": seal_id, "anchor": "（盖章）"},
+        timeout=60,
+    )
+    assert sealed.status_code == 200, sealed.text[:500]
+    sealed_index = sealed.headers["Tongxing-Audit-Index"]
+
+    # The audit administrator, in the second profile, finds the four events and their proofs.
+    other.find_element(By.ID, "sign-out").click()
+    wait(other, lambda b: b.find_elements(By.ID, "sign-in"))
+    sign_in(other, base, "auditor")
+    key = httpx.get(f"{base}/audit/v1/key").json()
+    pin_log_key(other, base, pem=key["public_key_pem"], origin=key["origin"])
+    checked(other)
+    for kind in (
+        "seal.application.filed",
+        "seal.application.approved",
+        "seal.grant.approved",
+        "seal.applied",
+    ):
+        other.get(f"{base}/admin/audit?type={kind}")
+        assert checked(other) >= 1
+        rows = other.find_elements(By.CSS_SELECTOR, f"tr[data-type='{kind}']")
+        assert rows, kind
+        newest = rows[0]
+        actor = newest.get_attribute("data-actor")
+        expected = {
+            "seal.application.filed": "person:officer",
+            "seal.application.approved": "person:secadmin",
+            "seal.grant.approved": "person:officer",
+            "seal.applied": "client:demo-certsys",
+        }[kind]
+        assert actor == expected, (kind, actor)
+        if kind == "seal.applied":
+            assert newest.get_attribute("data-index") == sealed_index
+        verdict = newest.find_element(By.CSS_SELECTOR, "td.verdict")
+        assert "verified" in verdict.get_attribute("class"), (kind, verdict.text)
+    assert not console_errors(other)
+    assert not console_errors(officer)
