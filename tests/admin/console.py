@@ -50,3 +50,15 @@ def csrf(html: str, action: str) -> str:
     )
     assert form, f"no form posting to {action}"
     return form.group(1)
+
+
+def form_token(page: TestClient, purpose: str) -> str:
+    """This browser's CSRF token for console forms of ``purpose`` (as a page would carry)."""
+    from core import csrf
+
+    idp = page.app.state.idp  # type: ignore[attr-defined]
+    return csrf.token(
+        key=idp.data_key(csrf.DATA_KEY_PURPOSE),
+        browser_id=page.cookies.get(csrf.BROWSER_COOKIE, domain="127.0.0.1") or "",
+        purpose=f"console:{purpose}",
+    )
