@@ -115,7 +115,13 @@ def test_the_demo_apps_follow_the_demo_to_another_port(
         registered = repository.client(session, "demo-permits")
         assert registered is not None
         assert registered.redirect_uris == [f"{moved}/demo/apps/permits/callback"]
+        console = repository.client(session, "tongxing-console")
+        assert console is not None and console.redirect_uris == [f"{moved}/admin/callback"]
         updates = session.execute(
-            text("SELECT count(*) FROM audit_entries WHERE type = 'client.updated'")
-        ).scalar_one()
-    assert updates == 2  # once per demo app, on the start that moved; none before
+            text(
+                "SELECT subject, count(*) FROM audit_entries WHERE type = 'client.updated' "
+                "GROUP BY subject"
+            )
+        ).all()
+    # Once per demo app and for the console, on the start that moved; none before.
+    assert dict(updates) == {"demo-permits": 1, "demo-housing": 1, "tongxing-console": 1}
