@@ -55,8 +55,10 @@ def csrf(html: str, action: str) -> str:
 def form_token(page: TestClient, purpose: str) -> str:
     """This browser's CSRF token for console forms of ``purpose`` (as a page would carry)."""
     from core import csrf
+    from core.api.deps import runtime_of
+    from idp.runtime import IdentityProvider
 
-    idp = page.app.state.idp  # type: ignore[attr-defined]
+    idp = runtime_of(page.app).get(IdentityProvider)  # type: ignore[arg-type]
     return csrf.token(
         key=idp.data_key(csrf.DATA_KEY_PURPOSE),
         browser_id=page.cookies.get(csrf.BROWSER_COOKIE, domain="127.0.0.1") or "",
