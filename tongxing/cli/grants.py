@@ -24,9 +24,10 @@ from tongxing.cli.runtime import (
     acting_as,
     admin_domain,
     administration,
+    listed,
     refused,
 )
-from tongxing.cli.seals import JsonOption, every
+from tongxing.cli.seals import JsonOption
 from tongxing.composition import Domain
 
 grants = typer.Typer(help="Which client may apply which seal.", no_args_is_help=True)
@@ -203,25 +204,19 @@ def list_grants(
     as_json: JsonOption = False,
 ) -> None:
     """List grants, pending first."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SECURITY)
-        admin = administration(domain)
-        try:
-            views = list(
-                every(
-                    lambda cursor: rules.grants(
-                        admin,
-                        actor,
-                        seal_id=seal_id,
-                        client_id=client_id,
-                        status=status,
-                        limit=200,
-                        cursor=cursor,
-                    )
-                )
-            )
-        except AdminError as exc:
-            raise refused(exc) from None
+    views = listed(
+        acting,
+        role=SECURITY,
+        page=lambda admin, actor, cursor: rules.grants(
+            admin,
+            actor,
+            seal_id=seal_id,
+            client_id=client_id,
+            status=status,
+            limit=200,
+            cursor=cursor,
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(views, ensure_ascii=False))
         return

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -119,3 +119,27 @@ def _demo_default(session: Session, *, role: str | None, organisation: str | Non
 def refused(exc: AdminError) -> AdminCommandError:
     """The one-line CLI error for a refusal of the rule book."""
     return AdminCommandError(exc.detail)
+
+
+def listed(
+    acting: str | None,
+    *,
+    role: str,
+    page: Callable[[Administration, Actor, str | None], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every item of a paged admin list, read as ``--as`` (or the demo's holder of ``role``);
+    a refusal becomes the command's one-line error."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=role)
+        admin = administration(domain)
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        try:
+            while True:
+                found = page(admin, actor, cursor)
+                items.extend(found["items"])
+                cursor = found["next_cursor"]
+                if cursor is None:
+                    return items
+        except AdminError as exc:
+            raise refused(exc) from None

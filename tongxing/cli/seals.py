@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +33,7 @@ from tongxing.cli.runtime import (
     acting_as,
     admin_domain,
     administration,
+    listed,
     refused,
 )
 
@@ -51,17 +51,6 @@ ImageOption = Annotated[
     Path | None, typer.Option("--image", help="A PNG with a transparent background.")
 ]
 DaysOption = Annotated[int, typer.Option("--days", min=1, max=3650)]
-
-
-def every(list_page: Callable[[str | None], dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every item of a paged admin list."""
-    cursor = None
-    while True:
-        page = list_page(cursor)
-        yield from page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return
 
 
 def _echo_seal(view: dict[str, Any], *, as_json: bool, done: str) -> None:
@@ -109,19 +98,13 @@ def applications(
     as_json: JsonOption = False,
 ) -> None:
     """Seal applications, pending first."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SECURITY)
-        admin = administration(domain)
-        try:
-            views = list(
-                every(
-                    lambda cursor: seal_applications.inbox(
-                        admin, actor, status=status, limit=200, cursor=cursor
-                    )
-                )
-            )
-        except AdminError as exc:
-            raise refused(exc) from None
+    views = listed(
+        acting,
+        role=SECURITY,
+        page=lambda admin, actor, cursor: seal_applications.inbox(
+            admin, actor, status=status, limit=200, cursor=cursor
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(views, ensure_ascii=False))
         return
@@ -221,19 +204,13 @@ def list_seals(
     as_json: JsonOption = False,
 ) -> None:
     """List seals."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SECURITY)
-        admin = administration(domain)
-        try:
-            views = list(
-                every(
-                    lambda cursor: rules.seals(
-                        admin, actor, organisation=org, limit=200, cursor=cursor
-                    )
-                )
-            )
-        except AdminError as exc:
-            raise refused(exc) from None
+    views = listed(
+        acting,
+        role=SECURITY,
+        page=lambda admin, actor, cursor: rules.seals(
+            admin, actor, organisation=org, limit=200, cursor=cursor
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(views, ensure_ascii=False))
         return
