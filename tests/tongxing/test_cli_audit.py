@@ -44,7 +44,7 @@ def _tamper(env: dict[str, str], index: int) -> None:
         ).fetchone()
         connection.execute(
             'UPDATE audit_entries SET leaf = ? WHERE "index" = ?',
-            (bytes(leaf).replace(b"admin:cli", b"admin:CLI"), index),
+            (bytes(leaf).replace(b"server:operator", b"server:OPERATOR"), index),
         )
 
 

@@ -28,7 +28,7 @@ from keys.custody import CustodyError
 from keys.hierarchy import CA_NAMES, ROOT, HierarchyError
 from keys.runtime import KeyServices
 from tongxing.cli.runtime import (
-    ADMIN_ACTOR,
+    SERVER_ACTOR,
     AdminCommandError,
     AsOption,
     acting_as,
@@ -41,7 +41,7 @@ app = typer.Typer(help="Key hierarchy and key custody.", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 CaOption = Annotated[str, typer.Option("--ca", help=f"Issuing CA: {', '.join(CA_NAMES)}.")]
 SerialOption = Annotated[str, typer.Option("--serial", help="Certificate serial (hex).")]
-ACTOR = ADMIN_ACTOR
+ACTOR = SERVER_ACTOR
 
 
 class CommandError(RuntimeError):

@@ -22,7 +22,8 @@ from keys.custody import CustodyError
 from tongxing import preflight
 from tongxing.composition import Domain, build_administration, build_domain
 
-ADMIN_ACTOR = "admin:cli"
+# The actor of the role-free server operations (key ceremonies): the operator at the shell.
+SERVER_ACTOR = "server:operator"
 
 
 class AdminCommandError(RuntimeError):
