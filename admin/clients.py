@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from admin import paging, policy, versions
 from admin.actors import SYSTEM, Actor
-from admin.errors import Invalid, NotFound
+from admin.errors import Conflict, Invalid, NotFound
 from admin.service import Administration
 from core.settings import Mode
 from idp import clients as registry
@@ -66,6 +66,10 @@ def _changeable(session: Session, client_id: str) -> Client:
     client = session.get(Client, client_id, with_for_update=True)
     if client is None:
         raise NotFound(f"there is no client {client_id!r}")
+    if client.extra.get("admin_signin"):
+        # The console relays every administrator's role: whoever could re-point its URIs,
+        # re-key or disable it would collect or block the other roles' sign-ins.
+        raise Conflict(f"{client_id} is the server's own console: the server keeps it")
     return client
 
 

@@ -129,6 +129,8 @@ def approve(
         row = _find(session, grant_id, for_update=True)
         policy.require_org_admin(actor, _seal_organisation(session, row))
         policy.require_person(actor, what="approving a grant")
+        # Four eyes: whoever asked for the grant does not approve it too.
+        policy.require_other_person(actor, row.requested_by or "", what="approving a grant")
         versions.check(if_match, view(row))
         if row.status != "pending":
             raise Conflict(f"grant {grant_id} is {row.status}, not waiting for a decision")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from admin import paging, policy, versions
 from admin.actors import SYSTEM, Actor
-from admin.errors import Conflict, Invalid, NotFound
+from admin.errors import Conflict, Forbidden, Invalid, NotFound
 from admin.people import find as find_person
 from admin.service import Administration
 from idp import accounts
@@ -177,6 +177,8 @@ def _setup_or_manage(session: Session, actor: Actor, ref: str) -> Organisation:
 
 
 def _keeps_an_admin(session: Session, membership: Membership, user: User) -> None:
+    # The organisation's row, locked: two demotions at once are counted one after the other.
+    session.get(Organisation, membership.organisation_id, with_for_update=True)
     admins = idp_repository.organisation_admins(session, membership.organisation_id)
     if membership.role == "admin" and [u.id for u in admins] == [user.id]:
         raise Conflict(
@@ -196,6 +198,13 @@ def set_member(
         existing = idp_repository.membership(
             session, organisation_id=organisation.id, user_id=user.id
         )
+        if user.id == actor.id and (existing is None or (role == "admin" != existing.role)):
+            # Otherwise the system administrator could make themselves an organisation's
+            # administrator and decide its grants alone.
+            raise Forbidden(
+                "nobody makes themselves a member or administrator of an organisation",
+                needed=["another administrator"],
+            )
         if existing is not None and role != "admin":
             _keeps_an_admin(session, existing, user)
         try:

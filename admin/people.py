@@ -42,6 +42,7 @@ def view(session: Session, user: User) -> dict[str, Any]:
         "assurance": user.assurance,
         "national_id": user.national_id_masked,
         "disabled": user.disabled,
+        "locked": user.locked,
         "role": role_of(session, user.id),
         "organisations": [
             {"id": org.id, "name": org.name, "role": membership.role}
@@ -202,6 +203,12 @@ def update(
         if disabled is not None and disabled != user.disabled:
             if disabled:
                 _not_another_role_holder(session, actor, user, what="disabling")
+            elif user.locked:
+                raise Forbidden(
+                    f"{user.username} is locked by the security administrator; only an "
+                    "unlock lifts it",
+                    needed=[SECURITY],
+                )
             accounts.set_disabled(
                 session,
                 events=admin.events,
@@ -250,5 +257,6 @@ def lock(
             locking=True,
             reason=reason,
         )
+        user.locked = locked
         session.flush()
         return view(session, user)

@@ -76,6 +76,7 @@ def register(
     loopback_server_uris: bool = False,
     id_token_alg: str | None = None,
     owner_organisation_id: str | None = None,
+    admin_signin: bool = False,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -100,11 +101,16 @@ def register(
     if (
         role_scopes.ADMIN_SCOPES.intersection(scopes)
         and "authorization_code" in grant_types
-        and not first_party
+        and not admin_signin
     ):
-        # A token with an administrator scope works at the admin API: only the city's own
-        # apps (the console) may ask a person for one, never an app a person consents to.
-        raise ClientError("only first-party clients may request administrator scopes")
+        # A token with an administrator scope works at the admin API, and a sign-in client
+        # relays any role of whoever signs in: whoever controls its redirect URIs could
+        # collect other roles' tokens. Only the server's own console (``admin_signin``,
+        # registered and kept by the server, never by an administrator) asks for them.
+        raise ClientError(
+            "administrator scopes are for service accounts (client_credentials); people "
+            "sign in to administer through the console"
+        )
     if role_scopes.ADMIN_SCOPES.intersection(scopes) and pairwise_sector:
         # The admin API knows a person by the token's sub: it must be the person's own id.
         raise ClientError("clients with administrator scopes use public subjects (no pairwise)")
@@ -161,6 +167,8 @@ def register(
     extra: dict[str, object] = {}
     if first_party:  # the city's own apps skip the consent page; others ask once per scope
         extra["first_party"] = True
+    if admin_signin:
+        extra["admin_signin"] = True
     if id_token_alg:
         extra["id_token_signed_response_alg"] = id_token_alg
     clear: str | None = None

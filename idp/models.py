@@ -34,6 +34,9 @@ class User(Base):
     national_id_digest: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     national_id_masked: Mapped[str | None] = mapped_column(String(18), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A lock is the security administrator's disabling (三权分立): only they lift it, the
+    # system administrator's "enable" does not.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -52,6 +52,7 @@ def ensure(session: Session, *, data_keys: DataKeys, events: EventRecorder, issu
                     actor="server:start",
                     auth_method="none",
                     first_party=True,
+                    admin_signin=True,
                     redirect_uris=uris["redirect_uris"],
                     post_logout_redirect_uris=uris["post_logout_redirect_uris"],
                 )

@@ -188,23 +188,32 @@ def _refreshed(idp: IdentityProvider, key: str, record: dict[str, Any]) -> dict[
         return None
     if not idp.store.set(key + ":refreshing", b"1", ttl=15, only_if_absent=True):
         return None
-    client = idp.client(registration.CLIENT_ID)
     try:
+        # Read again under the lock: another request may have refreshed since ours read the
+        # record, and its refresh token is then spent (using it would end the session).
+        current = idp.store.get(key)
+        if current is None:
+            return None
+        latest = json.loads(current)
+        if latest.get("refresh_token") != record["refresh_token"]:
+            return dict(latest)
+        client = idp.client(registration.CLIENT_ID)
         if client is None:
             return None
-        body = refresh_token.grant(
-            idp,
-            client=client,
-            form={"grant_type": "refresh_token", "refresh_token": record["refresh_token"]},
-        )
-    except OAuthError:
-        return None
-    finally:
+        try:
+            body = refresh_token.grant(
+                idp,
+                client=client,
+                form={"grant_type": "refresh_token", "refresh_token": record["refresh_token"]},
+            )
+        except OAuthError:
+            return None
+        fresh = {**_record(body, sid=record["sid"], organisation=record["organisation"])}
+        remaining = idp.store.ttl(key)
+        idp.store.set(key, json.dumps(fresh).encode(), ttl=max(1, int(remaining or SESSION_TTL)))
+        return fresh
+    finally:  # released only once the new record is stored
         idp.store.delete(key + ":refreshing")
-    fresh = {**_record(body, sid=record["sid"], organisation=record["organisation"])}
-    remaining = idp.store.ttl(key)
-    idp.store.set(key, json.dumps(fresh).encode(), ttl=max(1, int(remaining or SESSION_TTL)))
-    return fresh
 
 
 def end(idp: IdentityProvider, ref: str | None) -> dict[str, Any] | None:

@@ -139,6 +139,13 @@
           fields.actor !== row.dataset.actor || fields.subject !== row.dataset.subject) {
         throw new Error("the row differs from its leaf");
       }
+      // Show what the leaf says, not what the server rendered: the time (UTC, as logged),
+      // type, actor, subject and details all come from the hashed bytes.
+      row.querySelector(".time").textContent = String(fields.time).replace("T", " ");
+      row.querySelector(".leaf-type code").textContent = fields.type;
+      row.querySelector(".leaf-actor").textContent = fields.actor;
+      row.querySelector(".leaf-subject").textContent = fields.subject;
+      row.querySelector(".leaf-details").textContent = JSON.stringify(fields.details, null, 1);
       if (index >= checkpoint.size) { mark(cell, "pending", say("notYet")); return false; }
       const answer = await fetch(
         `/audit/v1/proof/inclusion?index=${index}&tree_size=${checkpoint.size}`,

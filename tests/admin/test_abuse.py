@@ -116,11 +116,17 @@ def test_forged_cursors_are_refused(client: TestClient, world: w.World, raw: str
         assert answer.status_code in (200, 422), (path, answer.status_code)
 
 
-def test_only_first_party_apps_may_ask_for_administrator_scopes(
+def test_only_the_console_signs_people_in_with_administrator_scopes(
     client: TestClient, world: w.World
 ) -> None:
-    with pytest.raises(ClientError, match="first-party"):
+    with pytest.raises(ClientError, match="console"):
         oidc.add_rp(world.domain, "third-party", scopes=("openid", "admin:audit"))
+    # Not even a first-party app registered by an administrator (it would relay the role of
+    # whoever signs in to the redirect URIs its registrant chose).
+    with pytest.raises(ClientError, match="console"):
+        oidc.add_rp(
+            world.domain, "first-party", scopes=("openid", "admin:security"), first_party=True
+        )
 
 
 def test_two_withdrawals_at_once_leave_a_holder(
@@ -204,3 +210,60 @@ def test_a_service_account_in_another_role_is_made_by_that_role(
         grant_types=["client_credentials"],
         scopes=["admin:system"],
     )
+
+
+def test_the_console_is_kept_by_the_server(client: TestClient, world: w.World) -> None:
+    from admin import clients
+    from admin.errors import Conflict
+
+    with pytest.raises(Conflict, match="console"):
+        clients.update(
+            world.admin,
+            world.actor(w.SYSTEM),
+            client_id=w.CONSOLE,
+            if_match=None,
+            changes={"redirect_uris": ["https://evil.example/cb"]},
+        )
+    with pytest.raises(Conflict, match="console"):
+        clients.new_secret(world.admin, world.actor(w.SYSTEM), client_id=w.CONSOLE)
+
+
+def test_only_the_security_administrator_lifts_a_lock(client: TestClient, world: w.World) -> None:
+    from admin import people
+    from admin.errors import Forbidden
+
+    people.lock(world.admin, world.actor(w.SECURITY), ref=w.NOBODY, locked=True, reason="fraud")
+    with pytest.raises(Forbidden, match="locked"):
+        people.update(
+            world.admin,
+            world.actor(w.SYSTEM),
+            ref=w.NOBODY,
+            if_match=None,
+            changes={"disabled": False},
+        )
+    unlocked = people.lock(world.admin, world.actor(w.SECURITY), ref=w.NOBODY, locked=False)
+    assert unlocked["disabled"] is False and unlocked["locked"] is False
+
+
+def test_nobody_makes_themselves_an_organisation_administrator(
+    client: TestClient, world: w.World
+) -> None:
+    from admin import organisations
+    from admin.errors import Forbidden
+
+    with pytest.raises(Forbidden, match="themselves"):
+        organisations.set_member(
+            world.admin, world.actor(w.SYSTEM), ref=oidc.USCC, person=w.SYSTEM, role="admin"
+        )
+
+
+def test_whoever_asked_for_a_grant_does_not_approve_it(client: TestClient, world: w.World) -> None:
+    from admin import grants
+    from admin.errors import SecondPersonNeeded
+
+    seal_id = sw.make_seal(world)
+    asked = grants.request(
+        world.admin, world.actor(w.ORG_ADMIN), seal_id=seal_id, client_id=sw.CERTSYS
+    )
+    with pytest.raises(SecondPersonNeeded):
+        grants.approve(world.admin, world.actor(w.ORG_ADMIN), grant_id=asked["id"])

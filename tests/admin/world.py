@@ -48,7 +48,22 @@ def build(domain: Domain) -> World:
 
 def add_console(domain: Domain) -> None:
     """A first-party client allowed to ask for every administrator scope."""
-    oidc.add_rp(domain, CONSOLE, scopes=CONSOLE_SCOPES, first_party=True)
+    with domain.keys.database.transaction() as session:
+        registry.register(
+            session,
+            data_keys=domain.data_keys,
+            events=domain.audit,
+            client_id=CONSOLE,
+            name="Console (tests)",
+            grant_types=["authorization_code", "refresh_token"],
+            scopes=list(CONSOLE_SCOPES),
+            actor="test",
+            secret=oidc.SECRET,
+            redirect_uris=[oidc.REDIRECT],
+            post_logout_redirect_uris=[oidc.LOGOUT_REDIRECT],
+            first_party=True,
+            admin_signin=True,
+        )
 
 
 def person_token(client: TestClient, login: str, *, scope: str, organisation: str = "") -> str:

@@ -170,8 +170,8 @@ def test_walk_apply_approve_grant_seal_and_audit(
     profiles: Callable[..., Browser], demo: Server
 ) -> None:
     """The issue's proof: an organisation administrator applies for a seal, the security
-    administrator approves, the organisation administrator approves a grant for the demo
-    certificate system, which seals the demo permit; the auditor finds all four events
+    administrator approves, the system administrator asks for and the organisation
+    administrator approves a grant for the demo certificate system, which seals the demo permit; the auditor finds all four events
     with their proofs checked in the browser."""
     base = demo.base_url
     officer = profiles("officer")
@@ -197,11 +197,19 @@ def test_walk_apply_approve_grant_seal_and_audit(
     officer.get(f"{base}/admin/seals")
     image = officer.find_element(By.CSS_SELECTOR, f"[id='{seal_id}'] img")
     assert officer.execute_script("return arguments[0].naturalWidth", image) > 0
-    officer.get(f"{base}/admin/grants")
-    officer.find_element(By.ID, "grant-seal").send_keys(seal_id)
-    officer.find_element(By.ID, "grant-client").send_keys("demo-certsys")
-    _submit(officer, "#request-grant-submit")
+    # The system administrator asks for the grant (in the second profile); the bureau's
+    # administrator approves it (whoever asks does not also approve).
+    other.find_element(By.ID, "sign-out").click()
+    wait(other, lambda b: b.find_elements(By.ID, "sign-in"))
+    sign_in(other, base, "sysadmin")
+    other.get(f"{base}/admin/grants")
+    other.find_element(By.ID, "grant-seal").send_keys(seal_id)
+    other.find_element(By.ID, "grant-client").send_keys("demo-certsys")
+    _submit(other, "#request-grant-submit")
     pending = f"#grants tr[data-seal='{seal_id}'][data-status=pending]"
+    assert other.find_elements(By.CSS_SELECTOR, pending)
+    assert not console_errors(other)
+    officer.get(f"{base}/admin/grants")
     _submit(officer, f"{pending} button.approve")
     assert officer.find_elements(
         By.CSS_SELECTOR, f"#grants tr[data-seal='{seal_id}'][data-status=active]"

@@ -1,5 +1,5 @@
 """admin: platform roles (三权分立), role changes awaiting a second person, client owners,
-seal applications, and grants that wait for approval.
+seal applications, grants that wait for approval, and account locks.
 
 Existing grants were approved when they were made (``approved_by`` set, status active), so
 they keep working; ``requested_by`` stays NULL for them (nobody asked through the rule
@@ -75,6 +75,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_seal_applications_status"), ["status"], unique=False)
 
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("locked", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner_organisation_id", sa.String(length=32), nullable=True))
         batch_op.create_index(
@@ -103,6 +108,8 @@ def downgrade() -> None:
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clients_owner_organisation_id"))
         batch_op.drop_column("owner_organisation_id")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("locked")
     op.drop_table("seal_applications")
     op.drop_table("admin_role_changes")
     op.drop_table("platform_roles")
