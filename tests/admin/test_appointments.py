@@ -23,7 +23,8 @@ def world(domain: Any) -> w.World:
 
 def _events(world: w.World, type_: str) -> list[AuditEntry]:
     with world.domain.keys.database.reading() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.type == type_)))
+        query = select(AuditEntry).where(AuditEntry.type == type_).order_by(AuditEntry.index)
+        return list(session.scalars(query))
 
 
 def _role(world: w.World, login: str) -> str | None:

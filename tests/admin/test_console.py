@@ -125,7 +125,9 @@ def test_roles_page_two_people_change_a_role(client: TestClient, world: w.World)
     assert confirmed.status_code == 303
     with world.domain.keys.database.reading() as session:
         granted = session.scalars(
-            select(AuditEntry).where(AuditEntry.type == "admin.role.granted")
+            select(AuditEntry)
+            .where(AuditEntry.type == "admin.role.granted")
+            .order_by(AuditEntry.index)
         ).all()
         assert granted[-1].subject == w.NOBODY
         assert granted[-1].actor == f"person:{w.SYSTEM}"
@@ -139,7 +141,7 @@ def test_an_organisation_administrator_cannot_see_the_roles(
     assert refused.status_code == 403 and "admin-forbidden" in refused.text
     with world.domain.keys.database.reading() as session:
         recorded = session.scalars(
-            select(AuditEntry).where(AuditEntry.type == "admin.refused")
+            select(AuditEntry).where(AuditEntry.type == "admin.refused").order_by(AuditEntry.index)
         ).all()
         assert recorded[-1].actor == f"person:{w.ORG_ADMIN}"
 

@@ -44,7 +44,8 @@ def world(domain: Any) -> w.World:
 
 def _events(world: w.World, type_: str) -> list[AuditEntry]:
     with world.domain.keys.database.reading() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.type == type_)))
+        query = select(AuditEntry).where(AuditEntry.type == type_).order_by(AuditEntry.index)
+        return list(session.scalars(query))
 
 
 def test_every_platform_administrator_sees_the_key_status(world: w.World) -> None:
