@@ -21,13 +21,14 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from starlette.concurrency import run_in_threadpool
 
 import idp as idp_package
-from admin import actors
+from admin import actors, versions
 from admin.actors import ROLE_NAMES, Actor
 from admin.console import signin
 from admin.console.texts import TEXT
-from admin.errors import AdminError
+from admin.errors import AdminError, PreconditionRequired
 from admin.service import Administration
 from core.api.browser import browser_id
 from core.api.deps import runtime_of
@@ -229,3 +230,28 @@ def page(
 def done(location: str) -> Response:
     """After a successful form: back to a page with GET (303)."""
     return RedirectResponse(location, status_code=303)
+
+
+def if_match(version: str | None) -> str:
+    """The version a form was rendered from, as ``If-Match``: an update posted without one
+    is refused (428) like an API update, never applied blindly."""
+    if not version:
+        raise PreconditionRequired("the form does not say which version it was read from")
+    return version
+
+
+def with_versions(listing: dict[str, Any]) -> dict[str, Any]:
+    """A list page whose items carry their ETags (for the forms acting on them)."""
+    return {**listing, "items": [{**i, "etag": versions.etag(i)} for i in listing["items"]]}
+
+
+async def act(c: Console, purpose: str, csrf: str, run: Callable[[], Any], then: str) -> Response:
+    """Check the form's token, run one act of the rule book, go to ``then`` with GET (or
+    show the refusal)."""
+    if not c.csrf_ok(purpose, csrf):
+        return bad_form(c)
+    try:
+        await run_in_threadpool(run)
+    except AdminError as exc:
+        return refused(c, exc)
+    return done(then)

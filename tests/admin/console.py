@@ -64,3 +64,32 @@ def form_token(page: TestClient, purpose: str) -> str:
         browser_id=page.cookies.get(csrf.BROWSER_COOKIE, domain="127.0.0.1") or "",
         purpose=f"console:{purpose}",
     )
+
+
+def hidden(html: str, action: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, version) of the form posting to ``action`` on a page."""
+    import html as entities
+
+    form = re.search(rf'method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"no form posting to {action}"
+    return {
+        name: entities.unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1)
+        )
+    }
+
+
+def refusals(domain: object, actor: str) -> list[str]:
+    """The subjects (acts) of the ``admin.refused`` events with ``actor``, oldest first."""
+    from sqlalchemy import select
+
+    from audit.models import AuditEntry
+
+    with domain.keys.database.reading() as session:  # type: ignore[attr-defined]
+        rows = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.type == "admin.refused", AuditEntry.actor == actor)
+            .order_by(AuditEntry.index)
+        ).all()
+        return [row.subject for row in rows]
