@@ -9,7 +9,17 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from admin.console import audit, organisations, people, registration, roles, seals, signin, web
+from admin.console import (
+    audit,
+    clients,
+    organisations,
+    people,
+    registration,
+    roles,
+    seals,
+    signin,
+    web,
+)
 from admin.console.web import ConsoleDep, SignInNeeded, bad_form, render, sign_in_redirect
 from core.api.deps import runtime_of
 from core.i18n import pick_language
@@ -119,3 +129,4 @@ def install(app: FastAPI) -> None:
     app.include_router(seals.router)
     app.include_router(people.router)
     app.include_router(organisations.router)
+    app.include_router(clients.router)
