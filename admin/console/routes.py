@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from admin.console import (
     audit,
     clients,
+    keys,
     organisations,
     people,
     registration,
@@ -113,7 +114,7 @@ def dashboard(request: Request) -> Response:
         c = web.current(request)
     except SignInNeeded:
         return render(None, request, "signed_out.html", {})
-    return render(c, request, "dashboard.html", {})
+    return keys.dashboard_page(c)
 
 
 async def _sign_in_needed(request: Request, exc: Exception) -> Response:
@@ -130,3 +131,4 @@ def install(app: FastAPI) -> None:
     app.include_router(people.router)
     app.include_router(organisations.router)
     app.include_router(clients.router)
+    app.include_router(keys.router)
