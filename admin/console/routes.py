@@ -17,6 +17,7 @@ from admin.console import (
     people,
     registration,
     roles,
+    seal_history,
     seals,
     signin,
     web,
@@ -132,3 +133,4 @@ def install(app: FastAPI) -> None:
     app.include_router(organisations.router)
     app.include_router(clients.router)
     app.include_router(keys.router)
+    app.include_router(seal_history.router)

@@ -80,3 +80,24 @@ def _other_org(world: w.World) -> str:
         found = repository.organisation(session, sw.OTHER_USCC)
         assert found is not None
         return found.id
+
+
+def test_seal_history_events_for_the_auditor_current_state_for_others(
+    client: TestClient, world: w.World
+) -> None:
+    seal_id = sw.make_seal(world)
+    history = f"/admin/seals/{seal_id}/history"
+    auditor = console.sign_in(client, w.AUDIT).get(history)
+    assert auditor.status_code == 200 and 'id="seal-events"' in auditor.text
+    assert 'data-status="active"' in auditor.text
+    assert re.search(r'data-type="seal\.[a-z.]+" data-actor="person:', auditor.text)
+    org = console.sign_in(client, w.ORG_ADMIN, organisation=world.organisation_id)
+    assert f'href="{history}"' in org.get("/admin/seals").text
+    own = org.get(history + "?lang=en")
+    assert own.status_code == 200 and 'id="history-current-only"' in own.text
+    assert 'id="seal-events"' not in own.text
+    assert "audit.events" not in console.refusals(world.domain, f"person:{w.ORG_ADMIN}")
+    other = console.sign_in(client, sw.OTHER, organisation=_other_org(world))
+    refused = other.get(history)
+    assert refused.status_code == 403 and "admin-forbidden" in refused.text
+    assert "seals.read" in console.refusals(world.domain, f"person:{sw.OTHER}")
