@@ -265,3 +265,78 @@ def test_walk_apply_approve_grant_seal_and_audit(
         assert "verified" in verdict.get_attribute("class"), (kind, verdict.text)
     assert not console_errors(other)
     assert not console_errors(officer)
+
+
+def _visit(browser: Browser, url: str, lang: str) -> None:
+    """Open a console page in ``lang``: it renders in that language, fits the window (no
+    sideways scrolling of the page itself: wide tables scroll in their own box)."""
+    browser.get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+    wait(browser, lambda b: b.find_elements(By.ID, "who"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang, url
+    assert not browser.find_elements(By.ID, "console-error"), url
+    overflow = browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, (url, overflow)
+
+
+def _href(browser: Browser, selector: str) -> str:
+    return str(browser.find_element(By.CSS_SELECTOR, selector).get_attribute("href"))
+
+
+def test_every_console_page_in_both_languages(
+    profiles: Callable[..., Browser], demo: Server
+) -> None:
+    """Each screen opened by its role, in zh-CN at 1280 px and in English at phone width,
+    with no browser console errors (strict CSP: no inline script or style)."""
+    base = demo.base_url
+    history = f"{base}/admin/seals/seal_demo_approval/history"
+    system = profiles("system")
+    sign_in(system, base, "sysadmin")
+    system.get(f"{base}/admin/people")
+    person = _href(system, "#people tr[data-username=officer] a")
+    system.get(f"{base}/admin/organisations")
+    organisation = _href(system, "#organisations tbody a")
+    visits: list[tuple[Browser, list[str]]] = [
+        (
+            system,
+            [
+                f"{base}/admin/",
+                f"{base}/admin/people",
+                person,
+                f"{base}/admin/organisations",
+                organisation,
+                f"{base}/admin/clients",
+                f"{base}/admin/clients/demo-certsys",
+                f"{base}/admin/keys",
+            ],
+        )
+    ]
+    security = profiles("security")
+    sign_in(security, base, "secadmin")
+    visits.append((security, [f"{base}/admin/keys", f"{base}/admin/", person]))
+    auditor = profiles("auditor")
+    sign_in(auditor, base, "auditor")
+    visits.append((auditor, [f"{base}/admin/", history]))
+    officer = profiles("officer")
+    sign_in(officer, base, "officer", organisation="通行市住房和城乡建设局")
+    visits.append(
+        (
+            officer,
+            [
+                f"{base}/admin/",
+                f"{base}/admin/people",
+                f"{base}/admin/organisations",
+                f"{base}/admin/clients",
+                history,
+            ],
+        )
+    )
+    for browser, urls in visits:
+        for lang, width in (("zh-CN", 1280), ("en", 390)):
+            browser.set_window_size(width, 900)
+            for url in urls:
+                _visit(browser, url, lang)
+        assert not console_errors(browser), urls
+    assert auditor.find_elements(By.CSS_SELECTOR, "#seal-events tr[data-type]")
+    assert "Seal history" in auditor.page_source
