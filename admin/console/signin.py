@@ -22,12 +22,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from admin.console import registration
+from idp import grants as idp_grants
 from idp.errors import OAuthError
 from idp.protocol import authorization_code, refresh_token, rfc7636
 from idp.protocol.id_token_hint import ID_TOKEN_TYPES
 from idp.role_scopes import ADMIN_RESOURCE, ADMIN_SCOPES
 from idp.runtime import IdentityProvider
 from keys.access_tokens import AccessToken, TokenError
+from keys.jws import b64url_decode
 
 COOKIE = "tx_console"
 STATE_COOKIE = "tx_console_state"
@@ -135,11 +137,23 @@ def finish(
     ):
         raise SignInFailed("id_token")
     if _verify(idp, body["access_token"]) is None:
+        _abandon(idp, body["access_token"])
         raise NoAdministratorRole("no-role")
     ref = secrets.token_urlsafe(32)
     record = _record(body, sid=claims.get("sid"), organisation=claims.get("org"))
     idp.store.set(_key(idp, "console", ref), json.dumps(record).encode(), ttl=SESSION_TTL)
     return ref, safe_next(pending.get("next"))
+
+
+def _abandon(idp: IdentityProvider, access_token: str) -> None:
+    """A sign-in that gave no administrator role leaves nothing behind: the grant its code
+    created (with a refresh token the console will never use) ends now."""
+    claims = json.loads(b64url_decode(access_token.split(".")[1]))
+    grant_id = str(claims.get("gid", ""))
+    with idp.database.transaction() as session:
+        revoked = idp_grants.revoke(session, grant_id, reason="no-administrator-role")
+    if revoked:
+        idp.grant_revoked(grant_id)
 
 
 def _record(body: dict[str, Any], *, sid: Any, organisation: Any) -> dict[str, Any]:

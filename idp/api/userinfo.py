@@ -55,8 +55,13 @@ async def _token(request: Request) -> str | None:
     return None
 
 
-@router.api_route(
-    "/userinfo", methods=["GET", "POST"], summary="UserInfo endpoint", responses=_REFUSED
+# One function, two routes: each operation needs its own id (one api_route with both methods
+# would give GET and POST the same operationId).
+@router.get(
+    "/userinfo", summary="UserInfo endpoint", responses=_REFUSED, operation_id="userinfo_get"
+)
+@router.post(
+    "/userinfo", summary="UserInfo endpoint", responses=_REFUSED, operation_id="userinfo_post"
 )
 async def get_userinfo(
     request: Request,

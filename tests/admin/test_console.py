@@ -13,7 +13,10 @@ from sqlalchemy import select
 
 from admin.console import registration
 from audit.models import AuditEntry
+from idp import grants as idp_grants
 from idp import repository
+from idp import repository as idp_repository
+from idp.models import Grant
 from tests import oidc
 from tests.admin import console
 from tests.admin import world as w
@@ -71,6 +74,13 @@ def test_a_person_without_an_administrator_role_gets_no_session(
     answer = console.finish_sign_in(page, w.NOBODY)
     assert answer.status_code == 403
     assert "tx_console" not in page.cookies
+    # ... and the grant that sign-in created (with its refresh token) is ended.
+    with world.domain.keys.database.reading() as session:
+        user = idp_repository.user_by_login(session, w.NOBODY)
+        assert user is not None
+        assert not idp_grants.of_user(session, user.id)  # no active grant
+        ended = session.scalars(select(Grant).where(Grant.user_id == user.id)).all()
+        assert [g.revoked_reason for g in ended] == ["no-administrator-role"]
 
 
 def test_sign_out_ends_the_console_and_the_idp_session(client: TestClient, world: w.World) -> None:
