@@ -83,11 +83,7 @@ def list_clients(
     """Clients by id: every one for platform roles, their organisation's for an
     organisation administrator."""
     with admin.reading(actor, "clients.list") as session:
-        owners = None
-        if not policy.reads_everything(session, actor):
-            if not actor.organisations:
-                policy.require_role(actor, *PLATFORM_ROLES)
-            owners = set(actor.organisations)
+        owners = policy.organisations_read(session, actor)
         rows = idp_repository.clients_page(
             session, after=paging.decode(cursor), limit=limit + 1, owners=owners
         )

@@ -7,32 +7,15 @@ record of a refusal for lack of a role (see ``admin.service.Administration.actin
 
 from __future__ import annotations
 
-from typing import Any
-
-from core.errors import Problem
+from core.errors import Refusal
 
 
-class AdminError(Exception):
+class AdminError(Refusal):
     """An administrative act the rule book refuses."""
 
     kind = "admin-error"
     status = 400
     title = "Refused"
-
-    def __init__(self, detail: str, **extensions: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extensions = extensions
-
-    def problem(self) -> Problem:
-        """The problem document for this refusal."""
-        return Problem(
-            status=self.status,
-            kind=self.kind,
-            title=self.title,
-            detail=self.detail,
-            **self.extensions,
-        )
 
 
 class Forbidden(AdminError):

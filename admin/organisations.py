@@ -22,7 +22,7 @@ from admin.service import Administration
 from idp import accounts
 from idp import repository as idp_repository
 from idp.accounts import AccountError
-from idp.models import PLATFORM_ROLES, Membership, Organisation, User
+from idp.models import Membership, Organisation, User
 
 
 def view(organisation: Organisation) -> dict[str, Any]:
@@ -86,11 +86,7 @@ def list_organisations(
     """Organisations by credit code: every one for platform roles, an organisation
     administrator's own for them."""
     with admin.reading(actor, "organisations.list") as session:
-        ids = None
-        if not policy.reads_everything(session, actor):
-            if not actor.organisations:
-                policy.require_role(actor, *PLATFORM_ROLES)
-            ids = set(actor.organisations)
+        ids = policy.organisations_read(session, actor)
         rows = idp_repository.organisations_page(
             session, after=paging.decode(cursor), limit=limit + 1, ids=ids
         )

@@ -74,6 +74,17 @@ def setting_up(session: Session, actor: Actor) -> bool:
     )
 
 
+def organisations_read(session: Session, actor: Actor) -> frozenset[str] | None:
+    """The ids of the organisations whose things ``actor`` may list: None for everything
+    (the platform roles, the operator setting up), else those it administers; refused when
+    it is neither."""
+    if reads_everything(session, actor):
+        return None
+    if not actor.organisations:
+        require_role(actor, *PLATFORM_ROLES)
+    return actor.organisations
+
+
 def reads_everything(session: Session, actor: Actor) -> bool:
     """Whether the actor reads every person, organisation and client: the three platform
     roles do (auditors need the context), and the operator setting up."""

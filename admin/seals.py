@@ -18,12 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin import keyset, paging, policy, versions
-from admin.actors import ROLE_NAMES, SECURITY, Actor
+from admin.actors import SECURITY, Actor
 from admin.errors import Conflict, Forbidden, Invalid, NotFound
 from admin.service import Administration
 from core.clock import as_utc
 from idp import repository as idp_repository
-from idp.models import PLATFORM_ROLES
 from keys.certificate_status import REVOCATION_REASONS
 from keys.seal_certificates import SEAL_DAYS
 from seal import registry
@@ -34,12 +33,10 @@ from seal.registry import SEAL_TYPE_NAMES_EN, SEAL_TYPES, RegistryError
 
 def readable_organisations(session: Session, actor: Actor) -> list[str] | None:
     """The USCCs of the organisations whose seals ``actor`` may see (None: every one)."""
-    if actor.role in PLATFORM_ROLES:
+    ids = policy.organisations_read(session, actor)
+    if ids is None:
         return None
-    if not actor.organisations:
-        needed = " or ".join([*ROLE_NAMES.values(), "单位管理员 organisation administrator"])
-        raise Forbidden(f"{actor.label} does not act as {needed}", needed=list(PLATFORM_ROLES))
-    found = (idp_repository.organisation(session, o) for o in sorted(actor.organisations))
+    found = (idp_repository.organisation(session, o) for o in sorted(ids))
     return [org.uscc for org in found if org is not None]
 
 

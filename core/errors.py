@@ -70,6 +70,31 @@ class Problem(StarletteHTTPException):
         return body
 
 
+class Refusal(Exception):
+    """A domain refusal declared by its problem type: subclasses set ``kind``, ``status``
+    and ``title`` as class attributes; ``detail`` explains this occurrence (and is the
+    CLI's one-line error); ``extensions`` become extra members of the problem document."""
+
+    kind = "refused"
+    status = 400
+    title = "Refused"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    def problem(self) -> Problem:
+        """The problem document for this refusal."""
+        return Problem(
+            status=self.status,
+            kind=self.kind,
+            title=self.title,
+            detail=self.detail,
+            **self.extensions,
+        )
+
+
 def problem_response(problem: Problem, *, instance: str | None = None) -> JSONResponse:
     """Render ``problem`` with the right media type and headers."""
     return JSONResponse(
@@ -110,6 +135,12 @@ def _allowed_methods(request: Request) -> str | None:
         )
     ]
     return ", ".join(allowed) if allowed else None
+
+
+async def _on_refusal(request: Request, exc: Exception) -> JSONResponse:
+    # Routers let a domain refusal propagate; it is its own problem document.
+    assert isinstance(exc, Refusal)
+    return problem_response(exc.problem(), instance=request.url.path)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
@@ -199,6 +230,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error the app returns an RFC 9457 problem document."""
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(Refusal, _on_refusal)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(UnstorableText, _on_unstorable_text)

@@ -6,32 +6,15 @@ a :class:`SealError` into a problem document; a batch reports it per document.
 
 from __future__ import annotations
 
-from typing import Any
-
-from core.errors import Problem
+from core.errors import Problem, Refusal
 
 
-class SealError(Exception):
+class SealError(Refusal):
     """A request the sealing service refuses; nothing was sealed or logged as a success."""
 
     kind = "seal-error"
     status = 400
     title = "Sealing refused"
-
-    def __init__(self, detail: str, **extensions: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extensions = extensions
-
-    def problem(self) -> Problem:
-        """The problem document for this refusal."""
-        return Problem(
-            status=self.status,
-            kind=self.kind,
-            title=self.title,
-            detail=self.detail,
-            **self.extensions,
-        )
 
 
 class NotPdf(SealError):

@@ -25,7 +25,6 @@ from admin.api import grants as admin_grants
 from admin.api import keys as admin_keys
 from admin.api import organisations as admin_organisations
 from admin.api import people as admin_people
-from admin.api import problems as admin_problems
 from admin.api import roles as admin_roles
 from admin.api import seal_applications as admin_seal_applications
 from admin.api import seals as admin_seals
@@ -138,7 +137,6 @@ def create_app(settings: Settings) -> FastAPI:
         demo_apps.DemoLink(),
     )
     install_problem_handlers(app)
-    admin_problems.install(app)
     # Hot machine-to-machine routes first: routes are matched in order.
     app.include_router(health.router)
     app.include_router(token_routes.router)
