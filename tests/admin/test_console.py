@@ -11,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from admin.console import registration
+from admin.console import registration, signin
 from audit.models import AuditEntry
+from core.api.deps import runtime_of
 from idp import grants as idp_grants
 from idp import repository
-from idp import repository as idp_repository
 from idp.models import Grant
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.admin import console
 from tests.admin import world as w
@@ -76,7 +77,7 @@ def test_a_person_without_an_administrator_role_gets_no_session(
     assert "tx_console" not in page.cookies
     # ... and the grant that sign-in created (with its refresh token) is ended.
     with world.domain.keys.database.reading() as session:
-        user = idp_repository.user_by_login(session, w.NOBODY)
+        user = repository.user_by_login(session, w.NOBODY)
         assert user is not None
         assert not idp_grants.of_user(session, user.id)  # no active grant
         ended = session.scalars(select(Grant).where(Grant.user_id == user.id)).all()
@@ -174,3 +175,23 @@ def test_the_audit_browser_lists_leaves_for_the_browser_to_check(
     for login in (w.SYSTEM, w.SECURITY):
         refused = console.sign_in(client, login).get("/admin/audit")
         assert refused.status_code == 403
+
+
+def test_two_requests_refreshing_at_once_keep_the_session(
+    client: TestClient, world: w.World
+) -> None:
+    """A request that read the session before another refreshed it must not spend the old
+    refresh token again (reuse detection would end the grant and the session)."""
+    page = console.sign_in(client, w.AUDIT)
+    ref = page.cookies.get("tx_console", domain="127.0.0.1")
+    idp = runtime_of(client.app).get(IdentityProvider)
+    key = signin._key(idp, "console", ref)
+    record = json.loads(idp.store.get(key) or b"{}")
+    record["expires_at"] = 0  # due for a refresh
+    idp.store.set(key, json.dumps(record).encode(), ttl=3600)
+    stale = dict(record)  # the second request read the record here
+    first = signin._refreshed(idp, key, record)
+    assert first is not None
+    second = signin._refreshed(idp, key, stale)
+    assert second is not None and second["refresh_token"] == first["refresh_token"]
+    assert 'id="who"' in page.get("/admin/").text  # still signed in
