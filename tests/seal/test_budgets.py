@@ -63,10 +63,13 @@ def _form_bomb(forms: int = 300, runs: int = 200) -> bytes:
 
 
 def test_the_anchor_search_stops_at_its_budget_even_inside_forms() -> None:
+    bomb = _form_bomb()  # built before the clock starts: only the search is timed
     started = time.monotonic()
     with pytest.raises(AnchorBudgetExceeded):
-        find_anchor(_form_bomb(), "（盖章）", seconds=0.2)
-    assert time.monotonic() - started < 1.5  # unbounded, this page takes about 4 s
+        find_anchor(bomb, "（盖章）", seconds=0.2)
+    # Unbounded, this page takes about 4 s; with the 0.2 s budget well under a second (the
+    # bound leaves room for a loaded CI machine).
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.fixture
