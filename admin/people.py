@@ -39,7 +39,8 @@ def view(session: Session, user: User) -> dict[str, Any]:
         "display_name": user.display_name,
         "email": user.email,
         "phone": user.phone,
-        "assurance": user.assurance,
+        "proofing_level": user.proofing_level,
+        "proofing_method": user.proofing_method,
         "national_id": user.national_id_masked,
         "disabled": user.disabled,
         "locked": user.locked,
@@ -142,7 +143,7 @@ def create(
     phone: str | None = None,
     password: str | None = None,
     national_id: str | None = None,
-    assurance: str = "unverified",
+    proofing_level: int = 1,
 ) -> dict[str, Any]:
     """A new person (system administrator; on the server also before the first
     appointment)."""
@@ -159,7 +160,7 @@ def create(
                 phone=phone,
                 password=password,
                 national_id=national_id,
-                assurance=assurance,
+                proofing_level=proofing_level,
                 actor=actor.label,
             )
         except AccountError as exc:

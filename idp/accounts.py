@@ -26,7 +26,7 @@ from idp.identifiers import (
     normalise_national_id,
     normalise_uscc,
 )
-from idp.models import ASSURANCE_LEVELS, ROLES, Membership, Organisation, User
+from idp.models import PROOFING_LEVELS, PROOFING_METHODS, ROLES, Membership, Organisation, User
 from keys.data_keys import DataKeys
 
 # A username needs a letter, so it can never be mistaken for a phone number at login.
@@ -57,7 +57,7 @@ def create_user(
     email: str | None = None,
     phone: str | None = None,
     national_id: str | None = None,
-    assurance: str = "unverified",
+    proofing_level: int = 1,
 ) -> User:
     """A new person; the username is lower-cased and must be unused."""
     username = username.strip().lower()
@@ -68,8 +68,8 @@ def create_user(
     if len(display_name) > 128:
         raise AccountError("the name is too long")
     email, phone = _email(email), _phone(phone)
-    if assurance not in ASSURANCE_LEVELS:
-        raise AccountError(f"assurance must be one of {', '.join(ASSURANCE_LEVELS)}")
+    if proofing_level not in PROOFING_LEVELS:
+        raise AccountError("the proofing level must be 1, 2, 3 or 4")
     for login in filter(None, (username, email, phone)):
         if repository.user_by_login(session, login) is not None:
             raise AccountError(f"{login!r} is already used by another account")
@@ -85,7 +85,9 @@ def create_user(
         phone=phone,
         display_name=display_name.strip() or username,
         password_hash=password_hash,
-        assurance=assurance,
+        proofing_level=proofing_level,
+        proofing_method=PROOFING_METHODS[proofing_level],
+        proofed_at=now if proofing_level > 1 else None,
         disabled=False,
         created_at=now,
         updated_at=now,
@@ -104,7 +106,7 @@ def create_user(
         subject=user.id,
         details={
             "username": username,
-            "assurance": assurance,
+            "proofing_level": proofing_level,
             "national_id": user.national_id_masked,
         },
     )

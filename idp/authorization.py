@@ -19,20 +19,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy.orm import Session
+
 from core.store import StoreUnavailable
-from idp import checks, consents, repository
+from idp import assurance, checks, consents, repository, role_scopes, step_up
 from idp.checks.max_age import login_needed
 from idp.codes import CodeGrant
 from idp.errors import (
     ConsentRequired,
     InteractionRequired,
+    InvalidRequest,
     LoginRequired,
     OAuthError,
     TemporarilyUnavailable,
+    UnmetAuthenticationRequirements,
     UntrustedRedirect,
 )
 from idp.interactions import Interaction
-from idp.models import Client, Membership, Organisation
+from idp.models import Client, Membership, Organisation, User
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
 
@@ -69,6 +73,15 @@ class ShowOrganisation:
 
 
 @dataclass(frozen=True)
+class ShowFactor:
+    """The person is signed in, but not strongly enough: ask for what is missing."""
+
+    interaction: Interaction
+    client: Client
+    need: step_up.Need
+
+
+@dataclass(frozen=True)
 class ShowConsent:
     """The person allows (or refuses) the client the scopes."""
 
@@ -77,7 +90,7 @@ class ShowConsent:
     scopes: tuple[str, ...]
 
 
-Step = ErrorPage | Redirect | ShowLogin | ShowOrganisation | ShowConsent
+Step = ErrorPage | Redirect | ShowLogin | ShowOrganisation | ShowFactor | ShowConsent
 
 
 def with_query(uri: str, params: Mapping[str, str | None]) -> str:
@@ -189,6 +202,33 @@ class AuthorizationFlow:
                 self.idp, target, TemporarilyUnavailable("try again in a few seconds")
             )
 
+    @staticmethod
+    def _target_level(
+        session: Session,
+        request: checks.AuthorizationRequest,
+        params: dict[str, str],
+        user: User,
+        sso: SsoSession,
+    ) -> int:
+        """The level this request needs: what the app asks (``acr_values``, an essential
+        ``acr`` claim), the client's minimum, and a second factor for administrator scopes
+        the person will receive (acting in an admin role needs one)."""
+        try:
+            asked = assurance.requirement(
+                acr_values=request.acr_values,
+                claims=params.get("claims"),
+                client_min_level=request.client.min_level,
+            )
+        except assurance.ClaimsError as exc:
+            raise InvalidRequest(str(exc)) from None
+        target = asked.level
+        admin = set(request.scopes) & role_scopes.ADMIN_SCOPES
+        if admin and role_scopes.held(
+            session, user_id=user.id, organisation_id=sso.organisation_id, scopes=admin
+        ):
+            target = max(target, assurance.ADMIN_LEVEL)
+        return target
+
     def _decide(
         self,
         request: checks.AuthorizationRequest,
@@ -230,6 +270,22 @@ class AuthorizationFlow:
                 return ShowOrganisation(
                     interaction=interaction, client=request.client, choices=list(choices)
                 )
+            target = self._target_level(session, request, params, user, sso)
+            short = step_up.need(
+                user=user,
+                methods=sso.methods,
+                target=target,
+                available=step_up.enrolled(session, user),
+            )
+            if short is not None:
+                if not short.reachable:
+                    raise UnmetAuthenticationRequirements(
+                        _unmet_description(short, assurance.acr(target))
+                    )
+                if "none" in request.prompt:
+                    raise InteractionRequired("the sign-in must be stronger for this request")
+                interaction = interaction or idp.interactions.start(browser=browser, params=params)
+                return ShowFactor(interaction=interaction, client=request.client, need=short)
             if not request.client.extra.get("first_party"):
                 allowed = consents.scopes(
                     session, user_id=user.id, client_id=request.client.client_id
@@ -252,6 +308,7 @@ class AuthorizationFlow:
         )
         if updated is None:
             raise LoginRequired("the session ended")
+        level = assurance.level(proofing_level=user.proofing_level, methods=updated.methods)
         code = idp.codes.issue(
             CodeGrant(
                 grant_id=secrets.token_hex(16),
@@ -263,8 +320,8 @@ class AuthorizationFlow:
                 nonce=request.nonce,
                 code_challenge=request.code_challenge,
                 auth_time=updated.auth_time,
-                acr=updated.acr,
-                amr=updated.amr,
+                acr=assurance.acr(level),
+                amr=assurance.amr(updated.methods),
                 organisation_id=updated.organisation_id,
             )
         )
@@ -275,3 +332,9 @@ class AuthorizationFlow:
                 request.redirect_uri, {"code": code, "state": request.state, "iss": idp.issuer}
             )
         )
+
+
+def _unmet_description(short: step_up.Need, wanted: str) -> str:
+    if short.proofing_short:
+        return f"{wanted} needs a verified real name at that level; the account is not"
+    return f"{wanted} needs a factor the person has not enrolled"

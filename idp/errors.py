@@ -84,6 +84,13 @@ class InteractionRequired(OAuthError):
     error = "interaction_required"
 
 
+class UnmetAuthenticationRequirements(OAuthError):
+    """The level the app asked for cannot be reached by this person (OpenID Connect Core
+    Unmet Authentication Requirements 1.0)."""
+
+    error = "unmet_authentication_requirements"
+
+
 class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 

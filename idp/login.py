@@ -1,4 +1,5 @@
-"""Signing in with a password: limits, verification, the SSO session, the audit trail.
+"""Signing in with a password, and the SSO session every first factor opens: limits,
+verification, the session, the person's sign-in history, the audit trail.
 
 Security contract: refused attempts (locked source or address) cost no password hash; an
 attempt counts against the browser's device cookie when it holds a valid one for the account,
@@ -15,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from idp import accounts, device_cookies, passwords, repository
+from idp import accounts, assurance, device_cookies, history, passwords, repository
 from idp.login_limits import Refusal
-from idp.protocol import oidc_core
+from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
 
@@ -84,44 +86,99 @@ def sign_in(
     if rehashed is not None:  # the cookie is issued for the hash stored below
         bound = _device_account(account, rehashed)
     new_device_cookie = device_cookies.issue(key=device_key, account=bound, presented=device_cookie)
-    now = int(time.time())
-    acr = oidc_core.acr_for(user)
-    current = idp.sessions.get(handle)
-    ended = None
-    if current is not None and current.user_id == user.id and handle is not None:
-
-        def refresh(s: SsoSession) -> None:
-            s.auth_time, s.amr, s.acr = now, ["pwd"], acr
-
-        refreshed = idp.sessions.update(handle, refresh)
-        if refreshed is not None:
-            signed_in = SignedIn(
-                session=refreshed, handle=handle, ended=None, device_cookie=new_device_cookie
-            )
-        else:
-            current = None
-    if current is None or current.user_id != user.id or handle is None:
-        if current is not None:
-            ended = idp.sessions.end(handle)
-        new_handle, created = idp.sessions.create(
-            user_id=user.id, amr=["pwd"], acr=acr, user_agent=user_agent, address=address, now=now
-        )
-        signed_in = SignedIn(
-            session=created, handle=new_handle, ended=ended, device_cookie=new_device_cookie
-        )
-    with idp.database.transaction() as session:
-        if rehashed is not None:
+    if rehashed is not None:
+        with idp.database.transaction() as session:
             fresh = repository.user(session, user.id)
             if fresh is not None:
                 fresh.password_hash = rehashed
+    opened = open_session(
+        idp,
+        user=user,
+        methods=["pwd"],
+        address=address,
+        user_agent=user_agent,
+        handle=handle,
+    )
+    return SignedIn(
+        session=opened.session,
+        handle=opened.handle,
+        ended=opened.ended,
+        device_cookie=new_device_cookie,
+    )
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A session opened (or refreshed) by a first-factor sign-in."""
+
+    session: SsoSession
+    handle: str
+    ended: SsoSession | None  # the previous person's session in this browser, now ended
+
+
+def open_session(
+    idp: IdentityProvider,
+    *,
+    user: User,
+    methods: list[str],
+    address: str,
+    user_agent: str,
+    handle: str | None,
+    details: dict[str, Any] | None = None,
+) -> Opened:
+    """Open the browser's SSO session for ``user`` signed in with ``methods`` (or start the
+    person's session afresh with them), record the sign-in in the person's history and as a
+    ``login.succeeded`` audit event. Every first-factor sign-in (password, passkey, SMS
+    code, QR approval, federation) ends here; the caller has verified the methods."""
+    now = int(time.time())
+    level = assurance.level(proofing_level=user.proofing_level, methods=methods)
+    acr, amr = assurance.acr(level), assurance.amr(methods)
+    current = idp.sessions.get(handle)
+    opened: Opened | None = None
+    if current is not None and current.user_id == user.id and handle is not None:
+
+        def refresh(s: SsoSession) -> None:
+            s.auth_time, s.methods, s.amr, s.acr = now, list(methods), amr, acr
+
+        refreshed = idp.sessions.update(handle, refresh)
+        if refreshed is not None:
+            opened = Opened(session=refreshed, handle=handle, ended=None)
+    if opened is None:
+        ended = idp.sessions.end(handle) if current is not None else None
+        new_handle, created = idp.sessions.create(
+            user_id=user.id,
+            methods=methods,
+            amr=amr,
+            acr=acr,
+            user_agent=user_agent,
+            address=address,
+            now=now,
+        )
+        opened = Opened(session=created, handle=new_handle, ended=ended)
+    with idp.database.transaction() as session:
+        history.record(
+            session,
+            user_id=user.id,
+            kind="sign-in",
+            methods=methods,
+            acr=acr,
+            address=address,
+            user_agent=user_agent,
+        )
         idp.events.record(
             session,
             type="login.succeeded",
             actor=user.id,
             subject=user.id,
-            details={"address": address, "sid": signed_in.session.sid, "acr": acr, "amr": ["pwd"]},
+            details={
+                "address": address,
+                "sid": opened.session.sid,
+                "acr": acr,
+                "amr": amr,
+                **(details or {}),
+            },
         )
-    return signed_in
+    return opened
 
 
 def _device_account(account: str, password_hash: str | None) -> str:

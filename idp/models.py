@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base
 
-ASSURANCE_LEVELS = ("unverified", "verified_authority", "verified_in_person")
+# Identity proofing (实名核验) levels, see :mod:`idp.assurance`: 1 self-declared, 2 name and
+# identity number confirmed by an authority, 3 a real person (face check), 4 in person.
+PROOFING_LEVELS = (1, 2, 3, 4)
+# How each level is reached (the ``proofing_method`` recorded with it).
+PROOFING_METHODS = {1: "self", 2: "authority", 3: "face", 4: "counter"}
 ROLES = ("admin", "member")
 # The three platform roles (三权分立): nobody holds two of them (``platform_roles.user_id``
 # is the primary key, so the database refuses a second role too).
@@ -28,7 +32,21 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    assurance: Mapped[str] = mapped_column(String(32), default="unverified")
+    # How well we know who the person is (idp.assurance), separate from how they sign in.
+    proofing_level: Mapped[int] = mapped_column(Integer, default=1)
+    # How the level was reached (self|authority|face|counter) and when.
+    proofing_method: Mapped[str] = mapped_column(String(16), default="self")
+    proofed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set once a code sent to the phone number came back (SMS sign-in needs it).
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The WebAuthn user handle (random, not the user id: it is stored on authenticators).
+    webauthn_handle: Mapped[bytes | None] = mapped_column(
+        LargeBinary(64), unique=True, nullable=True
+    )
+    # The person asked for the account to be deleted (个人信息保护法); purged after a delay.
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     # The identity number: encrypted, a keyed digest to find duplicates, and a masked copy.
     national_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     national_id_digest: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
@@ -94,6 +112,8 @@ class Client(Base):
     pairwise_sector: Mapped[str | None] = mapped_column(String(255), nullable=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The lowest level of assurance (idp.assurance) a sign-in needs for this client; None = 1.
+    min_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The organisation that owns the client (its administrators may request seal grants).
     owner_organisation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -161,3 +181,56 @@ class LogoutDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Authenticator(Base):
+    """A second (or passwordless) factor a person enrolled: a TOTP secret or a passkey."""
+
+    __tablename__ = "authenticators"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # totp | passkey
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # TOTP: the secret sealed under a data key, and the last time step accepted (replay).
+    secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Passkey: the credential id, its COSE public key, the sign counter and flags.
+    credential_id: Mapped[bytes | None] = mapped_column(
+        LargeBinary(1024), unique=True, nullable=True
+    )
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    aaguid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backup_state: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code, stored as a keyed digest."""
+
+    __tablename__ = "recovery_codes"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SignInRecord(Base):
+    """One sign-in or step-up, for the person's own history; purged after the retention
+    period (``sign_in_retention_days``)."""
+
+    __tablename__ = "sign_in_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sign-in | step-up
+    methods: Mapped[list[str]] = mapped_column(JSON)
+    acr: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(200))

@@ -33,6 +33,8 @@ class SsoSession:
     amr: list[str]
     acr: str
     expires_at: int
+    # The sign-in methods used so far (idp.assurance.METHODS names); amr and acr follow.
+    methods: list[str] = field(default_factory=list)
     # The organisation the person acts for (its id), or None for themselves.
     organisation_id: str | None = None
     organisation_chosen: bool = False
@@ -71,6 +73,7 @@ class SessionStore:
         self,
         *,
         user_id: str,
+        methods: list[str],
         amr: list[str],
         acr: str,
         user_agent: str,
@@ -86,6 +89,7 @@ class SessionStore:
             auth_time=now,
             amr=amr,
             acr=acr,
+            methods=list(methods),
             expires_at=now + self.lifetime,
             created_at=now,
             user_agent=user_agent[:200],

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from core.api.deps import runtime_of
 from idp import accounts
 from idp import clients as registry
+from tests import factors
 from tongxing.composition import Domain
 
 PASSWORD = "correct horse battery"
@@ -38,9 +39,11 @@ def add_person(
     *,
     name: str = "张三",
     email: str | None = None,
-    assurance: str = "verified_authority",
+    proofing_level: int = 2,
+    second_factor: bool = False,
 ) -> str:
-    """A person with :data:`PASSWORD`; returns the user id."""
+    """A person with :data:`PASSWORD` (and TOTP authenticators answered by the scripted
+    browser, with ``second_factor``); returns the user id."""
     with domain.keys.database.transaction() as session:
         user = accounts.create_user(
             session,
@@ -51,9 +54,12 @@ def add_person(
             actor="test",
             password=PASSWORD,
             email=email,
-            assurance=assurance,
+            proofing_level=proofing_level,
         )
-        return user.id
+        user_id = user.id
+    if second_factor:
+        factors.enrol_totp(domain, user_id)
+    return user_id
 
 
 def add_organisation(
@@ -194,10 +200,25 @@ def follow_to_rp(
             form["decision"] = decision
         elif path == "/login/organisation":
             form["organisation"] = organisation
+        elif path == "/login/factor":
+            path = "/login/factor/totp"
+            form["code"] = factors.next_code(_signed_in_user(browser))
         else:
             raise AssertionError(f"unexpected page {target}")
         response = browser.post(path, data=form, follow_redirects=False)
     raise AssertionError("too many steps")
+
+
+def _signed_in_user(browser: TestClient) -> str:
+    """The user id of the browser's SSO session."""
+    from idp.runtime import IdentityProvider
+    from idp.sessions import COOKIE
+
+    idp = runtime_of(browser.app).get(IdentityProvider)  # type: ignore[arg-type]
+    handle = next((c.value for c in browser.cookies.jar if c.name == COOKIE), None)
+    session = idp.sessions.get(handle)
+    assert session is not None, "the step-up page without a session"
+    return session.user_id
 
 
 def submit_login(

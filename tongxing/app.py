@@ -47,7 +47,9 @@ from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
 from idp.api import logout as logout_routes
+from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
+from idp.api import totp as totp_routes
 from idp.api import userinfo as userinfo_routes
 from idp.runtime import IdentityProvider
 from keys.api import jwks, pki
@@ -151,6 +153,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(authorize_routes.router)
     app.include_router(logout_routes.router)
     app.include_router(account_routes.router)
+    app.include_router(step_up_routes.router)
+    app.include_router(totp_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)

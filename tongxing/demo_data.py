@@ -72,7 +72,7 @@ def seed(domain: Domain, *, issuer: str) -> None:
                     actor="demo",
                     password=DEMO_PASSWORD,
                     email=f"{person.username}@demo.tongxing.local",
-                    assurance="verified_authority",
+                    proofing_level=2,
                 )
         if repository.organisation(session, ENTERPRISE_USCC) is None:
             accounts.create_organisation(

@@ -3,7 +3,7 @@ security administrator locks them, and every administrator reads them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import Field
@@ -27,7 +27,7 @@ class NewPerson(StrictBody):
     phone: str | None = Field(default=None, max_length=20)
     password: str | None = Field(default=None, max_length=1024)
     national_id: str | None = Field(default=None, max_length=32)
-    assurance: Literal["unverified", "verified_authority", "verified_in_person"] = "unverified"
+    proofing_level: int = Field(default=1, ge=1, le=4)
 
 
 class PersonChanges(StrictBody):

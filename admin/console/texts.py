@@ -127,7 +127,7 @@ _ZH: dict[str, Any] = {
     "phone": "手机号",
     "password": "密码",
     "national_id": "身份证号（已脱敏）",
-    "assurance": "实名核验级别",
+    "assurance": "实名核验等级",
     "created": "创建时间",
     "member_roles": {"admin": "单位管理员", "member": "成员"},
     "enabled": "正常",

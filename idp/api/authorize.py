@@ -19,6 +19,7 @@ from idp.authorization import (
     ErrorPage,
     Redirect,
     ShowConsent,
+    ShowFactor,
     ShowLogin,
     ShowOrganisation,
     Step,
@@ -46,6 +47,7 @@ def _step_response(
         pages = {
             ShowLogin: "/login",
             ShowOrganisation: "/login/organisation",
+            ShowFactor: "/login/factor",
             ShowConsent: "/consent",
         }
         response = web.see_other(f"{pages[type(step)]}?interaction={step.interaction.id}")

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Request, Response
 
 from core.http_cache import CachedBody
 from idp.api.deps import IdpDep
+from idp.assurance import ACR_VALUES
 from idp.protocol import rfc7523
-from idp.protocol.oidc_core import ACR_VALUES, SCOPES
+from idp.protocol.oidc_core import SCOPES
 from idp.resources import RESOURCES
 from idp.runtime import IdentityProvider
 from keys.algorithms import KeyAlgorithm
@@ -78,7 +79,7 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
             "name",
             "preferred_username",
             "updated_at",
-            "assurance",
+            "proofing_level",
             "email",
             "email_verified",
             "phone_number",
@@ -87,7 +88,7 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
         ],
         "acr_values_supported": list(ACR_VALUES),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,

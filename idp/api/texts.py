@@ -110,3 +110,26 @@ TEXT: dict[str, dict[str, str]] = {
         "account_signin_link": "Sign in",
     },
 }
+
+
+def _merge_feature_texts() -> None:
+    """Add every ``idp.api.wording`` module's ``TEXT`` to :data:`TEXT` (no key twice, both
+    languages complete)."""
+    import importlib
+    import pkgutil
+
+    from idp.api import wording
+
+    for info in sorted(pkgutil.iter_modules(wording.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{wording.__name__}.{info.name}")
+        extra: dict[str, dict[str, str]] = module.TEXT
+        if set(extra["zh-CN"]) != set(extra["en"]):
+            raise RuntimeError(f"{module.__name__}: zh-CN and en keys differ")
+        for lang, table in extra.items():
+            clash = set(table) & set(TEXT[lang])
+            if clash:
+                raise RuntimeError(f"{module.__name__} redefines {sorted(clash)}")
+            TEXT[lang].update(table)
+
+
+_merge_feature_texts()

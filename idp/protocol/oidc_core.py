@@ -15,19 +15,6 @@ from idp.models import Client, Organisation, User
 from idp.protocol.pairwise import subject_for
 
 SCOPES = ("openid", "profile", "email", "phone", "offline_access")
-# Authentication context classes: the level of assurance of a sign-in (password only so
-# far), by how the person's real name was verified.
-ACR_BY_ASSURANCE = {
-    "unverified": "urn:tongxing:loa:1",
-    "verified_authority": "urn:tongxing:loa:2",
-    "verified_in_person": "urn:tongxing:loa:3",
-}
-ACR_VALUES = tuple(ACR_BY_ASSURANCE.values())
-
-
-def acr_for(user: User) -> str:
-    """The authentication context class of a password sign-in by ``user``."""
-    return ACR_BY_ASSURANCE.get(user.assurance, ACR_VALUES[0])
 
 
 @dataclass(frozen=True)
@@ -56,7 +43,7 @@ def userinfo_claims(
         claims["name"] = user.display_name
         claims["preferred_username"] = user.username
         claims["updated_at"] = int(user.updated_at.timestamp())
-        claims["assurance"] = user.assurance
+        claims["proofing_level"] = user.proofing_level
     if "email" in scopes and user.email:
         claims["email"] = user.email
         claims["email_verified"] = False

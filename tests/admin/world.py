@@ -38,8 +38,11 @@ class World:
 
 def build(domain: Domain) -> World:
     """Three role holders (bootstrapped), an organisation administrator and a plain person."""
-    for login in (SYSTEM, SECURITY, AUDIT, ORG_ADMIN, NOBODY):
-        oidc.add_person(domain, login, name=login)
+    # Administrators are checked in person (level 4) and hold a second factor: acting in an
+    # admin role needs level 3 (idp.assurance.ADMIN_LEVEL).
+    for login in (SYSTEM, SECURITY, AUDIT, ORG_ADMIN):
+        oidc.add_person(domain, login, name=login, proofing_level=4, second_factor=True)
+    oidc.add_person(domain, NOBODY, name=NOBODY)
     organisation_id = oidc.add_organisation(domain, member=ORG_ADMIN)
     administration = build_administration(domain=domain)
     appointments.bootstrap(administration, system=SYSTEM, security=SECURITY, audit=AUDIT)

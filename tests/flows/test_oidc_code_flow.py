@@ -60,7 +60,7 @@ def test_sign_in_consent_code_tokens_userinfo(rp: TestClient) -> None:
         "name": "张三",
         "preferred_username": "zhangsan",
         "updated_at": info.json()["updated_at"],
-        "assurance": "verified_authority",
+        "proofing_level": 2,
         "email": "zhangsan@example.cn",
         "email_verified": False,
     }

@@ -73,7 +73,7 @@ def test_old_hashes_are_upgraded_at_login(domain: Domain) -> None:
         ({"username": "X"}, "usernames have"),
         ({"email": "not-an-email"}, "email"),
         ({"phone": "12"}, "phone"),
-        ({"assurance": "trusted"}, "assurance"),
+        ({"proofing_level": 5}, "proofing level"),
         ({"national_id": "110105194912310021"}, "check character"),
     ],
 )

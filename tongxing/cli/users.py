@@ -48,9 +48,15 @@ def create_user(
             "--national-id-stdin", help="Read the identity number from stdin (after the password)."
         ),
     ] = False,
-    assurance: Annotated[
-        str, typer.Option(help="unverified | verified_authority | verified_in_person")
-    ] = "unverified",
+    proofing_level: Annotated[
+        int,
+        typer.Option(
+            "--proofing-level",
+            min=1,
+            max=4,
+            help="1 self-declared, 2 confirmed by an authority, 3 face check, 4 in person.",
+        ),
+    ] = 1,
     acting: AsOption = None,
 ) -> None:
     """Create a person; prints the new id alone on the last line."""
@@ -86,7 +92,7 @@ def create_user(
                 email=email,
                 phone=phone,
                 national_id=national_id,
-                assurance=assurance,
+                proofing_level=proofing_level,
             )
         except AdminError as exc:
             raise refused(exc) from None
@@ -164,7 +170,7 @@ def list_users(as_json: JsonOption = False, acting: AsOption = None) -> None:
         return
     for r in rows:
         typer.echo(
-            f"{r['username']:<20} {r['display_name']:<16} {r['assurance']:<20} "
+            f"{r['username']:<20} {r['display_name']:<16} {'L' + str(r['proofing_level']):<4} "
             f"{r['national_id'] or '-':<18} {'disabled' if r['disabled'] else ''}"
         )
 

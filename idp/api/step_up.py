@@ -1,0 +1,165 @@
+"""The step-up page (``/login/factor``): a signed-in person whose sign-in is too weak for a
+request proves what is missing, one method at a time, without signing in again.
+
+Each method has a form posting to its own route; this module holds the page, the password
+method, and what every method's route shares (:func:`factor_form`, :func:`factor_verified`,
+:func:`factor_failed`). A method's partial template is ``factor_<method>.html``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from idp import repository, step_up
+from idp.api import web
+from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page, _resume
+from idp.api.deps import IdpDep
+from idp.authorization import AuthorizationFlow, ShowFactor
+from idp.interactions import Interaction
+from idp.runtime import IdentityProvider
+from idp.sessions import COOKIE as SSO_COOKIE
+from idp.sessions import SsoSession
+
+router = APIRouter(tags=["identity"], include_in_schema=False)
+PURPOSE = "factor"
+
+
+def _page(
+    request: Request,
+    idp: IdentityProvider,
+    found: Interaction,
+    step: ShowFactor,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    extra: dict[str, Any] = {}
+    return _interaction_page(
+        request,
+        idp,
+        found,
+        template="factor.html",
+        purpose=PURPOSE,
+        context=lambda _: {
+            "need": step.need,
+            "options": step.need.options,
+            "error": error,
+            **extra,
+        },
+        status=status,
+    )
+
+
+@router.get("/login/factor")
+async def factor_page(request: Request, idp: IdpDep, interaction: str | None = None) -> Response:
+    """What the person can still prove to reach the level asked (or on with the request when
+    nothing is missing any more)."""
+    found = _interaction(request, idp, interaction)
+    if found is None:
+        return _expired(request)
+    handle = request.cookies.get(SSO_COOKIE)
+    step = await run_in_threadpool(AuthorizationFlow(idp).resume, found, handle=handle)
+    if not isinstance(step, ShowFactor):
+        return await _resume(request, idp, found, handle)
+    return await run_in_threadpool(_page, request, idp, found, step)
+
+
+async def factor_form(
+    request: Request, idp: IdentityProvider, interaction_id: str, csrf_token: str
+) -> tuple[Interaction, str, SsoSession] | Response:
+    """The interaction, SSO cookie handle and session of a posted factor form, or the page
+    to show instead (expired interaction or session, bad CSRF token)."""
+    found = _interaction(request, idp, interaction_id)
+    handle = request.cookies.get(SSO_COOKIE)
+    sso = idp.sessions.get(handle)
+    if found is None or sso is None or handle is None:
+        return _expired(request)
+    if not await run_in_threadpool(web.csrf_ok, request, idp, PURPOSE, csrf_token):
+        return _bad_form(request)
+    return found, handle, sso
+
+
+async def factor_verified(
+    request: Request,
+    idp: IdentityProvider,
+    found: Interaction,
+    handle: str,
+    sso: SsoSession,
+    *,
+    method: str,
+    details: dict[str, object] | None = None,
+) -> Response:
+    """Add the verified ``method`` to the session and continue the request."""
+
+    def add() -> bool:
+        with idp.database.reading() as session:
+            user = repository.user(session, sso.user_id)
+        if user is None or user.disabled:
+            return False
+        updated = step_up.add_method(
+            idp,
+            handle=handle,
+            user=user,
+            method=method,
+            address=web.address(request),
+            user_agent=request.headers.get("user-agent", ""),
+            details=details,
+        )
+        return updated is not None
+
+    if not await run_in_threadpool(add):
+        return _expired(request)
+    return await _resume(request, idp, found, handle)
+
+
+async def factor_failed(
+    request: Request, idp: IdentityProvider, found: Interaction, checked: step_up.Checked
+) -> Response:
+    """The factor page again with why the attempt failed (429 with Retry-After when the
+    attempt limit locks the method)."""
+    handle = request.cookies.get(SSO_COOKIE)
+    step = await run_in_threadpool(AuthorizationFlow(idp).resume, found, handle=handle)
+    if not isinstance(step, ShowFactor):
+        return await _resume(request, idp, found, handle)
+    t = web.texts(request)
+    if checked.retry_after:
+        message = t["login_locked"].format(seconds=checked.retry_after)
+        page = await run_in_threadpool(
+            lambda: _page(request, idp, found, step, error=message, status=429)
+        )
+        page.headers["Retry-After"] = str(checked.retry_after)
+        return page
+    return await run_in_threadpool(
+        lambda: _page(request, idp, found, step, error=t["factor_failed"], status=400)
+    )
+
+
+@router.post("/login/factor/password")
+async def factor_password(
+    request: Request,
+    idp: IdpDep,
+    interaction: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """The password as the missing factor (after a passkey or code sign-in)."""
+    posted = await factor_form(request, idp, interaction, csrf_token)
+    if isinstance(posted, Response):
+        return posted
+    found, handle, sso = posted
+    checked = await run_in_threadpool(
+        lambda: step_up.check_factor(
+            idp,
+            user_id=sso.user_id,
+            method="pwd",
+            address=web.address(request),
+            verify=lambda: bool(password) and step_up.password_matches(idp, sso.user_id, password),
+        )
+    )
+    if not checked.ok:
+        return await factor_failed(request, idp, found, checked)
+    return await factor_verified(request, idp, found, handle, sso, method="pwd")

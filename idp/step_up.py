@@ -1,0 +1,190 @@
+"""Step-up: what a signed-in person still needs for the level a request asks, and adding a
+method to the SSO session without signing in again.
+
+Security contract: the person is offered only methods they enrolled before this sign-in
+(a new factor cannot be enrolled on the way up: whoever holds only the password would
+otherwise add their own); a level above the account's proofing level is never reachable by
+signing in harder (``unmet``); each added method is a ``login.step_up`` audit event and a
+line of the person's history; ``auth_time`` becomes the time of the step-up (OIDC Core §2:
+the time of the latest authentication).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp import assurance, history, passwords
+from idp.models import Authenticator, RecoveryCode, User
+from idp.runtime import IdentityProvider
+from idp.sessions import SsoSession
+
+# The order methods are offered in on the factor page.
+ORDER = ("passkey-uv", "totp", "sms", "pwd", "recovery")
+
+
+def enrolled(session: Session, user: User) -> set[str]:
+    """The methods the person can use now (see :data:`idp.assurance.METHODS`)."""
+    methods: set[str] = set()
+    if user.password_hash:
+        methods.add("pwd")
+    if user.phone and user.phone_verified:
+        methods.add("sms")
+    kinds = set(session.scalars(select(Authenticator.kind).where(Authenticator.user_id == user.id)))
+    if "totp" in kinds:
+        methods.add("totp")
+    if "passkey" in kinds:
+        methods.update({"passkey", "passkey-uv"})
+    unused = session.scalar(
+        select(RecoveryCode.digest)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .limit(1)
+    )
+    if unused is not None:
+        methods.add("recovery")
+    return methods
+
+
+@dataclass(frozen=True)
+class Need:
+    """The session is below the level asked: what is asked, reached, and what would help."""
+
+    target: int
+    reached: int
+    options: tuple[str, ...]  # methods to offer, best first (empty: cannot be reached)
+    proofing_short: bool  # the account's proofing level is below the target
+
+    @property
+    def reachable(self) -> bool:
+        """Whether signing in harder can get there at all."""
+        return not self.proofing_short and bool(self.options)
+
+
+def need(*, user: User, methods: Iterable[str], target: int, available: set[str]) -> Need | None:
+    """None when the session's ``methods`` reach ``target`` for ``user``; otherwise what is
+    missing. ``available`` is :func:`enrolled` for the person."""
+    have = list(methods)
+    reached = assurance.level(proofing_level=user.proofing_level, methods=have)
+    if reached >= target:
+        return None
+    proofing_short = user.proofing_level < target
+    options: tuple[str, ...] = ()
+    if not proofing_short and assurance.strength([*have, *available]) >= target:
+        options = tuple(
+            m for m in ORDER if m in available and assurance.helps(m, have=have, target=target)
+        )
+    return Need(target=target, reached=reached, options=options, proofing_short=proofing_short)
+
+
+def add_method(
+    idp: IdentityProvider,
+    *,
+    handle: str,
+    user: User,
+    method: str,
+    address: str,
+    user_agent: str,
+    details: dict[str, object] | None = None,
+) -> SsoSession | None:
+    """Add a verified ``method`` to the browser's session (None when the session ended or
+    belongs to someone else meanwhile); the caller verified the method for ``user``."""
+    now = int(time.time())
+
+    def change(s: SsoSession) -> None:
+        if s.user_id != user.id:
+            return
+        methods = [*s.methods, method] if method not in s.methods else list(s.methods)
+        level = assurance.level(proofing_level=user.proofing_level, methods=methods)
+        s.methods, s.amr, s.acr, s.auth_time = (
+            methods,
+            assurance.amr(methods),
+            assurance.acr(level),
+            now,
+        )
+
+    updated = idp.sessions.update(handle, change)
+    if updated is None or updated.user_id != user.id:
+        return None
+    with idp.database.transaction() as session:
+        history.record(
+            session,
+            user_id=user.id,
+            kind="step-up",
+            methods=updated.methods,
+            acr=updated.acr,
+            address=address,
+            user_agent=user_agent,
+        )
+        idp.events.record(
+            session,
+            type="login.step_up",
+            actor=user.id,
+            subject=user.id,
+            details={
+                "sid": updated.sid,
+                "method": method,
+                "acr": updated.acr,
+                "amr": updated.amr,
+                "address": address,
+                **(details or {}),
+            },
+        )
+    return updated
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of checking one factor: verified, failed, or refused by the limits."""
+
+    ok: bool
+    retry_after: int = 0  # seconds, when the attempt limit refused or now locks the factor
+
+
+def check_factor(
+    idp: IdentityProvider,
+    *,
+    user_id: str,
+    method: str,
+    address: str,
+    verify: Callable[[], bool],
+    details: dict[str, object] | None = None,
+) -> Checked:
+    """Run ``verify`` (the factor's own check) under the factor's attempt limits — per
+    account and method, and per source address, like the password's (idp.login_limits) —
+    and record a failure as a ``login.factor_failed`` audit event. A success is recorded by
+    whoever uses it (:func:`add_method` or :func:`idp.login.open_session`)."""
+    account = f"{method}:user:{user_id}"
+    refusal = idp.limits.begin(account=account, address=address)
+    if refusal is not None:
+        return Checked(ok=False, retry_after=refusal.retry_after)
+    if verify():
+        idp.limits.succeeded(account=account, address=address)
+        return Checked(ok=True)
+    lock = idp.limits.failed(account=account)
+    with idp.database.transaction() as session:
+        idp.events.record(
+            session,
+            type="login.factor_failed",
+            actor=user_id,
+            subject=user_id,
+            details={
+                "method": method,
+                "address": address,
+                "locked_for": lock.retry_after if lock else 0,
+                **(details or {}),
+            },
+        )
+    return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
+
+
+def password_matches(idp: IdentityProvider, user_id: str, password: str) -> bool:
+    """Whether ``password`` is the person's (the hash is checked outside any transaction)."""
+    with idp.database.reading() as session:
+        user = session.get(User, user_id)
+        stored = user.password_hash if user is not None and not user.disabled else None
+    matches, _ = passwords.verify_password(stored, password)
+    return bool(matches and stored)
