@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from core.api.browser import browser_id
 from core.i18n import beijing_time, pick_language
 from idp import connected_apps, repository
-from idp.api import web
+from idp.api import page_parts, web
 from idp.api.deps import IdpDep
 from idp.api.logout import propagate
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -48,6 +48,11 @@ async def account(request: Request, idp: IdpDep) -> Response:
                 if org is not None
                 else None
             )
+            parts = (
+                page_parts.account_parts(request, idp, session, user, sso)
+                if user is not None
+                else []
+            )
         sessions = [
             (
                 ref,
@@ -67,6 +72,7 @@ async def account(request: Request, idp: IdpDep) -> Response:
                 "org_name": org.name if org else None,
                 "org_role": t.get(f"role_{member.role}", member.role) if member else None,
                 "csrf_token": web.csrf_token(idp, browser, "account"),
+                "parts": parts,
             },
         )
 

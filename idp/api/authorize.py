@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
 from idp import device_cookies, repository
-from idp.api import web
+from idp.api import page_parts, web
 from idp.api.deps import IdpDep
 from idp.authorization import (
     AuthorizationFlow,
@@ -189,7 +189,11 @@ def _login_form(
         interaction,
         template="login.html",
         purpose="login",
-        context=lambda _: {"login": login, "error": error},
+        context=lambda _: {
+            "login": login,
+            "error": error,
+            "parts": page_parts.login_parts(request, idp, interaction),
+        },
         status=status,
     )
 
