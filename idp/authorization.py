@@ -77,7 +77,7 @@ class ShowFactor:
     """The person is signed in, but not strongly enough: ask for what is missing."""
 
     interaction: Interaction
-    client: Client
+    client: Client | None  # None for a check of our own pages (/account/verify)
     need: step_up.Need
 
 

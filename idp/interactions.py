@@ -30,6 +30,10 @@ class Interaction:
     login_at: int | None = None
     organisation_chosen: bool = False
     consented: bool = False
+    # A check of our own (not an app's request): after the step-up page the browser goes
+    # back to this local path once idp.step_up.fresh_check is satisfied.
+    return_to: str | None = None
+    verified: bool = False  # a factor was proved inside this check
 
 
 class Interactions:
@@ -41,13 +45,21 @@ class Interactions:
     def _key(self, interaction_id: str) -> str:
         return self.store.key("idp", "interaction", interaction_id)
 
-    def start(self, *, browser: str, params: dict[str, str]) -> Interaction:
-        """A new interaction for ``params`` in ``browser``."""
+    def start(
+        self,
+        *,
+        browser: str,
+        params: dict[str, str],
+        return_to: str | None = None,
+    ) -> Interaction:
+        """A new interaction for ``params`` in ``browser`` (or, with ``return_to``, a check
+        of the session's strength for one of our own pages)."""
         interaction = Interaction(
             id=secrets.token_urlsafe(18),
             browser=browser,
             params=dict(params),
             created_at=int(time.time()),
+            return_to=return_to,
         )
         self.save(interaction)
         return interaction

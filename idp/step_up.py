@@ -80,6 +80,39 @@ def need(*, user: User, methods: Iterable[str], target: int, available: set[str]
     return Need(target=target, reached=reached, options=options, proofing_short=proofing_short)
 
 
+# How long a strong sign-in lets the person change their own factors and password.
+RECENT_SECONDS = 15 * 60
+
+
+def recently_strong(sso: SsoSession, *, available: set[str], now: float | None = None) -> bool:
+    """Whether the session may change the person's own sign-in methods: signed in (or
+    stepped up) within :data:`RECENT_SECONDS`, with two kinds of factor when the person has
+    a second factor at all (otherwise a stolen password could replace the other factor)."""
+    moment = time.time() if now is None else now
+    if moment - sso.auth_time > RECENT_SECONDS:
+        return False
+    second = available - {"pwd"}
+    return not second or assurance.strength(sso.methods) >= assurance.ADMIN_LEVEL
+
+
+def fresh_check(*, methods: Iterable[str], available: set[str], verified: bool) -> Need | None:
+    """What a check of our own pages (``/account/verify``) still needs: one method proved
+    now (``verified``) and, when the person has a second factor, two kinds of factor in the
+    session. Proofing does not matter there. None when done."""
+    have = list(methods)
+    target = assurance.ADMIN_LEVEL if available - {"pwd"} else 2
+    reached = assurance.strength(have)
+    if verified and reached >= target:
+        return None
+    if reached < target:
+        options = tuple(
+            m for m in ORDER if m in available and assurance.helps(m, have=have, target=target)
+        )
+    else:  # strong already, but not recently: any one method proves the person is here
+        options = tuple(m for m in ORDER if m in available and m != "passkey")
+    return Need(target=target, reached=reached, options=options, proofing_short=False)
+
+
 def add_method(
     idp: IdentityProvider,
     *,

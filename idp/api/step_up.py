@@ -14,11 +14,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core.api.browser import browser_id
 from idp import repository, step_up
 from idp.api import web
-from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page, _resume
+from idp.api.authorize import (
+    _bad_form,
+    _expired,
+    _interaction,
+    _interaction_page,
+    _step_response,
+)
 from idp.api.deps import IdpDep
-from idp.authorization import AuthorizationFlow, ShowFactor
+from idp.authorization import AuthorizationFlow, ErrorPage, Redirect, ShowFactor, Step
 from idp.interactions import Interaction
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -26,6 +33,41 @@ from idp.sessions import SsoSession
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
 PURPOSE = "factor"
+# Our own pages that may ask for a fresh, strong sign-in before a sensitive change.
+RETURN_PATHS = ("/account", "/admin/")
+
+
+def next_step(idp: IdentityProvider, found: Interaction, handle: str | None) -> Step:
+    """Where an interaction goes next: an app's authorization request continues in
+    :class:`AuthorizationFlow`; a check of our own (``return_to``) goes back to its page
+    once :func:`idp.step_up.fresh_check` is satisfied."""
+    if found.return_to is None:
+        return AuthorizationFlow(idp).resume(found, handle=handle)
+    sso = idp.sessions.get(handle)
+    with idp.database.reading() as session:
+        user = repository.user(session, sso.user_id) if sso is not None else None
+        available = step_up.enrolled(session, user) if user is not None else set()
+    if sso is None or user is None or user.disabled:
+        idp.interactions.finish(found)
+        return ErrorPage("the session ended; sign in again")
+    short = step_up.fresh_check(methods=sso.methods, available=available, verified=found.verified)
+    if short is None:
+        idp.interactions.finish(found)
+        return Redirect(found.return_to)
+    if not short.options:
+        idp.interactions.finish(found)
+        return ErrorPage("no sign-in method is available to confirm it is you")
+    return ShowFactor(interaction=found, client=None, need=short)
+
+
+async def go_on(
+    request: Request, idp: IdentityProvider, found: Interaction, handle: str | None
+) -> Response:
+    """Continue the interaction after a step (the next page, the app, or our own page)."""
+    step = await run_in_threadpool(next_step, idp, found, handle)
+    if isinstance(step, ShowFactor) and request.method == "GET":
+        return await run_in_threadpool(_page, request, idp, found, step)
+    return _step_response(request, idp, step, browser=found.browser, new_browser=False)
 
 
 def _page(
@@ -37,7 +79,7 @@ def _page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"account_check": found.return_to is not None}
     return _interaction_page(
         request,
         idp,
@@ -61,11 +103,7 @@ async def factor_page(request: Request, idp: IdpDep, interaction: str | None = N
     found = _interaction(request, idp, interaction)
     if found is None:
         return _expired(request)
-    handle = request.cookies.get(SSO_COOKIE)
-    step = await run_in_threadpool(AuthorizationFlow(idp).resume, found, handle=handle)
-    if not isinstance(step, ShowFactor):
-        return await _resume(request, idp, found, handle)
-    return await run_in_threadpool(_page, request, idp, found, step)
+    return await go_on(request, idp, found, request.cookies.get(SSO_COOKIE))
 
 
 async def factor_form(
@@ -113,7 +151,10 @@ async def factor_verified(
 
     if not await run_in_threadpool(add):
         return _expired(request)
-    return await _resume(request, idp, found, handle)
+    if found.return_to is not None:
+        found.verified = True
+        idp.interactions.save(found)
+    return await go_on(request, idp, found, handle)
 
 
 async def factor_failed(
@@ -122,9 +163,9 @@ async def factor_failed(
     """The factor page again with why the attempt failed (429 with Retry-After when the
     attempt limit locks the method)."""
     handle = request.cookies.get(SSO_COOKIE)
-    step = await run_in_threadpool(AuthorizationFlow(idp).resume, found, handle=handle)
+    step = await run_in_threadpool(next_step, idp, found, handle)
     if not isinstance(step, ShowFactor):
-        return await _resume(request, idp, found, handle)
+        return _step_response(request, idp, step, browser=found.browser, new_browser=False)
     t = web.texts(request)
     if checked.retry_after:
         message = t["login_locked"].format(seconds=checked.retry_after)
@@ -163,3 +204,22 @@ async def factor_password(
     if not checked.ok:
         return await factor_failed(request, idp, found, checked)
     return await factor_verified(request, idp, found, handle, sso, method="pwd")
+
+
+@router.get("/account/verify")
+async def account_verify(request: Request, idp: IdpDep, return_to: str = "/account") -> Response:
+    """Confirm it is still the person before a sensitive change on one of our own pages
+    (their factors, their password): one method proved now, two kinds of factor when they
+    have a second factor (:func:`idp.step_up.fresh_check`); then back to ``return_to``."""
+    local = return_to.startswith(RETURN_PATHS) and "//" not in return_to and len(return_to) < 200
+    if not local:
+        return web.render(
+            request, "error.html", {"message": web.texts(request)["error_expired"]}, status=400
+        )
+    handle = request.cookies.get(SSO_COOKIE)
+    if idp.sessions.get(handle) is None:
+        return web.see_other("/account")
+    browser, new = browser_id(request)
+    found = idp.interactions.start(browser=browser, params={}, return_to=return_to)
+    step = await run_in_threadpool(next_step, idp, found, handle)
+    return _step_response(request, idp, step, browser=browser, new_browser=new)

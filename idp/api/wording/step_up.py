@@ -9,6 +9,7 @@ TEXT = {
         "factor_pwd_submit": "验证密码",
         "factor_failed": "验证失败，请重试。",
         "factor_other": "其他验证方式",
+        "factor_account_intro": "为保护您的账号，修改登录方式或密码前请再验证一次身份：",
         "factor_totp": "输入身份验证器中的动态码",
         "factor_totp_label": "6 位动态码",
         "factor_totp_submit": "验证",
@@ -22,6 +23,8 @@ TEXT = {
         "factor_pwd_submit": "Check password",
         "factor_failed": "That did not work. Try again.",
         "factor_other": "Other ways",
+        "factor_account_intro": "To protect your account, confirm it is you before changing "
+        "how you sign in:",
         "factor_totp": "Enter the code from your authenticator app",
         "factor_totp_label": "6-digit code",
         "factor_totp_submit": "Verify",

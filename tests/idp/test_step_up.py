@@ -1,0 +1,174 @@
+"""Levels of assurance and step-up over HTTP: a session weaker than a request asks is sent
+to the factor page for only what is missing, and what cannot be reached is refused with the
+error the specs define; both storage configurations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from audit.models import AuditEntry
+from idp import assurance
+from tests import factors, oidc
+from tests.oidc import location, query
+
+LOA = assurance.acr
+
+
+@pytest.fixture
+def rp(client: TestClient) -> TestClient:
+    """A first-party app and three people: proofed at 4 with TOTP, proofed at 4 without a
+    second factor, proofed at 1 with TOTP."""
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain, "strong", proofing_level=4, second_factor=True)
+    oidc.add_person(domain, "nofactor", proofing_level=4)
+    oidc.add_person(domain, "selfdeclared", proofing_level=1, second_factor=True)
+    oidc.add_rp(domain, first_party=True)
+    return client
+
+
+def _claims(client: TestClient, request: oidc.Request, callback: dict[str, str]) -> dict:
+    tokens = oidc.redeem(client, request, callback["code"])
+    assert tokens.status_code == 200, tokens.text
+    return oidc.jwt_claims(tokens.json()["id_token"])
+
+
+def _sign_in_password(client: TestClient, request: oidc.Request, login: str):
+    response = client.get(request.url(), follow_redirects=False)
+    page = client.get(location(response))
+    return oidc.submit_login(client, page.text, login=login)
+
+
+def test_password_session_is_level_2_then_steps_up_to_3_with_totp_only(rp: TestClient) -> None:
+    first = oidc.Request()
+    assert _claims(rp, first, oidc.sign_in(rp, first, login="strong"))["acr"] == LOA(2)
+    # Same browser, the app now asks for level 3: the factor page, not the password page.
+    higher = oidc.Request(extra={"acr_values": LOA(3)})
+    response = rp.get(higher.url(), follow_redirects=False)
+    assert location(response).startswith("/login/factor?")
+    page = rp.get(location(response))
+    assert page.status_code == 200
+    assert 'action="/login/factor/totp"' in page.text
+    assert 'name="password"' not in page.text  # the password is not asked again
+    final = oidc.follow_to_rp(rp, response)
+    claims = _claims(rp, higher, query(final))
+    assert claims["acr"] == LOA(3)
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
+    # The stronger session now serves a level-3 request without asking anything.
+    again = oidc.Request(extra={"acr_values": LOA(3)})
+    direct = rp.get(again.url(), follow_redirects=False)
+    assert query(location(direct))["code"]
+
+
+def test_a_wrong_totp_code_is_refused_and_audited(rp: TestClient) -> None:
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    assert location(response).startswith("/login/factor?")
+    page = rp.get(location(response))
+    bad = rp.post(
+        "/login/factor/totp",
+        data={
+            "interaction": oidc.hidden(page.text, "interaction"),
+            "csrf_token": oidc.hidden(page.text, "csrf_token"),
+            "code": "12345",
+        },
+        follow_redirects=False,
+    )
+    assert bad.status_code == 400
+    assert 'role="alert"' in bad.text
+    domain = oidc.domain_of(rp)
+    with domain.keys.database.reading() as session:
+        types = [e.type for e in session.scalars(select(AuditEntry).order_by(AuditEntry.index))]
+    assert "login.factor_failed" in types
+
+
+def test_unreachable_levels_give_unmet_authentication_requirements(rp: TestClient) -> None:
+    # No second factor enrolled: level 3 cannot be reached.
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "nofactor")
+    answer = query(location(response))
+    assert answer["error"] == "unmet_authentication_requirements"
+    assert answer["state"] == request.state
+    # A self-declared name never reaches 3, however strong the sign-in.
+    browser = TestClient(rp.app, base_url=str(rp.base_url))
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(browser, request, "selfdeclared")
+    answer = query(location(response))
+    assert answer["error"] == "unmet_authentication_requirements"
+    assert "real name" in answer["error_description"]
+
+
+def test_prompt_none_needing_a_factor_is_interaction_required(rp: TestClient) -> None:
+    oidc.sign_in(rp, oidc.Request(), login="strong")
+    request = oidc.Request(extra={"acr_values": LOA(3), "prompt": "none"})
+    answer = query(location(rp.get(request.url(), follow_redirects=False)))
+    assert answer["error"] == "interaction_required"
+
+
+def test_essential_acr_claim_and_bad_claims(rp: TestClient) -> None:
+    claims = {"id_token": {"acr": {"essential": True, "values": [LOA(3), LOA(4)]}}}
+    request = oidc.Request(extra={"claims": json.dumps(claims)})
+    response = _sign_in_password(rp, request, "strong")
+    assert location(response).startswith("/login/factor?")
+    bad = oidc.Request(extra={"claims": "{not json"})
+    answer = query(location(rp.get(bad.url(), follow_redirects=False)))
+    assert answer["error"] == "invalid_request"
+    unknown = {"id_token": {"acr": {"essential": True, "value": "urn:other:gold"}}}
+    request = oidc.Request(extra={"claims": json.dumps(unknown)})
+    answer = query(location(rp.get(request.url(), follow_redirects=False)))
+    assert answer["error"] == "unmet_authentication_requirements"
+
+
+def test_level_4_needs_a_passkey(rp: TestClient) -> None:
+    request = oidc.Request(extra={"acr_values": LOA(4)})
+    response = _sign_in_password(rp, request, "strong")  # TOTP only: 4 is out of reach
+    assert query(location(response))["error"] == "unmet_authentication_requirements"
+
+
+def test_client_minimum_level(rp: TestClient) -> None:
+    domain = oidc.domain_of(rp)
+    from idp.models import Client
+
+    with domain.keys.database.transaction() as session:
+        session.get(Client, "permits").min_level = 3
+    request = oidc.Request()
+    response = _sign_in_password(rp, request, "strong")
+    assert location(response).startswith("/login/factor?")
+
+
+def test_account_verify_asks_a_fresh_factor_and_returns(rp: TestClient) -> None:
+    oidc.sign_in(rp, oidc.Request(), login="strong")
+    started = rp.get("/account/verify?return_to=/account", follow_redirects=False)
+    assert started.status_code in (302, 303)
+    page = rp.get(location(started))
+    assert 'action="/login/factor/totp"' in page.text
+    final = rp.post(
+        "/login/factor/totp",
+        data={
+            "interaction": oidc.hidden(page.text, "interaction"),
+            "csrf_token": oidc.hidden(page.text, "csrf_token"),
+            "code": factors.next_code(oidc._signed_in_user(rp)),
+        },
+        follow_redirects=False,
+    )
+    assert location(final) == "/account"
+    assert rp.get("/account/verify?return_to=https://evil.example/").status_code == 400
+
+
+def test_strength_rules() -> None:
+    assert assurance.strength([]) == 1
+    assert assurance.strength(["pwd"]) == 2
+    assert assurance.strength(["totp", "sms"]) == 2  # two of one kind are one factor
+    assert assurance.strength(["pwd", "totp"]) == 3
+    assert assurance.strength(["passkey-uv"]) == 3
+    assert assurance.strength(["pwd", "passkey"]) == 3
+    assert assurance.strength(["pwd", "passkey-uv"]) == 4
+    assert assurance.level(proofing_level=2, methods=["pwd", "passkey-uv"]) == 2
+    assert assurance.amr(["pwd", "passkey-uv"]) == ["pwd", "hwk", "user", "mfa"]
+    need = assurance.requirement(
+        acr_values=[LOA(4), LOA(2), "urn:unknown"], claims=None, client_min_level=3
+    )
+    assert need.level == 3
