@@ -111,7 +111,7 @@ class SessionStore:
         raw = self.store.get(self._key(digest))
         if raw is None:
             return None
-        session = SsoSession(**json.loads(raw))
+        session = _decode(raw)
         return session if session.expires_at > time.time() else None
 
     def update(self, handle: str, change: Callable[[SsoSession], None]) -> SsoSession | None:
@@ -121,7 +121,7 @@ class SessionStore:
             raw = self.store.get(key)
             if raw is None:
                 return None
-            session = SsoSession(**json.loads(raw))
+            session = _decode(raw)
             change(session)
             remaining = session.expires_at - time.time()
             if remaining <= 0:
@@ -140,7 +140,7 @@ class SessionStore:
         raw = self.store.take(self._key(digest))
         if raw is None:
             return None
-        session = SsoSession(**json.loads(raw))
+        session = _decode(raw)
         self.store.delete(self._sid_key(session.sid))
         self._update_index(session.user_id, lambda ds: [d for d in ds if d != digest])
         return session
@@ -176,6 +176,14 @@ class SessionStore:
             ):
                 return
         raise RuntimeError("the session index changed too often to update")
+
+
+def _decode(raw: bytes) -> SsoSession:
+    session = SsoSession(**json.loads(raw))
+    if not session.methods and session.amr == ["pwd"]:
+        # A session stored before methods were recorded was a password sign-in.
+        session.methods = ["pwd"]
+    return session
 
 
 def _encode(session: SsoSession) -> bytes:

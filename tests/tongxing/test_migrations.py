@@ -68,3 +68,44 @@ def test_0007_leaves_a_log_without_checkpoints_to_the_first_start(tmp_path: Path
             assert audit_repository.origin(session) is None  # fixed from the issuer at start
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_0009_keeps_each_persons_level(engine: str, tmp_path: Path) -> None:
+    """People created before levels of assurance keep theirs: unverified 1, confirmed by
+    an authority 2, checked in person 4; and a downgrade gives the names back."""
+    require_backend(engine)
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'old.db'}"
+            if engine == "sqlite"
+            else stack.enter_context(backends.scratch_postgres_database())
+        )
+        database = Database(url)
+        stack.callback(database.dispose)
+        command.upgrade(migrate._config(database), "0008")
+        names = ("unverified", "verified_authority", "verified_in_person")
+        with database.engine.begin() as connection:
+            for i, assurance in enumerate(names):
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, username, display_name, assurance, disabled,"
+                        " locked, created_at, updated_at) VALUES (:id, :name, :name, :assurance,"
+                        " false, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": f"u{i}", "name": f"person{i}", "assurance": assurance},
+                )
+        migrate.upgrade(database)
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, proofing_level, proofing_method FROM users ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("u0", 1, "self"),
+            ("u1", 2, "authority"),
+            ("u2", 4, "counter"),
+        ]
+        command.downgrade(migrate._config(database), "0008")
+        with database.engine.connect() as connection:
+            back = connection.execute(text("SELECT assurance FROM users ORDER BY id")).all()
+        assert [r[0] for r in back] == list(names)
