@@ -110,6 +110,32 @@ class Settings(BaseSettings):
     seal_verifications_per_minute: int = Field(
         default=60, ge=1, description="public verifications per source address per minute"
     )
+    realname_verifier: Literal["", "none", "development", "http"] = Field(
+        default="",
+        description="who confirms a name and identity number (实名核验, level 2): http = the "
+        "authority's service at REALNAME_URL; development = a seeded registry, demo mode only; "
+        "none = nobody; empty = development in demo mode, none otherwise",
+    )
+    realname_url: str = Field(default="", description="the real-name service (http verifier)")
+    realname_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to the real-name service"
+    )
+    face_verifier: Literal["", "none", "development", "http"] = Field(
+        default="",
+        description="who checks that a real person is there (人脸核验, level 3): http = the "
+        "face-check service at FACE_URL; development = liveness tokens we issue ourselves, "
+        "demo mode only; none; empty = development in demo mode, none otherwise",
+    )
+    face_url: str = Field(default="", description="the face-check service (http verifier)")
+    face_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to the face-check service"
+    )
+    proofing_attempts_per_person: int = Field(
+        default=5, ge=1, description="identity checks (real name, face) per person per day"
+    )
+    proofing_attempts_per_address: int = Field(
+        default=30, ge=1, description="identity checks per source address per day"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
@@ -151,6 +177,18 @@ class Settings(BaseSettings):
                 f"{env_name('pkcs11_purposes')} needs {env_name('pkcs11_module')} and "
                 f"{env_name('pkcs11_token_label')}"
             )
+        for kind in ("realname", "face"):
+            chosen = getattr(self, f"{kind}_verifier")
+            url = getattr(self, f"{kind}_url")
+            if chosen == "http" and urlsplit(url).scheme not in ("http", "https"):
+                raise SettingsError(
+                    f"{env_name(kind + '_verifier')}=http needs {env_name(kind + '_url')}"
+                )
+            if chosen == "development" and self.mode is Mode.PRODUCTION:
+                raise SettingsError(
+                    f"{env_name(kind + '_verifier')}=development is for demo mode only: it "
+                    "confirms whatever the demo seeded; use http (or none) in production"
+                )
         if self.mode is not Mode.PRODUCTION:
             return self
         if self.key_encryption_key is None and self.key_encryption_key_file is None:
@@ -168,6 +206,13 @@ class Settings(BaseSettings):
                 f"{env_name('issuer')} must use https in production mode (got {self.issuer})"
             )
         return self
+
+    def verifier(self, kind: Literal["realname", "face"]) -> str:
+        """The identity-check implementation in use: none | development | http."""
+        chosen = str(getattr(self, f"{kind}_verifier"))
+        if chosen:
+            return chosen
+        return "development" if self.mode is Mode.DEMO else "none"
 
     @property
     def hsm_purposes(self) -> frozenset[str]:
@@ -249,6 +294,14 @@ def _first_error(exc: ValidationError) -> str:
     if isinstance(error.get("ctx", {}).get("error"), SettingsError):
         return message
     # URLs may carry passwords; secrets are never echoed.
-    secret = field in ("key_encryption_key", "ops_token", "pkcs11_pin", "database_url", "redis_url")
+    secret = field in (
+        "key_encryption_key",
+        "ops_token",
+        "pkcs11_pin",
+        "database_url",
+        "redis_url",
+        "realname_token",
+        "face_token",
+    )
     got = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
     return f"{env_name(field)}: {message}{got}" if field else f"{message}{got}"

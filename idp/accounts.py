@@ -180,6 +180,29 @@ def update_profile(
     return sorted(changed)
 
 
+def national_id_digest(session: Session, *, data_keys: DataKeys, number: str) -> str:
+    """The keyed digest of a (normalised) identity number, as stored to find duplicates."""
+    return hmac.new(
+        data_keys.get(session, NATIONAL_ID_DIGEST_KEY), number.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def holder_of_national_id(session: Session, digest: str) -> User | None:
+    """The account whose identity number has this digest, if any."""
+    return repository.user_by_national_id_digest(session, digest)
+
+
+def set_national_id(session: Session, user: User, *, data_keys: DataKeys, national_id: str) -> None:
+    """Seal ``national_id`` as the person's identity number (refused when it is another
+    account's); the caller records why in the audit log."""
+    _set_national_id(session, user, data_keys=data_keys, national_id=national_id)
+    try:
+        with session.begin_nested():  # a concurrent twin loses here
+            session.flush()
+    except IntegrityError:
+        raise AccountError("this identity number belongs to another account") from None
+
+
 def _set_national_id(
     session: Session, user: User, *, data_keys: DataKeys, national_id: str
 ) -> None:
@@ -187,9 +210,7 @@ def _set_national_id(
         number = normalise_national_id(national_id)
     except ValueError as exc:
         raise AccountError(str(exc)) from None
-    digest = hmac.new(
-        data_keys.get(session, NATIONAL_ID_DIGEST_KEY), number.encode(), hashlib.sha256
-    ).hexdigest()
+    digest = national_id_digest(session, data_keys=data_keys, number=number)
     holder = repository.user_by_national_id_digest(session, digest)
     if holder is not None and holder.id != user.id:
         raise AccountError("this identity number belongs to another account")

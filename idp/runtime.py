@@ -13,7 +13,7 @@ from core.events import EventRecorder
 from core.settings import Settings
 from core.store import Store
 from core.ttl_cache import TtlCache
-from idp import repository
+from idp import proofing, repository
 from idp.codes import Codes
 from idp.interactions import Interactions
 from idp.login_limits import LoginLimits
@@ -50,6 +50,10 @@ class IdentityProvider:
     client_cache: TtlCache[str, Client] = field(init=False)
     userinfo_cache: TtlCache[str, Any] = field(init=False)
     client_keys: ClientKeys = field(init=False)
+    # Identity checks (实名核验): None when the settings turn them off (idp.proofing).
+    real_name: proofing.RealNameVerifier | None = field(init=False)
+    face: proofing.FaceVerifier | None = field(init=False)
+    proofing_limits: proofing.ProofingLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionStore(
@@ -65,6 +69,15 @@ class IdentityProvider:
             per_account=self.settings.login_attempts_per_account,
             per_address=self.settings.login_attempts_per_address,
             per_device=self.settings.login_attempts_per_account,
+        )
+        self.real_name = proofing.build_real_name(self.settings)
+        self.face = proofing.build_face(
+            self.settings, store=self.store, key=lambda: self.data_key(proofing.LIVENESS_KEY)
+        )
+        self.proofing_limits = proofing.ProofingLimits(
+            store=self.store,
+            per_person=self.settings.proofing_attempts_per_person,
+            per_address=self.settings.proofing_attempts_per_address,
         )
 
     @property
