@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from idp import assurance
 from idp import grants as idp_grants
 from idp import repository as idp_repository
 from idp.models import PLATFORM_ROLES, Client, User
@@ -37,6 +38,10 @@ class Actor:
     name: str  # login or client id, as shown and logged
     role: str | None  # the platform role acted in, if any
     organisations: frozenset[str]  # ids of the organisations administered in this act
+    # A person's token: the level of assurance it acts at — the lower of the token's ``acr``
+    # and the person's proofing level now (lowered since: the lower counts). None when no
+    # sign-in is behind the act (a service account, the server operator).
+    level: int | None = None
 
     @property
     def label(self) -> str:
@@ -102,8 +107,14 @@ def from_token(session: Session, token: AccessToken) -> Actor | None:
             if ORG_ADMIN_SCOPE in token.scopes and isinstance(org, str)
             else frozenset()
         )
+        signed = assurance.level_of(str(token.claims.get("acr", ""))) or 1
         return Actor(
-            kind="person", id=user.id, name=user.username, role=role, organisations=organisations
+            kind="person",
+            id=user.id,
+            name=user.username,
+            role=role,
+            organisations=organisations,
+            level=min(signed, user.proofing_level),
         )
     client: Client | None = idp_repository.client(session, token.client_id)
     if client is None or client.disabled or token.subject != client.client_id:

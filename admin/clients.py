@@ -19,6 +19,7 @@ from admin.actors import SYSTEM, Actor
 from admin.errors import Conflict, Invalid, NotFound
 from admin.service import Administration
 from core.settings import Mode
+from idp import assurance
 from idp import clients as registry
 from idp import repository as idp_repository
 from idp.clients import ClientError
@@ -41,10 +42,22 @@ def view(client: Client) -> dict[str, Any]:
         "pairwise_sector": client.pairwise_sector,
         "first_party": bool(client.extra.get("first_party")),
         "owner_organisation_id": client.owner_organisation_id,
+        "min_acr": assurance.acr(client.min_level) if client.min_level else None,
         "disabled": client.disabled,
         "created_at": versions.instant(client.created_at),
         "secret_rotated_at": (versions.instant(client.secret_rotated_at)),
     }
+
+
+def min_level_of(min_acr: str | None) -> int | None:
+    """The level a ``min_acr`` value names (None: no minimum); refused unless it is one of
+    ``idp.assurance.ACR_VALUES``."""
+    if min_acr is None or min_acr == "":
+        return None
+    level = assurance.level_of(min_acr)
+    if min_acr not in assurance.ACR_VALUES or level is None:
+        raise Invalid(f"min_acr must be one of {', '.join(assurance.ACR_VALUES)} or null")
+    return level
 
 
 def _readable(session: Session, actor: Actor, client_id: str) -> Client:
@@ -118,12 +131,15 @@ def create(
     name: str = "",
     owner: str | None = None,
     secret: str | None = None,
+    min_acr: str | None = None,
     **registration: Any,
 ) -> tuple[dict[str, Any], str | None]:
     """Register a client (system administrator); returns its view and the secret in clear
     when one was generated — the only time it is ever shown. ``owner`` is the owning
     organisation's id or credit code; ``registration`` the other keywords of
-    ``idp.clients.register`` (URIs, auth method, first party...)."""
+    ``idp.clients.register`` (URIs, auth method, first party...); ``min_acr`` the lowest
+    ``acr`` its sign-ins may have (``urn:tongxing:loa:N``; None: no minimum)."""
+    min_level = min_level_of(min_acr)
     with admin.acting(actor, "clients.create") as session:
         policy.require_role_or_setup(session, actor, _registrar_role(grant_types, scopes))
         owner_id = None
@@ -148,6 +164,7 @@ def create(
                 owner_organisation_id=owner_id,
                 # This server posts to back-channel URIs: loopback http only in demo mode.
                 loopback_server_uris=admin.settings.mode is Mode.DEMO,
+                min_level=min_level,
                 **registration,
             )
         except ClientError as exc:
@@ -164,8 +181,9 @@ def update(
     if_match: str | None,
     changes: dict[str, Any],
 ) -> dict[str, Any]:
-    """Rename, replace browser URIs, disable or re-enable (system administrator)."""
-    allowed = {"name", "redirect_uris", "post_logout_redirect_uris", "disabled"}
+    """Rename, replace browser URIs, set the minimum ``min_acr`` (None removes it), disable
+    or re-enable (system administrator)."""
+    allowed = {"name", "redirect_uris", "post_logout_redirect_uris", "disabled", "min_acr"}
     if unknown := set(changes) - allowed:
         raise Invalid(f"these cannot be changed here: {', '.join(sorted(unknown))}")
     with admin.acting(actor, "clients.update") as session:
@@ -181,6 +199,7 @@ def update(
                 name=changes.get("name"),
                 redirect_uris=changes.get("redirect_uris"),
                 post_logout_redirect_uris=changes.get("post_logout_redirect_uris"),
+                min_level=min_level_of(changes["min_acr"]) if "min_acr" in changes else "keep",
             )
         except ClientError as exc:
             raise Invalid(str(exc)) from None

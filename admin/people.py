@@ -41,6 +41,7 @@ def view(session: Session, user: User) -> dict[str, Any]:
         "phone": user.phone,
         "proofing_level": user.proofing_level,
         "proofing_method": user.proofing_method,
+        "proofed_at": versions.instant(user.proofed_at),
         "national_id": user.national_id_masked,
         "disabled": user.disabled,
         "locked": user.locked,

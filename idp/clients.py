@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.events import EventRecorder
 from core.hosts import is_loopback
 from idp import client_secrets, repository, role_scopes
-from idp.models import Client
+from idp.models import PROOFING_LEVELS, Client
 from keys.data_keys import DataKeys
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -77,6 +78,7 @@ def register(
     id_token_alg: str | None = None,
     owner_organisation_id: str | None = None,
     admin_signin: bool = False,
+    min_level: int | None = None,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret in clear (generated if not supplied)
     for confidential secret-based clients: the only time the secret is ever shown."""
@@ -200,6 +202,7 @@ def register(
         extra=extra,
         disabled=False,
         owner_organisation_id=owner_organisation_id,
+        min_level=_min_level(min_level),
         created_at=datetime.now(UTC),
     )
     try:
@@ -220,9 +223,19 @@ def register(
             "first_party": first_party,
             "owner_organisation_id": owner_organisation_id,
             "pairwise_sector": pairwise_sector,
+            "min_level": client.min_level,
         },
     )
     return client, (clear if secret is None else None)
+
+
+def _min_level(level: int | None) -> int | None:
+    """A client's minimum level of assurance (None: no minimum)."""
+    if level is None or level == 1:
+        return None
+    if level not in PROOFING_LEVELS:
+        raise ClientError("a minimum level is 1, 2, 3 or 4")
+    return level
 
 
 def rotate_secret(
@@ -277,6 +290,7 @@ def update(
     name: str | None = None,
     redirect_uris: list[str] | None = None,
     post_logout_redirect_uris: list[str] | None = None,
+    min_level: int | Literal["keep"] | None = "keep",
 ) -> list[str]:
     """Rename a client or replace its browser redirect URIs, under the rules of
     :func:`register`; returns the names of the fields that changed."""
@@ -299,6 +313,8 @@ def update(
                 for u in post_logout_redirect_uris
             )
         )
+    if min_level != "keep":
+        changed["min_level"] = _min_level(min_level)
     changed = {k: v for k, v in changed.items() if getattr(client, k) != v}
     for field, value in changed.items():
         setattr(client, field, value)

@@ -41,6 +41,11 @@ class NewClient(StrictBody):
     owner_organisation_id: str | None = Field(
         default=None, max_length=32, description="The owning organisation (id or credit code)"
     )
+    min_acr: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The lowest acr its sign-ins may have (urn:tongxing:loa:1-4); null: none",
+    )
 
 
 class ClientChanges(StrictBody):
@@ -50,6 +55,9 @@ class ClientChanges(StrictBody):
     redirect_uris: list[Uri] | None = Field(default=None, max_length=20)
     post_logout_redirect_uris: list[Uri] | None = Field(default=None, max_length=20)
     disabled: bool | None = None
+    min_acr: str | None = Field(
+        default=None, max_length=64, description="urn:tongxing:loa:1-4, or null for none"
+    )
 
 
 def _tagged(response: Response, view: dict[str, Any]) -> dict[str, Any]:
@@ -102,9 +110,12 @@ def update_client(
     body: Annotated[ClientChanges, Body()],
     response: Response,
 ) -> dict[str, Any]:
-    """Rename, replace browser URIs, disable or re-enable (system administrator)."""
+    """Rename, replace browser URIs, set or remove (null) the minimum ``min_acr``, disable or
+    re-enable (system administrator)."""
     changes = {
-        k: v for k, v in body.model_dump(include=body.model_fields_set).items() if v is not None
+        k: v
+        for k, v in body.model_dump(include=body.model_fields_set).items()
+        if v is not None or k == "min_acr"
     }
     return _tagged(
         response,

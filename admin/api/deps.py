@@ -5,7 +5,11 @@ Security contract of :func:`current_actor`: the request must carry an access tok
 admin API (audience ``<issuer>/admin``) with at least one administrator scope (401/403 with
 an RFC 6750 challenge otherwise, see ``keys.api.bearer``); the actor is then built from the
 database (``admin.actors.from_token``), so a token of a disabled account, or for a role
-withdrawn since, acts with what remains.
+withdrawn since, acts with what remains. A person acts in an administrator role only at
+level of assurance 3 (a second factor, on a name proofed to 3 or more): a weaker token, or
+one whose person's proofing level was lowered since, gets RFC 9470's 401
+``insufficient_user_authentication`` challenge naming ``acr_values``, so the client signs
+the person in again more strongly. Service accounts have no sign-in and are exempt.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from admin.errors import PreconditionRequired
 from admin.service import Administration
 from core.api.deps import runtime_of
 from core.errors import Problem
+from idp import assurance
 from idp.role_scopes import ADMIN_RESOURCE, ADMIN_SCOPES
 from keys.access_tokens import AccessToken
 from keys.api.bearer import challenge, require_scope
@@ -52,6 +57,23 @@ def current_actor(
                     error="invalid_token",
                     description="account disabled",
                     scope=" ".join(sorted(ADMIN_SCOPES)),
+                )
+            },
+        )
+    if actor.kind == "person" and (actor.level or 1) < assurance.ADMIN_LEVEL:
+        wanted = assurance.acr(assurance.ADMIN_LEVEL)
+        raise Problem(
+            status=401,
+            kind="insufficient-user-authentication",
+            title="Stronger sign-in required",
+            detail=f"acting as an administrator needs {wanted}; this token is at "
+            f"{assurance.acr(actor.level or 1)}",
+            headers={
+                "WWW-Authenticate": challenge(
+                    error="insufficient_user_authentication",
+                    description=f"acting as an administrator needs {wanted}",
+                    scope=" ".join(sorted(ADMIN_SCOPES)),
+                    acr_values=wanted,
                 )
             },
         )

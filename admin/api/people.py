@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import Field
 
-from admin import people, versions
+from admin import people, proofing, versions
 from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
@@ -143,3 +143,52 @@ def unlock(
     """Unlock an account (security administrator)."""
     reason = body.reason if body else None
     return _tagged(response, people.lock(admin, actor, ref=person_id, locked=False, reason=reason))
+
+
+class ProofingChange(StrictBody):
+    """Level 4 after an in-person check at a counter (system administrator), or a lower
+    level when the identity is in doubt (security administrator); the note is audited."""
+
+    level: int = Field(ge=1, le=4)
+    note: str = Field(min_length=2, max_length=500, description="what was seen, or why")
+    national_id: str | None = Field(
+        default=None, max_length=32, description="read at the counter, when none is on record"
+    )
+
+
+@router.post("/{person_id}/proofing", responses=UPDATE)
+def set_proofing(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    if_match: IfMatchDep,
+    body: Annotated[ProofingChange, Body()],
+    response: Response,
+) -> dict[str, Any]:
+    """Record an in-person check (level 4) or lower a person's level (If-Match required)."""
+    return _tagged(
+        response,
+        proofing.set_level(
+            admin,
+            actor,
+            ref=person_id,
+            level=body.level,
+            note=body.note,
+            national_id=body.national_id,
+            if_match=if_match,
+        ),
+    )
+
+
+@router.get("/{person_id}/national-id", responses={**READ, 404: ACT[404]})
+def reveal_national_id(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    response: Response,
+    reason: Annotated[str, Query(min_length=2, max_length=500, description="audited")],
+) -> dict[str, Any]:
+    """The identity number in clear (system or security administrator, with a reason);
+    the look itself is an audit event."""
+    response.headers["Cache-Control"] = "no-store"
+    return proofing.reveal_national_id(admin, actor, ref=person_id, reason=reason)

@@ -26,6 +26,7 @@ from admin.console.web import (
     render,
 )
 from admin.errors import AdminError
+from idp import assurance
 
 router = APIRouter(prefix="/admin/clients", include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -54,6 +55,7 @@ async def client_list(
         return {
             "clients": clients.list_clients(c.admin, c.actor, cursor=cursor),
             "ok": c.request.query_params.get("ok") == "1",
+            "acr_values": assurance.ACR_VALUES,
         }
 
     return await run_in_threadpool(page, c, "clients.html", build)
@@ -75,6 +77,7 @@ async def register(
     redirect_uris: Annotated[str, Form(max_length=10_000)] = "",
     post_logout_redirect_uris: Annotated[str, Form(max_length=10_000)] = "",
     owner: Annotated[str, Form(max_length=32)] = "",
+    min_acr: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Csrf = "",
 ) -> Response:
     """Register a client; a generated secret is on this answer only."""
@@ -89,6 +92,7 @@ async def register(
                 name=name.strip(),
                 scopes=scopes.split(),
                 owner=owner.strip() or None,
+                min_acr=min_acr.strip() or None,
                 redirect_uris=_lines(redirect_uris),
                 post_logout_redirect_uris=_lines(post_logout_redirect_uris),
                 **KINDS[kind],
@@ -102,6 +106,7 @@ async def register(
 def _client(c: Console, view: dict[str, Any]) -> dict[str, Any]:
     return {
         "client": {**view, "etag": versions.etag(view)},
+        "acr_values": assurance.ACR_VALUES,
         "ok": c.request.query_params.get("ok") == "1",
     }
 
@@ -124,10 +129,11 @@ async def edit(
     name: Annotated[str, Form(min_length=1, max_length=128)],
     redirect_uris: Annotated[str, Form(max_length=10_000)] = "",
     post_logout_redirect_uris: Annotated[str, Form(max_length=10_000)] = "",
+    min_acr: Annotated[str, Form(max_length=64)] = "",
     version: Version = None,
     csrf_token: Csrf = "",
 ) -> Response:
-    """Rename and replace the browser URIs (system administrator)."""
+    """Rename, replace the browser URIs and set the minimum level (system administrator)."""
     return await act(
         c,
         "clients",
@@ -141,6 +147,7 @@ async def edit(
                 "name": name.strip(),
                 "redirect_uris": _lines(redirect_uris),
                 "post_logout_redirect_uris": _lines(post_logout_redirect_uris),
+                "min_acr": min_acr.strip() or None,
             },
         ),
         f"/admin/clients/{client_id}?ok=1",

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from admin import people, versions
-from admin.console.web import Console, ConsoleDep, act, if_match, page
+from admin import people, proofing, versions
+from admin.console.web import Console, ConsoleDep, act, bad_form, if_match, page
 from admin.errors import NotFound
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)
@@ -145,6 +145,53 @@ async def password(
         lambda: people.set_password(c.admin, c.actor, ref=person_id, password=new_password),
         f"/admin/people/{person_id}?ok=1",
     )
+
+
+@router.post("/{person_id}/proofing")
+async def set_proofing(
+    c: ConsoleDep,
+    person_id: PersonId,
+    level: Annotated[int, Form(ge=1, le=4)],
+    note: Annotated[str, Form(max_length=500)] = "",
+    national_id: Annotated[str, Form(max_length=32)] = "",
+    version: Version = None,
+    csrf_token: Csrf = "",
+) -> Response:
+    """Record an in-person check (level 4, system administrator) or lower the level
+    (security administrator)."""
+    return await act(
+        c,
+        "people",
+        csrf_token,
+        lambda: proofing.set_level(
+            c.admin,
+            c.actor,
+            ref=person_id,
+            level=level,
+            note=note,
+            national_id=_blank(national_id),
+            if_match=if_match(version),
+        ),
+        f"/admin/people/{person_id}?ok=1",
+    )
+
+
+@router.post("/{person_id}/national-id")
+async def reveal_national_id(
+    c: ConsoleDep,
+    person_id: PersonId,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Csrf = "",
+) -> Response:
+    """The identity number in clear, on this answer only (the look is audited)."""
+    if not c.csrf_ok("people", csrf_token):
+        return bad_form(c)
+
+    def build() -> dict[str, Any]:
+        shown = proofing.reveal_national_id(c.admin, c.actor, ref=person_id, reason=reason)
+        return {**_person(c, person_id), "revealed": shown["national_id"]}
+
+    return await run_in_threadpool(page, c, "person.html", build)
 
 
 @router.post("/{person_id}/{change}")

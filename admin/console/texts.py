@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.console import proofing_texts
+
 _ZH: dict[str, Any] = {
     "brand": "通行 · 管理控制台",
     "switch": "English",
@@ -443,4 +445,6 @@ _EN: dict[str, Any] = {
     "current_state": "Current state",
 }
 
+_ZH.update(proofing_texts.ZH)
+_EN.update(proofing_texts.EN)
 TEXT: dict[str, dict[str, Any]] = {"zh-CN": _ZH, "en": _EN}

@@ -33,6 +33,7 @@ from admin.service import Administration
 from core.api.browser import browser_id
 from core.api.deps import runtime_of
 from core.i18n import beijing_time, pick_language, remember_choice
+from idp import assurance
 from idp.api import web as idp_web
 from idp.runtime import IdentityProvider
 
@@ -92,6 +93,10 @@ def current(request: Request) -> Console:
     with admin.database.reading() as session:
         actor = actors.from_token(session, signed.token)
     if actor is None:
+        raise SignInNeeded
+    if actor.kind == "person" and (actor.level or 1) < assurance.ADMIN_LEVEL:
+        # Too weak for an administrator (or the person's level was lowered): signing in
+        # again asks the IdP for admin scopes, which sends the session through step-up.
         raise SignInNeeded
     browser, new = browser_id(request)
     return Console(

@@ -34,13 +34,18 @@ def _quoted(text: str) -> str:
     return "".join(c for c in text if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
 
 
-def challenge(*, error: str | None, description: str | None, scope: str) -> str:
-    """A ``WWW-Authenticate: Bearer`` value (RFC 6750 §3), quoted-string safe."""
+def challenge(
+    *, error: str | None, description: str | None, scope: str, acr_values: str | None = None
+) -> str:
+    """A ``WWW-Authenticate: Bearer`` value (RFC 6750 §3), quoted-string safe; with
+    ``acr_values`` for RFC 9470's ``insufficient_user_authentication``."""
     parts = [f'realm="{REALM}"', f'scope="{_quoted(scope)}"']
     if error:
         parts.append(f'error="{_quoted(error)}"')
     if description:
         parts.append(f'error_description="{_quoted(description)}"')
+    if acr_values:
+        parts.append(f'acr_values="{_quoted(acr_values)}"')
     return "Bearer " + ", ".join(parts)
 
 

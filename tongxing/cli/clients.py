@@ -62,6 +62,12 @@ def create(
         str | None,
         typer.Option("--owner", help="The owning organisation (id or credit code)."),
     ] = None,
+    min_acr: Annotated[
+        str | None,
+        typer.Option(
+            "--min-acr", help="The lowest acr its sign-ins may have, e.g. urn:tongxing:loa:3."
+        ),
+    ] = None,
     acting: AsOption = None,
 ) -> None:
     """Register a client. A generated secret is printed once, on stderr; the client id
@@ -90,6 +96,7 @@ def create(
                 pairwise_sector=pairwise_sector,
                 first_party=first_party,
                 id_token_alg=id_token_alg,
+                min_acr=min_acr,
             )
         except AdminError as exc:
             raise refused(exc) from None
@@ -144,6 +151,30 @@ def disable(
         except AdminError as exc:
             raise refused(exc) from None
     typer.echo("enabled" if enable else "disabled")
+
+
+@app.command("set-min-acr")
+def set_min_acr(
+    client_id: Annotated[str, typer.Argument()],
+    min_acr: Annotated[
+        str, typer.Argument(help="urn:tongxing:loa:1-4, or none to remove the minimum.")
+    ],
+    acting: AsOption = None,
+) -> None:
+    """Set (or remove) the lowest acr a client's sign-ins may have."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
+        try:
+            view = clients.update(
+                administration(domain),
+                actor,
+                client_id=client_id,
+                if_match=None,
+                changes={"min_acr": None if min_acr.lower() == "none" else min_acr},
+            )
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(view["min_acr"] or "none")
 
 
 @app.command("rotate-secret")

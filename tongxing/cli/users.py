@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from admin import organisations, people
+from admin import organisations, people, proofing
 from admin.actors import SECURITY, SYSTEM
 from admin.errors import AdminError
 from tongxing.cli.runtime import (
@@ -153,6 +153,69 @@ def lock(
         except AdminError as exc:
             raise refused(exc) from None
     typer.echo("unlocked" if unlock else "locked")
+
+
+@users.command("proof")
+def proof(
+    user: Annotated[str, typer.Option("--user", help="Username, email or phone.")],
+    in_person: Annotated[
+        bool,
+        typer.Option("--in-person", help="Record a check in person at a counter (level 4)."),
+    ] = False,
+    lower_to: Annotated[
+        int | None,
+        typer.Option("--lower-to", min=1, max=3, help="Lower the level (identity in doubt)."),
+    ] = None,
+    note: Annotated[
+        str, typer.Option("--note", help="What was seen at the counter, or why (audit log).")
+    ] = "",
+    national_id_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--national-id-stdin", help="Read the identity number seen at the counter from stdin."
+        ),
+    ] = False,
+    acting: AsOption = None,
+) -> None:
+    """Record an in-person check (level 4, system administrator) or lower a person's
+    proofing level (security administrator)."""
+    if in_person == (lower_to is not None):
+        raise AdminCommandError("give either --in-person or --lower-to N")
+    national_id = read_secret(None, what="identity number") if national_id_stdin else None
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM if in_person else SECURITY)
+        try:
+            view = proofing.set_level(
+                administration(domain),
+                actor,
+                ref=user,
+                level=4 if in_person else int(lower_to or 1),
+                note=note,
+                national_id=national_id,
+                if_match=None,
+            )
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(f"{view['username']} L{view['proofing_level']} ({view['proofing_method']})")
+
+
+@users.command("reveal-national-id")
+def reveal_national_id(
+    login: Annotated[str, typer.Argument(help="Username, email or phone.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audit log).")],
+    acting: AsOption = None,
+) -> None:
+    """Show a person's identity number in clear (system or security administrator; the
+    look is audited). The number goes to stderr, like every secret the CLI shows."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM)
+        try:
+            shown = proofing.reveal_national_id(
+                administration(domain), actor, ref=login, reason=reason
+            )
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(shown["national_id"], err=True)
 
 
 @users.command("list")
