@@ -48,6 +48,7 @@ from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
 from idp.api import logout as logout_routes
 from idp.api import proofing as proofing_routes
+from idp.api import passkeys as passkey_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
@@ -157,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(step_up_routes.router)
     app.include_router(totp_routes.router)
     app.include_router(proofing_routes.router)
+    app.include_router(passkey_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)
