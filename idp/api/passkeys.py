@@ -384,7 +384,11 @@ def _account_part(
     if not available(idp):
         return None
     strong = step_up.recently_strong(sso, available=step_up.enrolled(session, user))
-    return {"strong": strong, "added": request.query_params.get("passkey") == "added"}
+    return {
+        "strong": strong,
+        "verify_first": VERIFY_FIRST,
+        "added": request.query_params.get("passkey") == "added",
+    }
 
 
 async def _account(request: Request, idp: IdentityProvider, body: _Body) -> SsoSession:

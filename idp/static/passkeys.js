@@ -92,6 +92,10 @@
   }
 
   function run(button) {
+    if (button.dataset.redirect) {  // a check comes first (e.g. a recent, strong sign-in)
+      window.location.assign(button.dataset.redirect);
+      return;
+    }
     var ceremony = button.dataset.passkey;
     var error = document.getElementById("passkey-error");
     var body = { csrf_token: button.dataset.csrf };
