@@ -10,7 +10,6 @@ token in the JSON body.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any
 
@@ -22,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.csrf import BROWSER_COOKIE
 from core.errors import Problem
-from idp import passkeys, repository, step_up
+from idp import passkey_flows, passkeys, repository, step_up
 from idp.api import page_parts, web
 from idp.api.authorize import _interaction, _resume
 from idp.api.deps import IdpDep
@@ -32,6 +31,7 @@ from idp.authorization import ShowFactor
 from idp.interactions import Interaction
 from idp.login import open_session
 from idp.models import User
+from idp.passkey_flows import Refused
 from idp.passkeys import PasskeyError
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -90,33 +90,18 @@ def _go(location: str) -> JSONResponse:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _refused(error: PasskeyError) -> Problem:
-    if error.reason == "challenge":
+def _refused(refused: Refused) -> Problem:
+    if refused.retry_after:
+        return _problem(
+            429,
+            "locked",
+            "Too many attempts",
+            headers={"Retry-After": str(refused.retry_after)},
+            retry_after=refused.retry_after,
+        )
+    if refused.reason == "challenge":
         return _problem(400, "challenge", "The challenge expired or was already used")
-    return _problem(400, "refused", "The passkey was not accepted", reason=error.reason)
-
-
-def _locked(retry_after: int) -> Problem:
-    return _problem(
-        429,
-        "locked",
-        "Too many attempts",
-        headers={"Retry-After": str(retry_after)},
-        retry_after=retry_after,
-    )
-
-
-def _rp(idp: IdentityProvider) -> passkeys.RelyingParty:
-    return passkeys.relying_party(idp.issuer)
-
-
-def available(idp: IdentityProvider) -> bool:
-    """Whether browsers can use passkeys with us: WebAuthn needs a host name, not an IP."""
-    try:
-        ipaddress.ip_address(_rp(idp).rp_id.strip("[]"))
-    except ValueError:
-        return True
-    return False
+    return _problem(400, "refused", "The passkey was not accepted", reason=refused.reason)
 
 
 def _outcome(response: Response, fallback: str) -> JSONResponse:
@@ -131,28 +116,6 @@ def _outcome(response: Response, fallback: str) -> JSONResponse:
     return answer
 
 
-def _take(
-    request: Request,
-    idp: IdentityProvider,
-    credential: dict[str, Any],
-    *,
-    ceremony: passkeys.Ceremony,
-    sid: str | None = None,
-    interaction: str | None = None,
-) -> passkeys.Challenge:
-    try:
-        return passkeys.take_challenge(
-            idp.store,
-            credential,
-            ceremony=ceremony,
-            browser=request.cookies.get(BROWSER_COOKIE),
-            sid=sid,
-            interaction=interaction,
-        )
-    except PasskeyError as exc:
-        raise _refused(exc) from None
-
-
 # --- passwordless sign-in -------------------------------------------------------------
 
 
@@ -160,7 +123,7 @@ def _take(
 def _login_part(
     request: Request, idp: IdentityProvider, interaction: Interaction
 ) -> dict[str, Any] | None:
-    return {} if available(idp) else None
+    return {} if passkey_flows.available(idp) else None
 
 
 def _sign_in_interaction(request: Request, idp: IdentityProvider, body: _Body) -> Interaction:
@@ -177,18 +140,16 @@ async def sign_in_options(request: Request, idp: IdpDep) -> Response:
     body = await _body(request)
     found = _sign_in_interaction(request, idp, body)
     await _csrf(request, idp, "login", body)
-
-    def issue() -> str:
-        challenge = passkeys.issue_challenge(
-            idp.store,
+    options = await run_in_threadpool(
+        lambda: passkey_flows.assertion_options(
+            idp,
             ceremony="sign-in",
             browser=found.browser,
             verification="required",
             interaction=found.id,
         )
-        return passkeys.authentication_options(rp=_rp(idp), challenge=challenge)
-
-    return _options(await run_in_threadpool(issue))
+    )
+    return _options(options)
 
 
 @router.post("/login/passkey")
@@ -201,32 +162,26 @@ async def sign_in(request: Request, idp: IdpDep) -> Response:
     credential = _credential(body)
     address = web.address(request)
 
-    def check() -> tuple[User, passkeys.Asserted] | Problem:
-        challenge = _take(request, idp, credential, ceremony="sign-in", interaction=found.id)
-        with idp.database.reading() as session:
-            owner = passkeys.credential_owner(session, credential)
-        if owner is None:
-            with idp.database.transaction() as session:
-                idp.events.record(
-                    session,
-                    type="login.failed",
-                    actor="anonymous",
-                    subject="unknown-account",
-                    details={"address": address, "method": "passkey", "reason": "unknown"},
-                )
-            return _problem(400, "refused", "The passkey was not accepted", reason="unknown")
-        asserted = _assert(idp, credential, challenge, address=address, owner=owner)
-        if isinstance(asserted, Problem):
+    def check() -> tuple[User, passkeys.Asserted] | Refused:
+        asserted = passkey_flows.check_assertion(
+            idp,
+            credential=credential,
+            ceremony="sign-in",
+            browser=request.cookies.get(BROWSER_COOKIE),
+            interaction=found.id,
+            address=address,
+        )
+        if isinstance(asserted, Refused):
             return asserted
         with idp.database.reading() as session:
             user = repository.user(session, asserted.user_id)
         if user is None or user.disabled:
-            return _problem(400, "refused", "The passkey was not accepted", reason="disabled")
+            return Refused("disabled")
         return user, asserted
 
     checked = await run_in_threadpool(check)
-    if isinstance(checked, Problem):
-        raise checked
+    if isinstance(checked, Refused):
+        raise _refused(checked)
     user, asserted = checked
     opened = await run_in_threadpool(
         lambda: open_session(
@@ -251,52 +206,6 @@ async def sign_in(request: Request, idp: IdpDep) -> Response:
     return answer
 
 
-def _assert(
-    idp: IdentityProvider,
-    credential: dict[str, Any],
-    challenge: passkeys.Challenge,
-    *,
-    address: str,
-    owner: str,
-    step_up_of: str | None = None,
-) -> passkeys.Asserted | Problem:
-    """Check the assertion under the passkey attempt limits (a failure is a
-    ``login.factor_failed`` audit event; a counter regression also its own)."""
-    asserted: passkeys.Asserted | None = None
-    error = PasskeyError("invalid", "the passkey was not accepted")
-    details: dict[str, object] = {"reason": error.reason}  # filled in before it is recorded
-
-    def verify() -> bool:
-        nonlocal asserted, error
-        with idp.database.transaction() as session:
-            try:
-                asserted = passkeys.authenticate(
-                    session,
-                    rp=_rp(idp),
-                    events=idp.events,
-                    credential=credential,
-                    challenge=challenge,
-                    address=address,
-                    user_id=step_up_of,
-                )
-            except PasskeyError as exc:  # committed: a counter regression is recorded
-                error = exc
-                details["reason"] = exc.reason
-        return asserted is not None
-
-    checked = step_up.check_factor(
-        idp,
-        user_id=owner,
-        method="passkey",
-        address=address,
-        verify=verify,
-        details=details,
-    )
-    if checked.ok and asserted is not None:
-        return asserted
-    return _locked(checked.retry_after) if checked.retry_after else _refused(error)
-
-
 # --- step-up --------------------------------------------------------------------------
 
 
@@ -319,26 +228,22 @@ async def step_up_options(request: Request, idp: IdpDep) -> Response:
     body = await _body(request)
     found, handle, sso = await _factor(request, idp, body)
 
-    def issue() -> str | Problem:
+    def issue() -> str | None:
         step = next_step(idp, found, handle)
         if not isinstance(step, ShowFactor) or "passkey-uv" not in step.need.options:
-            return _problem(400, "not-offered", "A passkey is not asked for here")
-        with idp.database.reading() as session:
-            mine = passkeys.passkeys_of(session, sso.user_id)
-        challenge = passkeys.issue_challenge(
-            idp.store,
+            return None
+        return passkey_flows.assertion_options(
+            idp,
             ceremony="step-up",
             browser=found.browser,
             verification="required" if step.need.target >= 4 else "preferred",
-            sid=sso.sid,
-            user_id=sso.user_id,
             interaction=found.id,
+            sso=sso,
         )
-        return passkeys.authentication_options(rp=_rp(idp), challenge=challenge, credentials=mine)
 
     issued = await run_in_threadpool(issue)
-    if isinstance(issued, Problem):
-        raise issued
+    if issued is None:
+        raise _problem(400, "not-offered", "A passkey is not asked for here")
     return _options(issued)
 
 
@@ -349,19 +254,19 @@ async def step_up_verify(request: Request, idp: IdpDep) -> Response:
     body = await _body(request)
     found, handle, sso = await _factor(request, idp, body)
     credential = _credential(body)
-    address = web.address(request)
-
-    def check() -> passkeys.Asserted | Problem:
-        challenge = _take(
-            request, idp, credential, ceremony="step-up", sid=sso.sid, interaction=found.id
+    checked = await run_in_threadpool(
+        lambda: passkey_flows.check_assertion(
+            idp,
+            credential=credential,
+            ceremony="step-up",
+            browser=request.cookies.get(BROWSER_COOKIE),
+            interaction=found.id,
+            address=web.address(request),
+            sso=sso,
         )
-        return _assert(
-            idp, credential, challenge, address=address, owner=sso.user_id, step_up_of=sso.user_id
-        )
-
-    checked = await run_in_threadpool(check)
-    if isinstance(checked, Problem):
-        raise checked
+    )
+    if isinstance(checked, Refused):
+        raise _refused(checked)
     page = await factor_verified(
         request,
         idp,
@@ -381,7 +286,7 @@ async def step_up_verify(request: Request, idp: IdpDep) -> Response:
 def _account_part(
     request: Request, idp: IdentityProvider, session: Session, user: User, sso: SsoSession
 ) -> dict[str, Any] | None:
-    if not available(idp):
+    if not passkey_flows.available(idp):
         return None
     strong = step_up.recently_strong(sso, available=step_up.enrolled(session, user))
     return {
@@ -396,15 +301,7 @@ async def _account(request: Request, idp: IdentityProvider, body: _Body) -> SsoS
     if sso is None:
         raise _problem(401, "signed-out", "Sign in first", redirect="/account")
     await _csrf(request, idp, "account", body)
-
-    def strong() -> bool:
-        with idp.database.reading() as session:
-            user = repository.user(session, sso.user_id)
-            if user is None or user.disabled:
-                return False
-            return step_up.recently_strong(sso, available=step_up.enrolled(session, user))
-
-    if not await run_in_threadpool(strong):
+    if not await run_in_threadpool(passkey_flows.may_enrol, idp, sso):
         raise _problem(
             403, "verify-first", "Confirm it is you before adding a passkey", redirect=VERIFY_FIRST
         )
@@ -418,24 +315,13 @@ async def register_options(request: Request, idp: IdpDep) -> Response:
     body = await _body(request)
     sso = await _account(request, idp, body)
     browser = request.cookies.get(BROWSER_COOKIE) or ""
-
-    def issue() -> str:
-        challenge = passkeys.issue_challenge(
-            idp.store,
-            ceremony="register",
-            browser=browser,
-            verification="preferred",
-            sid=sso.sid,
-            user_id=sso.user_id,
+    try:
+        options = await run_in_threadpool(
+            lambda: passkey_flows.registration_options(idp, sso=sso, browser=browser)
         )
-        with idp.database.transaction() as session:
-            user = repository.user(session, sso.user_id)
-            assert user is not None  # checked by _account
-            return passkeys.registration_options(
-                session, rp=_rp(idp), user=user, challenge=challenge
-            )
-
-    return _options(await run_in_threadpool(issue))
+    except PasskeyError as exc:
+        raise _refused(Refused(exc.reason)) from None
+    return _options(options)
 
 
 @router.post("/account/passkeys")
@@ -445,40 +331,16 @@ async def register(request: Request, idp: IdpDep) -> Response:
     body = await _body(request)
     sso = await _account(request, idp, body)
     credential = _credential(body)
-    address = web.address(request)
-
-    def store() -> Problem | None:
-        challenge = _take(request, idp, credential, ceremony="register", sid=sso.sid)
-        if challenge.user_id != sso.user_id:
-            return _refused(PasskeyError("challenge", "issued for someone else"))
-        try:
-            with idp.database.transaction() as session:
-                user = repository.user(session, sso.user_id)
-                if user is None:
-                    raise PasskeyError("unknown", "the account is gone")
-                passkeys.register(
-                    session,
-                    rp=_rp(idp),
-                    events=idp.events,
-                    user=user,
-                    credential=credential,
-                    challenge=challenge,
-                    name=body.name,
-                    address=address,
-                )
-        except PasskeyError as exc:
-            with idp.database.transaction() as session:
-                idp.events.record(
-                    session,
-                    type="passkey.registration_failed",
-                    actor=sso.user_id,
-                    subject=sso.user_id,
-                    details={"reason": exc.reason, "address": address},
-                )
-            return _refused(exc)
-        return None
-
-    refused = await run_in_threadpool(store)
+    refused = await run_in_threadpool(
+        lambda: passkey_flows.enrol(
+            idp,
+            sso=sso,
+            browser=request.cookies.get(BROWSER_COOKIE),
+            credential=credential,
+            name=body.name,
+            address=web.address(request),
+        )
+    )
     if refused is not None:
-        raise refused
+        raise _refused(refused)
     return _go("/account?passkey=added")

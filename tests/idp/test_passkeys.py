@@ -248,3 +248,64 @@ def test_adding_a_passkey_needs_a_recent_strong_sign_in(rp: TestClient) -> None:
     # Signed out: nothing.
     rp.cookies.clear()
     assert rp.post("/account/passkeys/options", json={"csrf_token": csrf}).status_code == 401
+
+
+def test_step_up_to_level_3_takes_a_passkey_without_user_verification(rp: TestClient) -> None:
+    authenticator = SoftAuthenticator(origin=ISSUER)
+    _register(rp, authenticator)
+    authenticator.user_verifying = False  # a security key without its PIN, say
+    rp.cookies.clear()
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    form = _login_page(rp, request)
+    response = rp.post(
+        "/login",
+        data={**form, "login": "strong", "password": oidc.PASSWORD},
+        follow_redirects=False,
+    )
+    page = rp.get(location(response))
+    factor = {
+        "interaction": _data(page.text, "interaction"),
+        "csrf_token": _data(page.text, "csrf"),
+    }
+    options = rp.post("/login/factor/passkey-uv/options", json=factor).json()
+    assert options["userVerification"] == "preferred"
+    answer = rp.post(
+        "/login/factor/passkey-uv", json={**factor, "credential": authenticator.get(options)}
+    )
+    assert answer.status_code == 200, answer.text
+    claims = _claims(rp, request, answer.json()["redirect"])
+    assert claims["acr"] == LOA(3)
+    assert claims["amr"] == ["pwd", "hwk", "mfa"]
+
+
+def test_someone_elses_passkey_is_refused_on_the_step_up_page(rp: TestClient) -> None:
+    mine, theirs = SoftAuthenticator(origin=ISSUER), SoftAuthenticator(origin=ISSUER)
+    _register(rp, mine)
+    rp.cookies.clear()
+    oidc.sign_in(rp, oidc.Request(), login="other")
+    csrf = oidc.hidden(rp.get("/account").text, "csrf_token")
+    created = theirs.create(rp.post("/account/passkeys/options", json={"csrf_token": csrf}).json())
+    rp.post("/account/passkeys", json={"csrf_token": csrf, "name": "b", "credential": created})
+    # "other" is signed in; the step-up page answered with "strong"'s passkey is refused.
+    request = oidc.Request(extra={"acr_values": LOA(4)})
+    page = rp.get(location(rp.get(request.url(), follow_redirects=False)))
+    factor = {
+        "interaction": _data(page.text, "interaction"),
+        "csrf_token": _data(page.text, "csrf"),
+    }
+    options = rp.post("/login/factor/passkey-uv/options", json=factor).json()
+    answer = rp.post(
+        "/login/factor/passkey-uv",
+        json={**factor, "credential": mine.get(options, credential=mine.credentials[0])},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["reason"] == "other-person"
+
+
+def test_no_passkeys_at_an_ip_address(client: TestClient) -> None:
+    """The standard test issuer is http://127.0.0.1:8000: browsers would refuse, so the
+    sign-in page offers no passkey."""
+    oidc.add_rp(oidc.domain_of(client), first_party=True)
+    page = client.get(location(client.get(oidc.Request().url(), follow_redirects=False)))
+    assert page.status_code == 200
+    assert "passkey-sign-in" not in page.text
