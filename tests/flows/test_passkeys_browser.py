@@ -7,6 +7,8 @@ on an IP-address origin."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +20,12 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.flows.test_browser import _binaries, _console_errors
-from tests.processes import Server, free_port, running_server
+from tests.processes import Server, clean_env, free_port, wait_ready
 from tongxing.demo_data import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
+# A loaded CI machine has been seen taking most of a minute to import and start the demo.
+READY_SECONDS = 180
 
 WORDS = {
     "zh-CN": {"sign_in": "使用通行密钥登录", "add": "添加通行密钥", "use": "使用通行密钥"},
@@ -74,11 +78,26 @@ def browser(tmp_path: Path, lang: str) -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Server]:
+    """The demo at http://localhost:PORT (its issuer), listening on 127.0.0.1."""
     port = free_port()
-    env = {"TONGXING_ISSUER": f"http://localhost:{port}"}
-    with running_server("demo", env=env, cwd=tmp_path, port=port) as server:
+    log = tmp_path / f"server-{port}.log"
+    env = clean_env({"TONGXING_ISSUER": f"http://localhost:{port}"})
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tongxing", "demo", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        wait_ready(server, timeout=READY_SECONDS)
         server.base_url = f"http://localhost:{port}"
         yield server
+    finally:
+        server.stop()
 
 
 def _wait(browser: webdriver.Chrome, element_id: str) -> str:

@@ -15,9 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from audit.models import AuditEntry
+from core.api.deps import runtime_of
 from core.settings import Settings
 from idp import assurance
 from idp.models import Authenticator
+from idp.runtime import IdentityProvider
 from tests import oidc
 from tests.oidc import location, query
 from tests.soft_authenticator import SoftAuthenticator, b64url
@@ -188,6 +190,15 @@ def test_a_replayed_or_unknown_challenge_is_refused(rp: TestClient) -> None:
     forged = authenticator.get({**options, "challenge": b64url(b"\x01" * 32)})
     refused = rp.post("/login/passkey", json={**form, "credential": forged})
     assert refused.json()["type"] == "urn:tongxing:problem:passkey-challenge"
+    # A challenge lives five minutes in the shared store; once gone (what the TTL does),
+    # the response that answers it is refused.
+    idp = runtime_of(rp.app).get(IdentityProvider)
+    fresh = rp.post("/login/passkey/options", json=form).json()
+    key = idp.store.key("idp", "passkey-challenge", fresh["challenge"])
+    assert 290 < (idp.store.ttl(key) or 0) <= 300
+    idp.store.delete(key)
+    expired = rp.post("/login/passkey", json={**form, "credential": authenticator.get(fresh)})
+    assert expired.json()["type"] == "urn:tongxing:problem:passkey-challenge"
     # A challenge issued to another browser is useless in this one.
     other = TestClient(rp.app, base_url=ISSUER)
     other_form = _login_page(other, oidc.Request())
