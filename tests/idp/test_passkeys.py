@@ -219,6 +219,14 @@ def test_another_origin_is_refused_and_audited(rp: TestClient) -> None:
     assert answer.status_code == 400
     assert answer.json()["reason"] == "invalid"
     assert _types(rp)[-2:] == ["passkey.registered", "login.factor_failed"]
+    # The right origin, but a user handle that is not the passkey owner's.
+    form = _login_page(rp, oidc.Request())
+    options = rp.post("/login/passkey/options", json=form).json()
+    credential = authenticator.get(options)
+    credential["response"]["userHandle"] = b64url(b"\x02" * 32)
+    answer = rp.post("/login/passkey", json={**form, "credential": credential})
+    assert answer.status_code == 400
+    assert answer.json()["reason"] == "user-handle"
 
 
 def test_a_counter_going_back_is_refused_as_a_possible_clone(rp: TestClient) -> None:
