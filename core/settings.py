@@ -95,6 +95,27 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = Field(
         default=50, ge=1, description="failed sign-ins per source address per 15 minutes"
     )
+    sms_gateway: Literal["", "development", "http"] = Field(
+        default="",
+        description="how text messages go out: development (demo mode only; its default), "
+        "http (a provider), or empty (no SMS methods)",
+    )
+    sms_http_url: str = Field(default="", description="the SMS provider's HTTP endpoint")
+    sms_http_token: SecretStr | None = Field(default=None, description="its bearer token")
+    sms_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    sms_sender_name: str = Field(
+        default="通行", min_length=1, max_length=16, description="the signature on messages"
+    )
+    sms_code_ttl_seconds: int = Field(
+        default=300, ge=1, le=900, description="how long a one-time SMS code is valid"
+    )
+    sms_send_interval_seconds: int = Field(
+        default=60, ge=1, description="least time between two codes to one phone number"
+    )
+    sms_sends_per_phone_day: int = Field(default=10, ge=1, description="codes per number a day")
+    sms_sends_per_address_hour: int = Field(
+        default=20, ge=1, description="codes requested per source address an hour"
+    )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-* headers are trusted"
     )
@@ -189,8 +210,24 @@ class Settings(BaseSettings):
                     f"{env_name(kind + '_verifier')}=development is for demo mode only: it "
                     "confirms whatever the demo seeded; use http (or none) in production"
                 )
+        if self.sms_gateway == "http":
+            if not self.sms_http_url or self.sms_http_token is None:
+                raise SettingsError(
+                    f"{env_name('sms_gateway')}=http needs {env_name('sms_http_url')} and "
+                    f"{env_name('sms_http_token')}"
+                )
+            url = urlsplit(self.sms_http_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise SettingsError(f"{env_name('sms_http_url')} must be an http(s) URL")
+            if url.scheme != "https" and not is_loopback(url.hostname):
+                raise SettingsError(f"{env_name('sms_http_url')} must use https")
         if self.mode is not Mode.PRODUCTION:
             return self
+        if self.sms_gateway == "development":
+            raise SettingsError(
+                f"{env_name('sms_gateway')}=development is for demo mode only (it sends "
+                "nothing); use http with a provider, or leave it empty for no SMS"
+            )
         if self.key_encryption_key is None and self.key_encryption_key_file is None:
             raise SettingsError(
                 f"{env_name('key_encryption_key')} (or {env_name('key_encryption_key_file')}) "
@@ -302,6 +339,7 @@ def _first_error(exc: ValidationError) -> str:
         "redis_url",
         "realname_token",
         "face_token",
+        "sms_http_token",
     )
     got = "" if secret or error["type"] == "missing" else f" (got {error.get('input')!r})"
     return f"{env_name(field)}: {message}{got}" if field else f"{message}{got}"

@@ -20,6 +20,7 @@ from idp.login_limits import LoginLimits
 from idp.models import Client
 from idp.protocol.rfc7523 import ClientKeys
 from idp.sessions import SessionStore
+from idp.sms import SmsGateway
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
@@ -43,6 +44,8 @@ class IdentityProvider:
     # retry delays (None: ``idp.backchannel.DELAYS``).
     backchannel_transport: httpx.AsyncBaseTransport | None = None
     backchannel_delays: tuple[float, ...] | None = None
+    # Where text messages go (idp.sms.build_gateway); None: no SMS methods are offered.
+    sms: SmsGateway | None = None
     sessions: SessionStore = field(init=False)
     interactions: Interactions = field(init=False)
     codes: Codes = field(init=False)

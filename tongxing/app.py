@@ -49,6 +49,9 @@ from idp.api import discovery as discovery_routes
 from idp.api import logout as logout_routes
 from idp.api import proofing as proofing_routes
 from idp.api import passkeys as passkey_routes
+from idp.api import password as password_routes
+from idp.api import register as register_routes
+from idp.api import sms as sms_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
@@ -159,6 +162,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(totp_routes.router)
     app.include_router(proofing_routes.router)
     app.include_router(passkey_routes.router)
+    app.include_router(sms_routes.router)
+    app.include_router(register_routes.router)
+    app.include_router(password_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)

@@ -14,6 +14,7 @@ from core.database import Database
 from core.settings import Settings
 from core.store import Store
 from idp.runtime import IdentityProvider
+from idp.sms import build_gateway
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
@@ -65,6 +66,7 @@ def build_identity_provider(*, domain: Domain, store: Store) -> IdentityProvider
         data_keys=domain.data_keys,
         events=domain.audit,
         tokens=domain.tokens,
+        sms=build_gateway(custody.settings, store=store),
     )
 
 
