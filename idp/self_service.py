@@ -4,10 +4,10 @@ number, change or reset the password, change the verified phone number.
 Security contract: the callers have proved what each act needs (a code sent to the phone for
 registration and a new number; a recent strong sign-in for a change; a code to the verified
 phone plus the person's second factor for a reset) — this module does not check it; new
-passwords pass :func:`idp.passwords.check_policy` and are hashed (argon2id) outside any
-transaction; each act is an audit event in the same transaction as the change, naming no
-secret and the phone only masked; a changed or reset password does not end sessions here
-(the callers end them and notify the apps, which needs the web layer).
+passwords pass :func:`idp.passwords.check_policy` and are hashed (argon2id) — a changed or
+reset one outside any transaction; each act is an audit event in the same transaction as
+the change, naming no secret and the phone only masked; a changed or reset password does
+not end sessions here (the callers end them and notify the apps, which needs the web layer).
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ async def reset_send(
                 error=wait_message(request, refused),
             )
         )
-        return refused_page(request, page, refused)
+        return refused_page(page, refused)
     owner = await run_in_threadpool(phone_owner, idp, number)
     text = code_text(request, idp, issued.code) if owner is not None else None
     page = await run_in_threadpool(
@@ -321,7 +321,9 @@ async def reset_submit(
     )
     link = f"/login?interaction={found.id}" if found is not None else "/account"
     response = _notice(request, t["reset_done"], link=link)
-    web.clear_sso_cookie(response, idp)
+    here = idp.sessions.get(request.cookies.get(SSO_COOKIE))
+    if here is not None and here.user_id == held.user_id:
+        web.clear_sso_cookie(response, idp)
     await end_sessions(idp, held.user_id, response, keep=None, reason="password-reset")
     return response
 
@@ -478,7 +480,7 @@ async def phone_send(
     outcome = await run_in_threadpool(send)
     if isinstance(outcome, sms_codes.Refused):
         page = _notice(request, wait_message(request, outcome), link="/account", error=True)
-        return refused_page(request, page, outcome)
+        return refused_page(page, outcome)
     if not outcome:
         return _notice(request, t["sms_unavailable"], link="/account", error=True, status=503)
     return web.render(

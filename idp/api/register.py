@@ -151,7 +151,7 @@ async def register_send(
         shown = await run_in_threadpool(
             lambda: page("register.html", error=wait_message(request, refused))
         )
-        return refused_page(request, shown, refused)
+        return refused_page(shown, refused)
     taken = await run_in_threadpool(self_service.phone_taken, idp, number)
     text = t["reg_sms_taken"] if taken else code_text(request, idp, issued.code)
     shown = await run_in_threadpool(

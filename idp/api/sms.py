@@ -51,7 +51,7 @@ def phone_owner(idp: IdentityProvider, phone: str) -> User | None:
     return user
 
 
-def refused_page(request: Request, page: HTMLResponse, refused: sms_codes.Refused) -> HTMLResponse:
+def refused_page(page: HTMLResponse, refused: sms_codes.Refused) -> HTMLResponse:
     """``page`` as a 429 with Retry-After (the page says how long to wait)."""
     page.status_code = 429
     page.headers["Retry-After"] = str(refused.retry_after)
@@ -173,7 +173,7 @@ async def login_sms_send(
                 error=wait_message(request, refused),
             )
         )
-        return refused_page(request, page, refused)
+        return refused_page(page, refused)
     owner = await run_in_threadpool(phone_owner, idp, number)
     text = code_text(request, idp, issued.code) if owner is not None else None
     page = await run_in_threadpool(
