@@ -47,9 +47,9 @@ from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
 from idp.api import logout as logout_routes
-from idp.api import proofing as proofing_routes
 from idp.api import passkeys as passkey_routes
 from idp.api import password as password_routes
+from idp.api import proofing as proofing_routes
 from idp.api import register as register_routes
 from idp.api import sms as sms_routes
 from idp.api import step_up as step_up_routes
