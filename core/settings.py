@@ -156,6 +156,20 @@ class Settings(BaseSettings):
     )
     proofing_attempts_per_address: int = Field(
         default=30, ge=1, description="identity checks per source address per day"
+    sign_in_retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="days a person's sign-in history (time, method, address, device) is kept",
+    )
+    account_deletion_grace_days: int = Field(
+        default=15,
+        ge=0,
+        description="days between a person asking for deletion and the purge of their data",
+    )
+    privacy_purge_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="how often each app process purges expired history and deleted accounts",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

@@ -189,3 +189,35 @@ def claim_stale(
             token = _logout_token(session, idp, client, user_id=row.user_id, sid=row.sid)
             claimed.append(Delivery(id=row.id, client_id=row.client_id, uri=row.uri, token=token))
     return claimed
+
+
+def prepare_delivery(
+    session: Session, idp: IdentityProvider, *, client: Client, user_id: str, sid: str
+) -> Delivery | None:
+    """A back-channel logout token for one client and session, recorded as a pending
+    delivery (None when the client registered no back-channel URI or is disabled); for
+    ending one app's part of a session (a withdrawn consent) without ending the session."""
+    if client.disabled or not client.backchannel_logout_uri:
+        return None
+    now = datetime.now(UTC)
+    token = _logout_token(session, idp, client, user_id=user_id, sid=sid)
+    delivery = Delivery(
+        id=uuid.uuid4().hex,
+        client_id=client.client_id,
+        uri=client.backchannel_logout_uri,
+        token=token,
+    )
+    session.add(
+        LogoutDelivery(
+            id=delivery.id,
+            client_id=client.client_id,
+            user_id=user_id,
+            sid=sid,
+            uri=delivery.uri,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return delivery

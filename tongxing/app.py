@@ -42,7 +42,7 @@ from core.runtime import Runtime
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
-from idp import backchannel
+from idp import backchannel, retention
 from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
@@ -52,6 +52,7 @@ from idp.api import password as password_routes
 from idp.api import proofing as proofing_routes
 from idp.api import register as register_routes
 from idp.api import sms as sms_routes
+from idp.api import privacy as privacy_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
@@ -106,6 +107,11 @@ def create_app(settings: Settings) -> FastAPI:
             asyncio.create_task(_heartbeat(services.membership)),
             asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
             asyncio.create_task(_logout_retries(idp)),
+            asyncio.create_task(
+                retention.run_periodically(
+                    database=services.database, events=domain.audit, settings=settings
+                )
+            ),
         ]
         try:
             yield
@@ -165,6 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sms_routes.router)
     app.include_router(register_routes.router)
     app.include_router(password_routes.router)
+    app.include_router(privacy_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)

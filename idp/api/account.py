@@ -34,10 +34,7 @@ async def account(request: Request, idp: IdpDep) -> Response:
         signed_in = {client_id for _, s in live for client_id in s.clients}
         with idp.database.reading() as session:
             user = repository.user(session, sso.user_id)
-            apps = [
-                app.name
-                for app in connected_apps.of_user(session, sso.user_id, signed_in=signed_in)
-            ]
+            apps = connected_apps.of_user(session, sso.user_id, signed_in=signed_in)
             org = (
                 repository.organisation(session, sso.organisation_id)
                 if sso.organisation_id

@@ -13,7 +13,18 @@ import sys
 import typer
 
 from core.settings import SettingsError
-from tongxing.cli import admin, audit, clients, db, grants, keys, seals, server, users
+from tongxing.cli import (
+    admin,
+    audit,
+    clients,
+    db,
+    grants,
+    keys,
+    maintenance,
+    seals,
+    server,
+    users,
+)
 from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
@@ -35,6 +46,7 @@ app.add_typer(users.orgs, name="orgs")
 app.add_typer(clients.app, name="clients")
 app.add_typer(seals.seals, name="seals")
 app.add_typer(grants.grants, name="grants")
+app.add_typer(maintenance.app, name="maintenance")
 app.command("verify")(seals.verify)
 
 EXIT_CONFIG = 2
