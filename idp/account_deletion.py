@@ -10,7 +10,8 @@ audit event; the caller ends the person's sessions and announces the revoked gra
 ``account_deletion_grace_days`` the purge (:func:`anonymise`) keeps only the row's id, so
 the audit log's references still resolve, and clears names, contacts, the identity number,
 the password hash, factors, recovery codes, history, consents and memberships, with an
-``account.deleted`` event. Anonymising a row twice is impossible (it clears
+``account.deleted`` event; an account an administrator enabled again meanwhile is not
+purged (:func:`cancel` is the clean way back). Anonymising a row twice is impossible (it clears
 ``deletion_requested_at`` under a row lock), so several processes may purge at once.
 """
 
@@ -135,7 +136,11 @@ def due(session: Session, *, grace_days: int, now: datetime, limit: int = 100) -
     cutoff = now - timedelta(days=grace_days)
     query = (
         select(User.id)
-        .where(User.deletion_requested_at.is_not(None), User.deletion_requested_at <= cutoff)
+        .where(
+            User.deletion_requested_at.is_not(None),
+            User.deletion_requested_at <= cutoff,
+            User.disabled.is_(True),  # re-enabled by an administrator: not purged
+        )
         .order_by(User.deletion_requested_at)
         .limit(limit)
     )
@@ -154,7 +159,7 @@ def anonymise(
     """Remove the personal data of an account whose grace period is over (see the module
     docstring); False when it is not due (any more), e.g. another process did it."""
     user = session.get(User, user_id, with_for_update=True)
-    if user is None or user.deletion_requested_at is None:
+    if user is None or user.deletion_requested_at is None or not user.disabled:
         return False
     requested_at = _aware(user.deletion_requested_at)
     if requested_at > now - timedelta(days=grace_days):

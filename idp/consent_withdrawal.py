@@ -5,11 +5,11 @@ Security contract: in one transaction with the ``consent.withdrawn`` audit event
 person's consent to the client is deleted and every active grant of theirs to that client is
 revoked (``offline_access`` ones too: the person withdrew, so refresh tokens fail with
 ``invalid_grant``); each live SSO session of the person that signed into the client yields a
-back-channel logout token for that client alone (the session itself goes on for the other
-apps). Revocations are announced to every process after the commit, so access tokens stop
-at once. A third-party app asks for consent again at the next sign-in; a first-party app
-(no consent page) is signed out and gets a new grant only when the person signs in to it
-again.
+back-channel logout token for that client alone and stops listing it (the session itself
+goes on for the other apps). Revocations are announced to every process after the commit,
+so access tokens stop at once. A third-party app asks for consent again at the next
+sign-in; a first-party app (no consent page) is signed out and gets a new grant only when
+the person signs in to it again.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Withdrawn:
 def withdraw(idp: IdentityProvider, *, user_id: str, client_id: str) -> Withdrawn | None:
     """Withdraw the person's consent to ``client_id`` (None when the person has nothing
     with that client: no consent, grant or live sign-in)."""
-    sids = [s.sid for _, s in idp.sessions.of_user(user_id) if client_id in s.clients]
+    sids = idp.sessions.forget_client(user_id, client_id)
     revoked: list[str] = []
     deliveries: list[logout.Delivery] = []
     with idp.database.transaction() as session:

@@ -160,6 +160,28 @@ class SessionStore:
             return None
         return self._end_digest(reference)
 
+    def forget_client(self, user_id: str, client_id: str) -> list[str]:
+        """Remove ``client_id`` from every live session of the person (the app is signed out
+        of them, e.g. consent withdrawn); returns the ``sid`` of each session it was in."""
+        sids = []
+        for digest in self._index(user_id):
+            key = self._key(digest)
+            for _ in range(_MAX_CAS_ATTEMPTS):
+                raw = self.store.get(key)
+                session = SsoSession(**json.loads(raw)) if raw is not None else None
+                if session is None or client_id not in session.clients:
+                    break
+                session.clients = [c for c in session.clients if c != client_id]
+                remaining = session.expires_at - time.time()
+                if remaining <= 0:
+                    break
+                if self.store.compare_and_set(
+                    key, expected=raw, value=_encode(session), ttl=remaining
+                ):
+                    sids.append(session.sid)
+                    break
+        return sids
+
     def _index(self, user_id: str) -> list[str]:
         raw = self.store.get(self._index_key(user_id))
         return list(json.loads(raw)) if raw else []

@@ -338,8 +338,9 @@ def test_withdrawing_consent_revokes_tokens_and_signs_the_app_out(client: TestCl
     [event] = _events(client, "consent.withdrawn")
     details = json.loads(event.leaf)["details"]
     assert details["client_id"] == "permits" and details["grants_ended"] == 1
-    # The person is still signed in; the app asks for consent again.
-    assert client.get("/account").status_code == 200
+    # The person is still signed in, the app is no longer listed and asks for consent again.
+    account = client.get("/account")
+    assert account.status_code == 200 and "App permits" not in account.text
     again = client.get(oidc.Request().url(), follow_redirects=False)
     assert location(again).startswith("/consent?")
     # Nothing with an app: nothing happens.

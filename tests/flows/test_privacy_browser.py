@@ -1,0 +1,62 @@
+"""The account page's personal-information parts in a real browser (headless Chromium on the
+demo, zh-CN then en): the sign-in history in words, withdrawing consent signs the app out,
+deleting the account ends the session; no console errors."""
+
+from __future__ import annotations
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+from tests.flows.test_browser import _console_errors, _text, browser, demo  # noqa: F401
+from tests.processes import Server
+from tongxing.demo_data import DEMO_PASSWORD
+
+pytestmark = pytest.mark.slow
+
+
+def _main(chrome: webdriver.Chrome) -> str:
+    return str(chrome.find_element(By.TAG_NAME, "main").text)
+
+
+def test_history_consent_withdrawal_and_deletion(
+    browser: webdriver.Chrome,  # noqa: F811
+    demo: Server,  # noqa: F811
+) -> None:
+    base = demo.base_url
+    browser.get(f"{base}/demo/apps/permits/")
+    browser.find_element(By.ID, "sign-in").click()
+    browser.find_element(By.ID, "login").send_keys("citizen")
+    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert _text(browser, "who") == "张三"
+
+    browser.get(f"{base}/account")
+    _text(browser, "sign-in-history")
+    page = _main(browser)
+    assert "最近的登录记录" in page and "登录 · 密码 · " in page
+    assert "Headless Chrome" in page and "Linux" in page and "北京时间" in page
+    assert "个人信息" in page and "下载我的个人信息" in page and "注销账号" in page
+    assert "施工许可" in page
+
+    # Withdraw consent to the permits app: it disappears and is signed out (back channel).
+    browser.find_element(
+        By.XPATH, "//input[@name='client_id'][@value='demo-permits']/following-sibling::button"
+    ).click()
+    _text(browser, "sign-in-history")
+    assert "施工许可" not in _main(browser)
+    browser.get(f"{base}/demo/apps/permits/")
+    _text(browser, "sign-in")
+
+    browser.get(f"{base}/account?lang=en")
+    page = _main(browser)
+    assert "Recent sign-ins" in page and "Sign-in · password · level" in page
+    assert "Download my data" in page
+    browser.find_element(By.ID, "privacy-delete").click()
+    assert "Delete my account" in _text(browser, "privacy-delete-submit")
+    browser.find_element(By.ID, "privacy-confirm").click()
+    browser.find_element(By.ID, "privacy-delete-submit").click()
+    assert "personal information is deleted after" in _text(browser, "privacy-deleted")
+    browser.get(f"{base}/account")
+    assert "sign-in-history" not in browser.page_source
+    assert not _console_errors(browser)
