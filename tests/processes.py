@@ -67,9 +67,14 @@ class Server:
 
 @contextmanager
 def running_server(
-    *args: str, env: Mapping[str, str], cwd: Path, port: int | None = None
+    *args: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    port: int | None = None,
+    ready_timeout: float = 60,
 ) -> Iterator[Server]:
-    """Start ``tongxing <args> --port P`` and wait until ``/readyz`` answers 200."""
+    """Start ``tongxing <args> --port P`` and wait (up to ``ready_timeout`` seconds) until
+    ``/readyz`` answers 200."""
     port = port or free_port()
     log = cwd / f"server-{port}.log"
     with log.open("w") as output:
@@ -83,7 +88,7 @@ def running_server(
         )
     server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
     try:
-        wait_ready(server)
+        wait_ready(server, timeout=ready_timeout)
         yield server
     finally:
         server.stop()
