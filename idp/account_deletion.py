@@ -95,16 +95,15 @@ def request(
     refused = refusal(session, user)
     if refused is not None:
         return refused
-    if user.deletion_requested_at is None:
-        user.deletion_requested_at = moment
-    requested_at = _aware(user.deletion_requested_at)
-    user.disabled, user.updated_at = True, moment
+    # A new request starts a new grace period (an account an administrator enabled again
+    # keeps its old date until now).
+    user.deletion_requested_at, user.disabled, user.updated_at = moment, True, moment
     revoked = [
         grant.id
         for grant in grants.of_user(session, user.id)
         if grants.revoke(session, grant.id, reason="account-deletion")
     ]
-    purge_after = requested_at + timedelta(days=grace_days)
+    purge_after = moment + timedelta(days=grace_days)
     events.record(
         session,
         type="account.deletion_requested",

@@ -350,3 +350,33 @@ def test_withdrawing_consent_revokes_tokens_and_signs_the_app_out(client: TestCl
         data={"csrf_token": oidc.hidden(page.text, "csrf_token"), "client_id": "unknown"},
     )
     assert len(_events(client, "consent.withdrawn")) == 1
+
+
+def test_a_cancelled_or_re_enabled_deletion_is_not_purged(rp: TestClient) -> None:
+    domain = oidc.domain_of(rp)
+    user_id = _user_id(rp, "zhangsan")
+    asked = datetime.now(UTC) - timedelta(days=20)
+    with domain.keys.database.transaction() as session:
+        outcome = account_deletion.request(
+            session, events=domain.audit, user_id=user_id, grace_days=15, now=asked
+        )
+        assert isinstance(outcome, account_deletion.Requested)
+        assert outcome.purge_after == asked + timedelta(days=15)
+    with domain.keys.database.transaction() as session:
+        assert account_deletion.cancel(
+            session, events=domain.audit, user_id=user_id, actor="secadmin"
+        )
+        assert not account_deletion.cancel(
+            session, events=domain.audit, user_id=user_id, actor="secadmin"
+        )
+    assert _purge(rp, now=datetime.now(UTC)).accounts == 0
+    oidc.sign_in(rp, oidc.Request())  # enabled again
+    with domain.keys.database.transaction() as session:
+        account_deletion.request(
+            session, events=domain.audit, user_id=user_id, grace_days=15, now=asked
+        )
+        user = session.get(User, user_id)
+        assert user is not None
+        user.disabled = False  # an administrator's "enable", not a cancellation
+    assert _purge(rp, now=datetime.now(UTC)).accounts == 0
+    assert [e.actor for e in _events(rp, "account.deletion_cancelled")] == ["secadmin"]
