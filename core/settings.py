@@ -156,6 +156,7 @@ class Settings(BaseSettings):
     )
     proofing_attempts_per_address: int = Field(
         default=30, ge=1, description="identity checks per source address per day"
+    )
     sign_in_retention_days: int = Field(
         default=180,
         ge=1,
