@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     id_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
     authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
     sso_session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    qr_login_ttl_seconds: int = Field(
+        default=120, ge=1, le=600, description="how long a QR sign-in code (扫码登录) lives"
+    )
     refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=60)
     login_attempts_per_account: int = Field(
         default=5, ge=1, description="failed sign-ins per account before back-off starts"

@@ -53,6 +53,7 @@ from idp.api import privacy as privacy_routes
 from idp.api import proofing as proofing_routes
 from idp.api import register as register_routes
 from idp.api import sms as sms_routes
+from idp.api import qr_login as qr_login_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(register_routes.router)
     app.include_router(password_routes.router)
     app.include_router(privacy_routes.router)
+    app.include_router(qr_login_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)

@@ -117,6 +117,11 @@ def _bad_form(request: Request) -> HTMLResponse:
 async def _resume(
     request: Request, idp: IdentityProvider, interaction: Interaction, handle: str | None
 ) -> Response:
+    back = interaction.return_to
+    if back is not None and back.startswith("/qr/") and idp.sessions.get(handle) is not None:
+        # A phone signing in on its way to a QR sign-in's approval page: back there.
+        idp.interactions.finish(interaction)
+        return web.see_other(back)
     step = await run_in_threadpool(AuthorizationFlow(idp).resume, interaction, handle=handle)
     return _step_response(request, idp, step, browser=interaction.browser, new_browser=False)
 

@@ -1,0 +1,73 @@
+"""Words of QR cross-device sign-in (扫码登录): the desktop's part and the phone's page."""
+
+TEXT = {
+    "zh-CN": {
+        "qr_title": "扫码登录",
+        "qr_intro": "用已登录统一身份认证的手机扫描二维码，并在手机上选择下方的数字。",
+        "qr_image_alt": "扫码登录二维码",
+        "qr_number": "手机上请选择：",
+        "qr_loading": "正在生成二维码……",
+        "qr_pending": "请用手机扫码。",
+        "qr_scanned": "已扫码，请在手机上确认。",
+        "qr_approved": "已确认，正在登录……",
+        "qr_refresh": "刷新二维码",
+        "qr_noscript": "扫码登录需要启用 JavaScript。",
+        "qr_failed_expired": "二维码已过期，请刷新后重新扫码。",
+        "qr_failed_used": "该二维码已使用过，请刷新后重新扫码。",
+        "qr_failed_denied": "手机上已拒绝本次登录。",
+        "qr_failed_mismatched": "手机上选择的数字不匹配，本次登录已取消。",
+        "qr_failed_foreign": "该二维码不属于此浏览器。",
+        "qr_failed_state": "该二维码当前无法使用，请刷新后重新扫码。",
+        "qr_failed_limit": "生成的二维码过多，请重新发起登录。",
+        "qr_phone_title": "确认扫码登录",
+        "qr_phone_intro": "{client} 请求在以下设备上以您的身份登录：",
+        "qr_phone_device": "设备",
+        "qr_phone_address": "网络地址",
+        "qr_phone_account": "您的账号",
+        "qr_phone_unknown_device": "未知浏览器",
+        "qr_phone_pick": "请选择电脑屏幕上显示的数字以确认登录。如果不是您本人操作，请点击拒绝。",
+        "qr_phone_deny": "拒绝，不是我",
+        "qr_phone_warning": "数字选错将取消本次登录。不要为他人扫码。",
+        "qr_phone_approved": "已确认登录，请回到电脑上继续。",
+        "qr_phone_denied": "已拒绝本次登录。",
+        "qr_phone_mismatched": "选择的数字与电脑上显示的不一致，本次登录已取消。"
+        "如果不是您本人发起的登录，可能有人试图冒用您的账号。",
+    },
+    "en": {
+        "qr_title": "Sign in with your phone",
+        "qr_intro": "Scan the QR code with a phone signed in to Tongxing, then pick the number "
+        "below on the phone.",
+        "qr_image_alt": "QR code for signing in with a phone",
+        "qr_number": "Pick on your phone:",
+        "qr_loading": "Making the QR code…",
+        "qr_pending": "Scan the code with your phone.",
+        "qr_scanned": "Scanned. Confirm on your phone.",
+        "qr_approved": "Confirmed. Signing you in…",
+        "qr_refresh": "New QR code",
+        "qr_noscript": "Signing in with a phone needs JavaScript.",
+        "qr_failed_expired": "The QR code has expired. Get a new one and scan again.",
+        "qr_failed_used": "This QR code was already used. Get a new one and scan again.",
+        "qr_failed_denied": "The sign-in was refused on the phone.",
+        "qr_failed_mismatched": "The number picked on the phone did not match; this sign-in "
+        "is cancelled.",
+        "qr_failed_foreign": "This QR code belongs to another browser.",
+        "qr_failed_state": "This QR code cannot be used now. Get a new one and scan again.",
+        "qr_failed_limit": "Too many QR codes. Start signing in again.",
+        "qr_phone_title": "Confirm sign-in",
+        "qr_phone_intro": "{client} asks to sign you in on this device:",
+        "qr_phone_device": "Device",
+        "qr_phone_address": "Network address",
+        "qr_phone_account": "Your account",
+        "qr_phone_unknown_device": "unknown browser",
+        "qr_phone_pick": "Pick the number shown on the computer's screen to confirm. If you "
+        "did not start this sign-in, refuse it.",
+        "qr_phone_deny": "Refuse, this is not me",
+        "qr_phone_warning": "A wrong number cancels the sign-in. Never scan a code for "
+        "someone else.",
+        "qr_phone_approved": "Sign-in confirmed. Continue on the computer.",
+        "qr_phone_denied": "Sign-in refused.",
+        "qr_phone_mismatched": "The number you picked is not the one on the computer; this "
+        "sign-in is cancelled. If you did not start it, someone may be trying to use your "
+        "account.",
+    },
+}
