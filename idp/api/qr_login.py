@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import segno
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -143,7 +143,11 @@ def _desktop_state(idp: IdentityProvider, qr_id: str, browser: str | None, token
 
 @router.get("/login/qr/{qr_id}/wait")
 async def qr_wait(
-    request: Request, idp: IdpDep, qr_id: str, seen: str = "pending", wait: float = WAIT_SECONDS
+    request: Request,
+    idp: IdpDep,
+    qr_id: Annotated[str, Path(max_length=64)],
+    seen: Annotated[str, Query(max_length=16)] = "pending",
+    wait: Annotated[float, Query(ge=0, le=WAIT_SECONDS, allow_inf_nan=False)] = WAIT_SECONDS,
 ) -> Response:
     """Long-poll: the request's state as soon as it differs from ``seen`` (pending, scanned,
     approved, denied, mismatched, used, expired), or ``seen`` again after ``wait`` seconds
@@ -151,7 +155,7 @@ async def qr_wait(
     The store is read every :data:`POLL_INTERVAL` seconds; no worker thread waits."""
     token = request.headers.get(TOKEN_HEADER, "")
     browser = request.cookies.get(BROWSER_COOKIE)
-    deadline = time.monotonic() + min(max(wait, 0.0), WAIT_SECONDS)
+    deadline = time.monotonic() + wait
     while True:
         state = await _store_call(idp, lambda: _desktop_state(idp, qr_id, browser, token))
         if state == "foreign":

@@ -318,3 +318,5 @@ def test_forms_without_their_tokens_are_refused(desktop: TestClient, phone: Test
     assert forged.status_code == 403
     assert _state(desktop, qr, "-") == "scanned"
     assert scanned.status_code == 200
+    for wait in ("nan", "inf", "26", "-1"):  # the long-poll's wait is bounded
+        assert _wait(desktop, qr, "scanned", wait=wait).status_code == 422  # type: ignore[arg-type]
