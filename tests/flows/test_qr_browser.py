@@ -73,8 +73,9 @@ def _wait_for(browser: webdriver.Chrome, element_id: str) -> str:
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_a_phone_signs_the_desktop_in_by_scanning(
-    chromium: Callable[[str, str], webdriver.Chrome], demo: Server, lang: str
+    demo: Server, chromium: Callable[[str, str], webdriver.Chrome], lang: str
 ) -> None:
+    # (The server starts first so it stops last: no page is long-polling it while it stops.)
     t = TEXT[lang]
     base = demo.base_url
     phone = chromium("phone", lang)
