@@ -86,7 +86,10 @@ def running_server(
             stderr=subprocess.STDOUT,
             text=True,
         )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
+    # The demo's issuer is http://localhost:P (passkeys need a host name); the server still
+    # listens on 127.0.0.1 only.
+    host = "localhost" if args[:1] == ("demo",) and "TONGXING_ISSUER" not in env else "127.0.0.1"
+    server = Server(process=process, base_url=f"http://{host}:{port}", log=log)
     try:
         wait_ready(server, timeout=ready_timeout)
         yield server

@@ -3,7 +3,10 @@
 (discovery, JWKS, token endpoint, logout) and verify every token they receive.
 
 Each keeps its own session (its own cookie) and honours back-channel logout, so signing
-out of one signs the person out of both.
+out of one signs the person out of both. The housing app asks for a higher level of
+assurance (``acr_values``, :data:`tongxing.demo_data.APP_LEVELS`) and checks the ``acr`` it
+gets: a person signed in to the permits app with a password is asked for a second factor,
+not signed out.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from joserfc.jwk import KeySet
 
 from core.api.deps import runtime_of, services_of
 from core.store import Store
-from tongxing.demo_data import APPS, client_id
+from idp.assurance import level_of
+from tongxing.demo_data import APP_LEVELS, APPS, app_acr, client_id
 
 router = APIRouter(prefix="/demo/apps", include_in_schema=False)
 SESSION_TTL = 3600
@@ -89,11 +93,18 @@ async def home(app: str, request: Request) -> HTMLResponse:
     """Who is signed in to this app (or a sign-in button)."""
     _known(app)
     session = _session(request, app)
+    needs = app_acr(app)
+    asks = (
+        f'<p id="needs">本应用要求 This app asks for: <code>{html.escape(needs)}</code> '
+        "（实名 + 第二因素 verified name + second factor）</p>"
+        if needs
+        else ""
+    )
     if session is None:
         return _page(
             app,
             '<h1>未登录 Not signed in</h1><p><a class="primary" id="sign-in" '
-            f'href="/demo/apps/{app}/login">统一身份认证登录 Sign in</a></p>',
+            f'href="/demo/apps/{app}/login">统一身份认证登录 Sign in</a></p>{asks}',
         )
     claims = session["claims"]
     org = claims.get("org")
@@ -107,7 +118,8 @@ async def home(app: str, request: Request) -> HTMLResponse:
         f'<h1 id="who">{html.escape(str(claims.get("name", "")))}</h1>'
         f"<p>身份 Acting for: {acting}</p>"
         f"<p>sub: <code>{html.escape(claims['sub'])}</code><br>acr: "
-        f"<code>{html.escape(str(claims.get('acr')))}</code></p>"
+        f'<code id="acr">{html.escape(str(claims.get("acr")))}</code><br>amr: '
+        f'<code id="amr">{html.escape(" ".join(map(str, claims.get("amr") or [])))}</code></p>'
         f'<p><a id="sign-out" href="/demo/apps/{app}/logout">退出登录 Sign out</a></p>',
     )
 
@@ -133,8 +145,10 @@ async def login(app: str, request: Request) -> Response:
         ttl=600,
     )
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    needs = {"acr_values": acr} if (acr := app_acr(app)) else {}
     query = urlencode(
         {
+            **needs,
             "response_type": "code",
             "client_id": client_id(app),
             "redirect_uri": f"{_issuer(request)}/demo/apps/{app}/callback",
@@ -165,7 +179,12 @@ async def callback(app: str, request: Request) -> Response:
     if raw is None or not bound or params.get("iss") != issuer:
         return _page(app, "<h1>登录失败 Sign-in failed</h1><p>state / iss</p>")
     if "error" in params:
-        return _page(app, f"<h1>登录失败 Sign-in failed</h1><p>{html.escape(params['error'])}</p>")
+        detail = params.get("error_description", "")
+        return _page(
+            app,
+            f'<h1>登录失败 Sign-in failed</h1><p id="error"><code>{html.escape(params["error"])}'
+            f"</code></p><p>{html.escape(detail)}</p>",
+        )
     pending = json.loads(raw)
     async with _http(request) as http:
         tokens = await http.post(
@@ -192,6 +211,9 @@ async def callback(app: str, request: Request) -> Response:
         ).validate(token.claims)
     except (JoseError, ValueError):
         return _page(app, "<h1>登录失败 Sign-in failed</h1><p>ID token</p>")
+    reached = level_of(str(token.claims.get("acr", ""))) or 0
+    if reached < APP_LEVELS.get(app, 0):  # asked as a minimum: never accept less
+        return _page(app, "<h1>登录失败 Sign-in failed</h1><p>acr</p>")
     async with _http(request) as http:
         info = await http.get(
             issuer + "/userinfo", headers={"authorization": f"Bearer {body['access_token']}"}

@@ -1,20 +1,28 @@
 """Demo data: a citizen, an enterprise with a staff member, and two department apps.
 
 Only ever seeded in demo mode, idempotently (a second start changes nothing, except that
-the demo apps' registered URIs follow the demo's address when it moved). The demo
-passwords are fixed and printed on start: demo mode is for trying things out.
+the demo apps' registered URIs follow the demo's address when it moved, and people seeded
+by an older version get the level and second factor this one seeds). The demo passwords
+are fixed and printed on start, and the seeded TOTP secrets are derived from the login
+(:func:`totp_secret`; ``tongxing demo totp --user LOGIN`` prints the current code): demo
+mode is for trying things out.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin import appointments
-from idp import accounts, repository
+from idp import accounts, repository, totp
 from idp import clients as registry
-from idp.models import Client
+from idp.assurance import acr
+from idp.models import PROOFING_METHODS, Authenticator, Client, User
 from seal import grants as seal_grants
 from seal import registry as seals
 from seal import repository as seal_repository
@@ -29,24 +37,38 @@ DEMO_SEAL_ID = "seal_demo_approval"
 CERTSYS_CLIENT_ID = "demo-certsys"
 CERTSYS_SECRET = "Tongxing-demo-certsys-2026"  # noqa: S105 - demo mode only, printed on start
 APPS = {"permits": "施工许可（演示）Permits", "housing": "住房保障（演示）Housing"}
+# The level each demo app asks for with ``acr_values`` (none: any sign-in will do). The
+# housing subsidy needs a verified real name and a second factor, so the tour shows step-up
+# between the two apps without signing out.
+APP_LEVELS = {"housing": 3}
+# The name of the TOTP authenticator the demo seeds (one per person that has one).
+DEMO_TOTP_NAME = "演示 Demo TOTP"
 
 
 @dataclass(frozen=True)
 class DemoPerson:
-    """A demo login."""
+    """A demo login, its identity-proofing level, and whether it has a seeded TOTP
+    authenticator."""
 
     username: str
     display_name: str
     description: str
+    proofing_level: int = 2
+    totp: bool = True
 
 
 PEOPLE = (
-    DemoPerson("citizen", "张三", "市民 citizen"),
-    DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)"),
-    DemoPerson("officer", "王五", "住建局工作人员 bureau officer (seal administrator)"),
-    DemoPerson("sysadmin", "赵六", "系统管理员 system administrator"),
-    DemoPerson("secadmin", "钱七", "安全管理员 security administrator"),
-    DemoPerson("auditor", "孙八", "审计管理员 audit administrator"),
+    DemoPerson("citizen", "张三", "市民 citizen", proofing_level=3),
+    DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)", proofing_level=4),
+    DemoPerson(
+        "officer", "王五", "住建局工作人员 bureau officer (seal administrator)", proofing_level=4
+    ),
+    DemoPerson("sysadmin", "赵六", "系统管理员 system administrator", proofing_level=4),
+    DemoPerson("secadmin", "钱七", "安全管理员 security administrator", proofing_level=4),
+    DemoPerson("auditor", "孙八", "审计管理员 audit administrator", proofing_level=4),
+    DemoPerson(
+        "newcomer", "周九", "自助注册、未实名 self-registered, name not verified", 1, totp=False
+    ),
 )
 # The first holders of the three administrator roles (三权分立), appointed like
 # ``tongxing admin bootstrap`` would.
@@ -56,6 +78,18 @@ ROLE_HOLDERS = {"system": "sysadmin", "security": "secadmin", "audit": "auditor"
 def client_id(app: str) -> str:
     """The client id of a demo app."""
     return f"demo-{app}"
+
+
+def app_acr(app: str) -> str | None:
+    """The ``acr_values`` a demo app asks for, or None."""
+    level = APP_LEVELS.get(app)
+    return acr(level) if level else None
+
+
+def totp_secret(username: str) -> bytes:
+    """The seeded TOTP secret of a demo person: derived from the login, so the demo (and its
+    tests) can compute the codes; demo mode only, like the printed demo password."""
+    return hmac.new(b"tongxing-demo-totp", username.encode(), hashlib.sha1).digest()
 
 
 def seed(domain: Domain, *, issuer: str) -> None:
@@ -72,8 +106,9 @@ def seed(domain: Domain, *, issuer: str) -> None:
                     actor="demo",
                     password=DEMO_PASSWORD,
                     email=f"{person.username}@demo.tongxing.local",
-                    proofing_level=2,
+                    proofing_level=person.proofing_level,
                 )
+            _seed_factors(session, domain, person)
         if repository.organisation(session, ENTERPRISE_USCC) is None:
             accounts.create_organisation(
                 session,
@@ -114,6 +149,74 @@ def seed(domain: Domain, *, issuer: str) -> None:
             )
     _seed_sealing(domain)
     _seed_roles(domain)
+
+
+def _seed_factors(session: Session, domain: Domain, person: DemoPerson) -> None:
+    """The person's seeded level and TOTP authenticator, when missing (an install seeded by
+    an older version had neither); each change is an audit event."""
+    user = repository.user_by_login(session, person.username)
+    if user is None:
+        return
+    if user.proofing_level < person.proofing_level:
+        before = user.proofing_level
+        user.proofing_level = person.proofing_level
+        user.proofing_method = PROOFING_METHODS[person.proofing_level]
+        user.proofed_at = datetime.now(UTC)
+        domain.audit.record(
+            session,
+            type="user.updated",
+            actor="demo",
+            subject=user.id,
+            details={
+                "proofing_level": person.proofing_level,
+                "before": before,
+                "reason": "the demo's seeded level",
+            },
+        )
+    if not person.totp or _has_demo_totp(session, user):
+        return
+    added = totp.add(
+        session,
+        data_keys=domain.data_keys,
+        user_id=user.id,
+        secret=totp_secret(person.username),
+        name=DEMO_TOTP_NAME,
+    )
+    session.flush()
+    domain.audit.record(
+        session,
+        type="factor.enrolled",
+        actor="demo",
+        subject=user.id,
+        details={"method": "totp", "authenticator": added.id, "name": added.name},
+    )
+
+
+def _has_demo_totp(session: Session, user: User) -> bool:
+    found = session.scalar(
+        select(Authenticator.id)
+        .where(
+            Authenticator.user_id == user.id,
+            Authenticator.kind == "totp",
+            Authenticator.name == DEMO_TOTP_NAME,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def demo_totp(session: Session, username: str) -> Authenticator | None:
+    """The seeded TOTP authenticator of a demo person, or None."""
+    user = repository.user_by_login(session, username)
+    if user is None:
+        return None
+    return session.scalar(
+        select(Authenticator).where(
+            Authenticator.user_id == user.id,
+            Authenticator.kind == "totp",
+            Authenticator.name == DEMO_TOTP_NAME,
+        )
+    )
 
 
 def _seed_roles(domain: Domain) -> None:

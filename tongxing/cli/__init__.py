@@ -25,6 +25,7 @@ from tongxing.cli import (
     server,
     users,
 )
+from tongxing.cli import admin, audit, clients, db, demo, grants, keys, seals, server, users
 from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
@@ -36,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(server.serve)
-app.command("demo")(server.demo)
+app.add_typer(demo.app, name="demo")
 app.add_typer(db.app, name="db")
 app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")

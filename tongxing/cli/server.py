@@ -75,7 +75,10 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     os.environ[env_name("mode")] = Mode.DEMO.value
     os.environ.setdefault(env_name("data_dir"), "var")
     os.environ.setdefault(env_name("log_format"), "text")  # a person reads these logs
-    public_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    # Browsers refuse WebAuthn (passkeys) on an IP-address origin: on this machine the demo
+    # is reached by the host name localhost (which resolves to the loopback address).
+    loopback = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "::")  # noqa: S104
+    public_host = "localhost" if host in loopback else host
     base = f"http://{public_host}:{port}"
     os.environ.setdefault(env_name("issuer"), base)
     settings = check_before_start(load_settings(), workers=1)
@@ -91,6 +94,8 @@ def demo(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
         f"staff / {DEMO_PASSWORD}  (企业员工 enterprise staff)\n"
         f"  管理员 Administrators: sysadmin (系统 system), secadmin (安全 security), "
         f"auditor (审计 audit), officer (住建局单位管理员 bureau admin); same password\n"
+        "  动态口令 TOTP codes:   TONGXING_MODE=demo .venv/bin/tongxing demo totp --user LOGIN"
+        "  (second factor; the housing app and the console ask for it)\n"
         f"  我的账户 Account:     {settings.issuer}/account\n"
         f"  印章验证 Verify seals: {settings.issuer}/verify\n"
         f"  示例证书 Sample PDF:   {settings.issuer}/demo/certificate.pdf  (seal {DEMO_SEAL_ID}, "
