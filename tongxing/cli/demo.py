@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
@@ -36,11 +37,12 @@ def totp(
     user: Annotated[str, typer.Option("--user", help="Login of a seeded demo person.")],
 ) -> None:
     """Print a seeded demo person's current TOTP code (demo mode only)."""
-    settings = load_settings()
-    if settings.mode is not Mode.DEMO:
+    # Refused before anything else is read: outside demo mode there is nothing to show.
+    if os.environ.get(env_name("mode"), "").strip().lower() != Mode.DEMO.value:
         raise AdminCommandError(
             f"`tongxing demo totp` works in demo mode only ({env_name('mode')}=demo)"
         )
+    settings = load_settings()
     if not any(p.username == user and p.totp for p in PEOPLE):
         seeded = ", ".join(p.username for p in PEOPLE if p.totp)
         raise AdminCommandError(f"{user!r} has no seeded TOTP authenticator (seeded: {seeded})")
@@ -63,6 +65,7 @@ def totp(
     if step > current + totp_codes.DRIFT_STEPS:
         wait = (current + 1) * totp_codes.STEP_SECONDS - int(now)
         raise AdminCommandError(f"{user}'s codes for now are used; try again in {wait} s")
-    remaining = (step + 1) * totp_codes.STEP_SECONDS - int(now)
+    # Accepted until the end of the step after its own (one step of clock drift).
+    remaining = (step + 1 + totp_codes.DRIFT_STEPS) * totp_codes.STEP_SECONDS - int(now)
     typer.echo(f"{user}: valid for about {remaining} s more", err=True)
     typer.echo(totp_codes.code_at(totp_secret(user), step))
