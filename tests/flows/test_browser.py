@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests import backends
+from tests import backends, demo_codes
 from tests.processes import Server, running_server
 from tongxing.demo_data import DEMO_PASSWORD
 
@@ -83,7 +83,17 @@ def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, de
 
     browser.get(f"{base}/demo/apps/housing/")
     browser.find_element(By.ID, "sign-in").click()
-    assert _text(browser, "who") == "张三"  # single sign-on: no password asked
+    # Single sign-on, but the housing app asks for level 3: no password, a second factor.
+    form = WebDriverWait(browser, 15).until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, "form[action='/login/factor/totp']")
+        )
+    )
+    assert not browser.find_elements(By.ID, "password")
+    form.find_element(By.NAME, "code").send_keys(demo_codes.code("citizen", demo=base))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert _text(browser, "who") == "张三"
+    assert _text(browser, "acr") == "urn:tongxing:loa:3"
 
     # The account page lists both apps just signed into, the time in Beijing time.
     browser.get(f"{base}/account")

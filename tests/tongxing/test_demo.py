@@ -6,15 +6,17 @@ import contextlib
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from idp import totp
 from tests import backends
 from tests.conftest import require_backend
 from tests.processes import Server, clean_env, free_port, running_server, tongxing, wait_ready
-from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
+from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID, totp_secret
 
 
 def test_demo_first_and_second_run(tmp_path: Path) -> None:
@@ -34,6 +36,8 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         assert rotated.returncode == 0, rotated.stderr
         status = tongxing("keys", "status", env=demo, cwd=tmp_path)
         assert status.returncode == 0 and "ca     root" in status.stdout, status.stderr
+        _readme_totp_command(tmp_path)
+    assert server.base_url.startswith("http://localhost:")  # the demo's issuer is a host name
     output = server.log.read_text()
     assert f"{server.base_url}/" in output  # where to click
     assert server.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
@@ -47,6 +51,23 @@ def test_demo_first_and_second_run(tmp_path: Path) -> None:
         instances = httpx.get(server.base_url + "/ops/v1/instances").json()["instances"]
     assert kek.read_bytes() == first_key  # keys are generated once, on the first run
     assert sorted(i["live"] for i in instances) == [False, True]
+
+
+def _readme_totp_command(workdir: Path) -> None:
+    """README: `tongxing demo totp --user LOGIN` prints what the person's app shows now
+    (demo mode only)."""
+    demo = {"TONGXING_MODE": "demo"}
+    shown = tongxing("demo", "totp", "--user", "sysadmin", env=demo, cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    step = totp.step_of(time.time())
+    expected = {totp.code_at(totp_secret("sysadmin"), s) for s in (step - 1, step, step + 1)}
+    assert shown.stdout.strip() in expected and "valid for" in shown.stderr
+    for args, env, message in (
+        (("--user", "newcomer"), demo, "no seeded TOTP"),
+        (("--user", "sysadmin"), {"TONGXING_MODE": "production"}, "demo mode only"),
+    ):
+        refused = tongxing("demo", "totp", *args, env=env, cwd=workdir)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
 
 
 def _readme_sealing_tour(base: str, workdir: Path) -> None:
