@@ -151,12 +151,14 @@ class FormParser(HTMLParser):
             self._form = None
 
 
-def fill_form(form: Form, target: Target) -> list[tuple[str, str]] | None:
-    """Form fields to submit, or None if this form is not one we know how to answer."""
+def fill_form(form: Form, target: Target, otp: str | None = None) -> list[tuple[str, str]] | None:
+    """Form fields to submit, or None if this form is not one we know how to answer
+    (a one-time-code form only when ``otp`` is given)."""
     names = form.names()
     has_login = "password" in names
     has_decision = any(n == "decision" for n, _ in form.buttons) or "decision" in names
-    if not (has_login or has_decision):
+    has_otp = otp is not None and "code" in names
+    if not (has_login or has_decision or has_otp):
         return None
     data: list[tuple[str, str]] = []
     for _, name, value in form.fields:
@@ -166,6 +168,8 @@ def fill_form(form: Form, target: Target) -> list[tuple[str, str]] | None:
             value = target.password
         elif name == "decision":
             value = "allow"
+        elif name == "code" and otp is not None:
+            value = otp
         data.append((name, value))
     if any(n == "decision" for n, _ in form.buttons):
         data.append(("decision", "allow"))
@@ -206,9 +210,16 @@ async def op_client_credentials(client: httpx.AsyncClient, target: Target) -> No
         raise OpError(f"cc: HTTP {r.status_code} {r.text[:200]}")
 
 
-async def op_login(transport: httpx.AsyncBaseTransport, target: Target) -> dict:
+async def op_login(
+    transport: httpx.AsyncBaseTransport,
+    target: Target,
+    *,
+    extra: dict[str, str] | None = None,
+    otp: str | None = None,
+) -> dict:
     """One complete authorization-code login with its own cookie jar; returns the token
-    response."""
+    response. ``extra`` adds authorization parameters (e.g. ``acr_values``); ``otp`` answers
+    a one-time-code form (a step-up page)."""
     verifier = _b64url(secrets.token_bytes(32))
     challenge = _b64url(hashlib.sha256(verifier.encode()).digest())
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -222,6 +233,7 @@ async def op_login(transport: httpx.AsyncBaseTransport, target: Target) -> dict:
             "nonce": nonce,
             "code_challenge": challenge,
             "code_challenge_method": "S256",
+            **(extra or {}),
         }
     )
     sep = "&" if "?" in target.authorization_endpoint else "?"
@@ -248,7 +260,7 @@ async def op_login(transport: httpx.AsyncBaseTransport, target: Target) -> dict:
         parser = FormParser()
         parser.feed(r.text)
         for form in parser.forms:
-            data = fill_form(form, target)
+            data = fill_form(form, target, otp)
             if data is not None:
                 break
         else:
