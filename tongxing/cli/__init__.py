@@ -18,6 +18,7 @@ from tongxing.cli import (
     audit,
     clients,
     db,
+    demo,
     grants,
     keys,
     maintenance,
@@ -25,7 +26,6 @@ from tongxing.cli import (
     server,
     users,
 )
-from tongxing.cli import admin, audit, clients, db, demo, grants, keys, seals, server, users
 from tongxing.cli.runtime import AdminCommandError
 from tongxing.preflight import StartupError
 
