@@ -46,6 +46,7 @@ from idp import backchannel, retention
 from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
 from idp.api import discovery as discovery_routes
+from idp.api import factors_page as factors_page_routes
 from idp.api import logout as logout_routes
 from idp.api import passkeys as passkey_routes
 from idp.api import password as password_routes
@@ -54,6 +55,7 @@ from idp.api import proofing as proofing_routes
 from idp.api import qr_login as qr_login_routes
 from idp.api import register as register_routes
 from idp.api import sms as sms_routes
+from idp.api import recovery as recovery_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
@@ -174,6 +176,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(password_routes.router)
     app.include_router(privacy_routes.router)
     app.include_router(qr_login_routes.router)
+    app.include_router(factors_page_routes.router)
+    app.include_router(recovery_routes.router)
     app.include_router(verify_routes.router)
     app.include_router(short_link_routes.router)
     app.include_router(admin_roles.router)

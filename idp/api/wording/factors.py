@@ -1,0 +1,101 @@
+"""Words of the account page's sign-in methods, TOTP enrolment and recovery codes."""
+
+TEXT = {
+    "zh-CN": {
+        "factors_title": "登录方式",
+        "factors_intro": "除密码外，您可以使用以下方式证明是您本人。",
+        "factors_name": "名称",
+        "factors_kind": "类型",
+        "factors_created": "添加时间",
+        "factors_last_used": "最近使用",
+        "factors_never": "从未使用",
+        "factors_kind_totp": "身份验证器（动态码）",
+        "factors_kind_passkey": "通行密钥",
+        "factors_none": "您还没有添加第二种登录方式，目前只能用密码登录。",
+        "factors_rename": "重命名",
+        "factors_remove": "移除",
+        "factors_remove_last": "这是您最后一种第二登录方式：移除后只能用密码登录，"
+        "需要更高认证等级的应用将无法使用，您的恢复码也将一并作废。",
+        "factors_admin_warning": "您担任管理员：管理控制台需要第二种登录方式，"
+        "移除最后一种后您将无法登录管理控制台，直到重新添加。",
+        "factors_add_totp": "添加身份验证器",
+        "factors_enrol_title": "添加身份验证器",
+        "factors_enrol_scan": "用身份验证器应用（如 Google Authenticator、"
+        "Microsoft Authenticator）扫描下方二维码，或手动输入密钥。10 分钟内有效。",
+        "factors_enrol_qr": "身份验证器二维码",
+        "factors_enrol_secret": "手动输入的密钥",
+        "factors_enrol_name": "为它起个名字",
+        "factors_enrol_name_default": "我的身份验证器",
+        "factors_enrol_code": "应用显示的 6 位动态码",
+        "factors_enrol_submit": "确认添加",
+        "factors_enrol_cancel": "取消",
+        "factors_recovery": "恢复码",
+        "factors_recovery_left": "剩余 {count} 个未使用的恢复码。",
+        "factors_recovery_none": "您没有可用的恢复码。",
+        "factors_recovery_regenerate": "生成新的恢复码（旧的全部作废）",
+        "factors_recovery_title": "您的恢复码",
+        "factors_recovery_once": "请立即抄写或打印并妥善保存：这些恢复码只显示这一次。"
+        "丢失身份验证器时，每个恢复码可代替动态码使用一次。",
+        "factors_recovery_done": "我已保存，返回我的账户",
+        "factors_notice_enrolled": "已添加身份验证器。",
+        "factors_notice_wrong_code": "动态码不正确，请核对手机时间后重试。",
+        "factors_notice_expired": "添加已超时，请重新开始。",
+        "factors_notice_renamed": "已重命名。",
+        "factors_notice_removed": "已移除。",
+        "factors_notice_not_found": "该登录方式不存在或已被移除。",
+        "factor_recovery": "使用恢复码",
+        "factor_recovery_label": "恢复码（10 位字母和数字）",
+        "factor_recovery_submit": "验证",
+    },
+    "en": {
+        "factors_title": "Sign-in methods",
+        "factors_intro": "Besides your password, these prove it is you.",
+        "factors_name": "Name",
+        "factors_kind": "Kind",
+        "factors_created": "Added",
+        "factors_last_used": "Last used",
+        "factors_never": "Never",
+        "factors_kind_totp": "Authenticator app (codes)",
+        "factors_kind_passkey": "Passkey",
+        "factors_none": "You have no second sign-in method yet: only your password signs you in.",
+        "factors_rename": "Rename",
+        "factors_remove": "Remove",
+        "factors_remove_last": "This is your last second sign-in method: without it only "
+        "your password signs you in, apps that need a higher level will refuse you, and your "
+        "recovery codes stop working too.",
+        "factors_admin_warning": "You hold an administrator role: the admin console needs a "
+        "second sign-in method, so without one you cannot sign in to the console until you "
+        "add one again.",
+        "factors_add_totp": "Add an authenticator app",
+        "factors_enrol_title": "Add an authenticator app",
+        "factors_enrol_scan": "Scan this QR code with your authenticator app (Google "
+        "Authenticator, Microsoft Authenticator, …) or type the key by hand. Valid for 10 "
+        "minutes.",
+        "factors_enrol_qr": "Authenticator QR code",
+        "factors_enrol_secret": "Key for typing by hand",
+        "factors_enrol_name": "Give it a name",
+        "factors_enrol_name_default": "My authenticator",
+        "factors_enrol_code": "The 6-digit code the app shows",
+        "factors_enrol_submit": "Add it",
+        "factors_enrol_cancel": "Cancel",
+        "factors_recovery": "Recovery codes",
+        "factors_recovery_left": "{count} unused recovery codes left.",
+        "factors_recovery_none": "You have no recovery codes left.",
+        "factors_recovery_regenerate": "Make new recovery codes (the old ones stop working)",
+        "factors_recovery_title": "Your recovery codes",
+        "factors_recovery_once": "Write them down or print them now and keep them safe: they "
+        "are shown this once. If you lose your authenticator, each code works once instead of "
+        "a code from the app.",
+        "factors_recovery_done": "I saved them — back to my account",
+        "factors_notice_enrolled": "The authenticator app was added.",
+        "factors_notice_wrong_code": "That code is not right; check your phone's clock and "
+        "try again.",
+        "factors_notice_expired": "Adding took too long; start again.",
+        "factors_notice_renamed": "Renamed.",
+        "factors_notice_removed": "Removed.",
+        "factors_notice_not_found": "That sign-in method does not exist or was removed.",
+        "factor_recovery": "Use a recovery code",
+        "factor_recovery_label": "Recovery code (10 letters and digits)",
+        "factor_recovery_submit": "Verify",
+    },
+}
