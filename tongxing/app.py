@@ -21,6 +21,7 @@ import seal as seal_package
 from admin.api import audit as admin_audit
 from admin.api import clients as admin_clients
 from admin.api import dashboard as admin_dashboard
+from admin.api import factors as admin_factors
 from admin.api import grants as admin_grants
 from admin.api import keys as admin_keys
 from admin.api import organisations as admin_organisations
@@ -185,6 +186,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_seals.router)
     app.include_router(admin_grants.router)
     app.include_router(admin_people.router)
+    app.include_router(admin_factors.router)
     app.include_router(admin_organisations.router)
     app.include_router(admin_clients.router)
     app.include_router(admin_audit.router)

@@ -12,6 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from admin import people, proofing, versions
 from admin.console.web import Console, ConsoleDep, act, bad_form, if_match, page
+from admin import people, versions
+from admin.console import factors as person_factors
+from admin.console.web import Console, ConsoleDep, act, if_match, page
 from admin.errors import NotFound
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)
@@ -91,6 +94,7 @@ def _person(c: Console, person_id: str) -> dict[str, Any]:
     return {
         "person": {**person, "etag": versions.etag(person)},
         "ok": c.request.query_params.get("ok") == "1",
+        **person_factors.context(c, person["id"]),
     }
 
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from admin.console import (
     audit,
     clients,
+    factors,
     keys,
     organisations,
     people,
@@ -130,6 +131,7 @@ def install(app: FastAPI) -> None:
     app.include_router(audit.router)
     app.include_router(seals.router)
     app.include_router(people.router)
+    app.include_router(factors.router)
     app.include_router(organisations.router)
     app.include_router(clients.router)
     app.include_router(keys.router)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from admin import organisations, people, proofing
+from admin import factors, organisations, people
 from admin.actors import SECURITY, SYSTEM
 from admin.errors import AdminError
 from tongxing.cli.runtime import (
@@ -216,6 +217,45 @@ def reveal_national_id(
         except AdminError as exc:
             raise refused(exc) from None
     typer.echo(shown["national_id"], err=True)
+@users.command("enrol-totp")
+def enrol_totp(
+    user: Annotated[str, typer.Option("--user", help="Username, email or phone.")],
+    name: Annotated[str | None, typer.Option("--name", help="The authenticator's name.")] = None,
+    acting: AsOption = None,
+) -> None:
+    """Enrol an authenticator app for a person who cannot sign in yet (security
+    administrator). The otpauth:// URI is printed once, on stderr."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SECURITY)
+        try:
+            done = factors.enrol_totp(administration(domain), actor, ref=user, name=name)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo(f"otpauth URI (shown once): {done['uri']}", err=True)
+    typer.echo(done["authenticator"]["id"])
+
+
+@users.command("reset-factors")
+def reset_factors(
+    user: Annotated[str, typer.Option("--user", help="Username, email or phone.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="How the person was checked in person (audit log).")
+    ],
+    acting: AsOption = None,
+) -> None:
+    """Remove every second factor and recovery code of a person after an in-person check
+    (security administrator)."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SECURITY)
+        try:
+            done = factors.reset_factors(administration(domain), actor, ref=user, reason=reason)
+        except AdminError as exc:
+            raise refused(exc) from None
+    removed = done["removed"]
+    typer.echo(
+        f"removed {removed['authenticators']} authenticators and "
+        f"{removed['recovery_codes']} recovery codes"
+    )
 
 
 @users.command("list")
