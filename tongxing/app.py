@@ -54,9 +54,9 @@ from idp.api import password as password_routes
 from idp.api import privacy as privacy_routes
 from idp.api import proofing as proofing_routes
 from idp.api import qr_login as qr_login_routes
+from idp.api import recovery as recovery_routes
 from idp.api import register as register_routes
 from idp.api import sms as sms_routes
-from idp.api import recovery as recovery_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes

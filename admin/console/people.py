@@ -11,10 +11,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from admin import people, proofing, versions
-from admin.console.web import Console, ConsoleDep, act, bad_form, if_match, page
-from admin import people, versions
 from admin.console import factors as person_factors
-from admin.console.web import Console, ConsoleDep, act, if_match, page
+from admin.console.web import Console, ConsoleDep, act, bad_form, if_match, page
 from admin.errors import NotFound
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)

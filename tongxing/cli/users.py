@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from admin import organisations, people, proofing
-from admin import factors, organisations, people
+from admin import factors, organisations, people, proofing
 from admin.actors import SECURITY, SYSTEM
 from admin.errors import AdminError
 from tongxing.cli.runtime import (
