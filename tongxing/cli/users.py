@@ -216,6 +216,8 @@ def reveal_national_id(
         except AdminError as exc:
             raise refused(exc) from None
     typer.echo(shown["national_id"], err=True)
+
+
 @users.command("enrol-totp")
 def enrol_totp(
     user: Annotated[str, typer.Option("--user", help="Username, email or phone.")],
