@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from admin import appointments
 from idp import accounts, repository, totp
+from idp.sms import mask_phone
 from idp import clients as registry
 from idp.assurance import acr
 from idp.models import PROOFING_METHODS, Authenticator, Client, User
@@ -55,11 +56,19 @@ class DemoPerson:
     description: str
     proofing_level: int = 2
     totp: bool = True
+    # A confirmed mobile number: SMS codes to it land in the demo outbox (/demo/sms).
+    phone: str | None = None
 
 
 PEOPLE = (
-    DemoPerson("citizen", "张三", "市民 citizen", proofing_level=3),
-    DemoPerson("staff", "李四", "企业员工 enterprise staff (某某科技有限公司)", proofing_level=4),
+    DemoPerson("citizen", "张三", "市民 citizen", proofing_level=3, phone="13800000001"),
+    DemoPerson(
+        "staff",
+        "李四",
+        "企业员工 enterprise staff (某某科技有限公司)",
+        proofing_level=4,
+        phone="13800000002",
+    ),
     DemoPerson(
         "officer", "王五", "住建局工作人员 bureau officer (seal administrator)", proofing_level=4
     ),
@@ -172,6 +181,15 @@ def _seed_factors(session: Session, domain: Domain, person: DemoPerson) -> None:
                 "before": before,
                 "reason": "the demo's seeded level",
             },
+        )
+    if person.phone and user.phone is None:
+        user.phone, user.phone_verified = person.phone, True
+        domain.audit.record(
+            session,
+            type="user.phone_verified",
+            actor="demo",
+            subject=user.id,
+            details={"phone": mask_phone(person.phone)},
         )
     if not person.totp or _has_demo_totp(session, user):
         return
