@@ -21,7 +21,7 @@ CERTSYS = "certsys"
 def build(domain: object) -> w.World:
     """``w.build`` plus the other organisation and a certificate system owned by the first."""
     built = w.build(domain)  # type: ignore[arg-type]
-    oidc.add_person(built.domain, OTHER, name=OTHER)
+    oidc.add_person(built.domain, OTHER, name=OTHER, proofing_level=4, second_factor=True)
     oidc.add_organisation(built.domain, member=OTHER, uscc=OTHER_USCC, name=OTHER_NAME)
     w.service_account(built.domain, CERTSYS, scopes=["seal:sign"], owner=built.organisation_id)
     return built
