@@ -5,8 +5,6 @@ then the part in English; no console errors (CSP: no inline script)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests import backends
 from tests.in_process import tongxing
-from tests.processes import Server, clean_env, free_port, wait_ready
+from tests.processes import Server, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -62,28 +60,15 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    log = tmp_path / "demo.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tongxing", "demo", "--host", "127.0.0.1", "--port", str(port)],
-            env=clean_env({}),
-            cwd=tmp_path,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        wait_ready(server, timeout=240)  # a loaded shared machine starts slowly
+    # running_server addresses the demo by its issuer, http://localhost:P: the demo apps'
+    # cookies are set on that host, so a browser on 127.0.0.1 would lose them at the callback.
+    with running_server("demo", env={}, cwd=tmp_path, ready_timeout=240) as server:
         made = tongxing(
             "users", "create", "--username", "zhoujiu", "--name", "周九", "--password-stdin",
             env={"TONGXING_MODE": "demo"}, cwd=tmp_path, stdin=PASSWORD + "\n",
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
         yield server
-    finally:
-        server.stop()
 
 
 def _wait(browser: webdriver.Chrome, element_id: str) -> str:
