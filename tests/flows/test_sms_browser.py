@@ -70,7 +70,9 @@ def demo(tmp_path: Path) -> Iterator[Server]:
             stderr=subprocess.STDOUT,
             text=True,
         )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
+    # The demo's issuer is http://localhost:PORT (passkeys need a host name): the browser
+    # must use that name too, or the language and sign-in cookies stay on 127.0.0.1.
+    server = Server(process=process, base_url=f"http://localhost:{port}", log=log)
     try:
         wait_ready(server, timeout=240)
         yield server
