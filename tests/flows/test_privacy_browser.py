@@ -1,6 +1,7 @@
 """The account page's personal-information parts in a real browser (headless Chromium on the
 demo, zh-CN then en): the sign-in history in words, withdrawing consent signs the app out,
-deleting the account ends the session; no console errors."""
+deleting the account (after a second factor: the demo's 张三 holds an authenticator app) ends
+the session; no console errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
+from tests import demo_codes
 from tests.flows.test_browser import _console_errors, _text, browser  # noqa: F401
 from tests.processes import Server, running_server
 from tongxing.demo_data import DEMO_PASSWORD
@@ -64,6 +68,17 @@ def test_history_consent_withdrawal_and_deletion(
     assert "Recent sign-ins" in page and "Sign-in · password · level" in page
     assert "Download my data" in page
     browser.find_element(By.ID, "privacy-delete").click()
+    # 张三 holds an authenticator app and signed in with a password only: deleting the account
+    # needs a recent strong sign-in, so /account/verify sends the browser to the factor page.
+    form = WebDriverWait(browser, 15).until(
+        expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, "form[action='/login/factor/totp']")
+        )
+    )
+    assert "/login/factor" in browser.current_url
+    assert not browser.find_elements(By.ID, "privacy-delete-submit")
+    form.find_element(By.NAME, "code").send_keys(demo_codes.code("citizen", demo=base))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     assert "Delete my account" in _text(browser, "privacy-delete-submit")
     browser.find_element(By.ID, "privacy-confirm").click()
     browser.find_element(By.ID, "privacy-delete-submit").click()
