@@ -71,7 +71,7 @@ def running_server(
     env: Mapping[str, str],
     cwd: Path,
     port: int | None = None,
-    ready_timeout: float = 60,
+    ready_timeout: float = 180,
 ) -> Iterator[Server]:
     """Start ``tongxing <args> --port P`` and wait (up to ``ready_timeout`` seconds) until
     ``/readyz`` answers 200."""
@@ -97,7 +97,7 @@ def running_server(
         server.stop()
 
 
-def wait_ready(server: Server, timeout: float = 60) -> None:
+def wait_ready(server: Server, timeout: float = 180) -> None:
     """Wait until ``server`` answers ``/readyz`` with 200 (or fail with its log)."""
     # Generous: with xdist's workers on a shared 2-core machine, a `--workers 2` server
     # has been seen taking 30 s to import and start its worker processes.
