@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from admin import appointments
 from idp import accounts, repository, totp
-from idp.sms import mask_phone
 from idp import clients as registry
 from idp.assurance import acr
 from idp.models import PROOFING_METHODS, Authenticator, Client, User
+from idp.sms import mask_phone
 from seal import grants as seal_grants
 from seal import registry as seals
 from seal import repository as seal_repository
