@@ -77,7 +77,17 @@ def issue(
     idp: IdentityProvider, *, phone: str, purpose: str, browser: str, address: str
 ) -> Issued | Refused:
     """A new code for (phone, purpose, browser), replacing an earlier one, unless a sending
-    limit refuses (per source address, then per number: interval and daily count)."""
+    limit refuses (per source address, then per number: interval and daily count); a
+    refusal is an ``sms.code_refused`` audit event."""
+    issued = _issue(idp, phone=phone, purpose=purpose, browser=browser, address=address)
+    if isinstance(issued, Refused):
+        record_refusal(idp, phone=phone, purpose=purpose, refused=issued, address=address)
+    return issued
+
+
+def _issue(
+    idp: IdentityProvider, *, phone: str, purpose: str, browser: str, address: str
+) -> Issued | Refused:
     settings, store = idp.settings, idp.store
     key = _key(idp)
     per_address = store.key("idp", "sms-address", _mac(key, "address", address))

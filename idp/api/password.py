@@ -138,11 +138,6 @@ async def reset_send(
     )
     if isinstance(issued, sms_codes.Refused):
         refused = issued
-        await run_in_threadpool(
-            lambda: sms_codes.record_refusal(
-                idp, phone=number, purpose="reset", refused=refused, address=address
-            )
-        )
         page = await run_in_threadpool(
             lambda: _reset_page(
                 request,
@@ -464,9 +459,6 @@ async def phone_send(
             idp, phone=number, purpose="phone", browser=browser, address=address
         )
         if isinstance(issued, sms_codes.Refused):
-            sms_codes.record_refusal(
-                idp, phone=number, purpose="phone", refused=issued, address=address
-            )
             return issued
         return sms_codes.deliver(
             idp,

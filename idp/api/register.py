@@ -143,11 +143,6 @@ async def register_send(
     )
     if isinstance(issued, sms_codes.Refused):
         refused = issued
-        await run_in_threadpool(
-            lambda: sms_codes.record_refusal(
-                idp, phone=number, purpose="register", refused=refused, address=address
-            )
-        )
         shown = await run_in_threadpool(
             lambda: page("register.html", error=wait_message(request, refused))
         )

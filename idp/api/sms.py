@@ -158,11 +158,6 @@ async def login_sms_send(
     )
     if isinstance(issued, sms_codes.Refused):
         refused = issued
-        await run_in_threadpool(
-            lambda: sms_codes.record_refusal(
-                idp, phone=number, purpose="login", refused=refused, address=address
-            )
-        )
         page = await run_in_threadpool(
             lambda: _login_page(
                 request,
@@ -287,9 +282,6 @@ async def factor_sms_send(
             idp, phone=phone, purpose="step-up", browser=found.browser, address=address
         )
         if isinstance(issued, sms_codes.Refused):
-            sms_codes.record_refusal(
-                idp, phone=phone, purpose="step-up", refused=issued, address=address
-            )
             return issued
         text = code_text(request, idp, issued.code)
         sent = sms_codes.deliver(
