@@ -152,13 +152,3 @@ def verify(
         if getattr(claimed, "rowcount", 0) == 1:
             return authenticator
     return None
-
-
-def has_totp(session: Session, user_id: str) -> bool:
-    """Whether the person enrolled a TOTP authenticator."""
-    found = session.scalar(
-        select(Authenticator.id)
-        .where(Authenticator.user_id == user_id, Authenticator.kind == "totp")
-        .limit(1)
-    )
-    return found is not None
