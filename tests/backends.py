@@ -50,6 +50,7 @@ def scratch_postgres_database() -> Iterator[str]:
     name = f"tongxing_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     try:
         yield sqlalchemy_url(name)
     finally:

@@ -19,11 +19,12 @@ from sqlalchemy import text
 from core.database import Base, Database
 from core.settings import Settings, load_settings
 from core.store import Store, create_store
-from tests import backends
+from tests import backends, warm_keys
 from tongxing import create_app, migrate
 from tongxing.composition import build_domain
 
 _unavailable: dict[str, str] = {}
+warm_keys.remember_kek_derivations()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -188,7 +189,7 @@ def init_keys(settings: Settings) -> None:
     database = Database(settings.resolved_database_url)
     services = build_domain(settings=settings, database=database).keys
     try:
-        services.initialise(actor="test")
+        warm_keys.initialise(services, actor="test")
     finally:
         services.custody.close()
         database.dispose()
@@ -198,7 +199,7 @@ def init_keys(settings: Settings) -> None:
 def make_settings(storage: dict[str, str], tmp_path: Path) -> Callable[..., Settings]:
     """Production-mode settings on the current storage configuration, with overrides; the
     key hierarchy is initialised (as `tongxing keys init` would) unless ``init_keys=False``."""
-    kek = strong_secret()
+    kek = warm_keys.KEY_ENCRYPTION_KEY
     initialised = False
 
     def build(*, init_keys_now: bool = True, **overrides: Any) -> Settings:
@@ -250,7 +251,13 @@ def key_services(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """Initialised key services (software keys) on each database engine."""
     from tests.pki import key_settings, opened_key_services
 
-    with opened_key_services(key_settings(database_url=database_url, data_dir=tmp_path)) as ks:
+    with opened_key_services(
+        key_settings(
+            database_url=database_url,
+            data_dir=tmp_path,
+            key_encryption_key=warm_keys.KEY_ENCRYPTION_KEY,
+        )
+    ) as ks:
         yield ks
 
 
@@ -259,5 +266,11 @@ def domain(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """Initialised domain services (keys + audit log) on each database engine."""
     from tests.pki import key_settings, opened_domain
 
-    with opened_domain(key_settings(database_url=database_url, data_dir=tmp_path)) as opened:
+    with opened_domain(
+        key_settings(
+            database_url=database_url,
+            data_dir=tmp_path,
+            key_encryption_key=warm_keys.KEY_ENCRYPTION_KEY,
+        )
+    ) as opened:
         yield opened

@@ -36,7 +36,9 @@ def next_code(user_id: str) -> str:
     current = totp.step_of(time.time())
     for entry in _ENROLLED.get(user_id, []):
         secret, last = entry
-        step = current - totp.DRIFT_STEPS if last is None else max(int(last) + 1, current - 1)  # type: ignore[call-overload]
+        # The current step or later: a code of the previous step stops being accepted when
+        # the clock crosses into the next step while a loaded machine is still submitting it.
+        step = current if last is None else max(int(last) + 1, current)  # type: ignore[call-overload]
         if step <= current + totp.DRIFT_STEPS:
             entry[1] = step
             return totp.code_at(secret, step)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any
 from core.database import Database
 from core.settings import Settings, load_settings
 from keys.runtime import KeyServices
+from tests import warm_keys
 from tests.conftest import strong_secret
 from tongxing.composition import Domain, build_domain
 
@@ -96,7 +97,7 @@ def opened_domain(settings: Settings, *, initialise: bool = True) -> Iterator[Do
     domain = build_domain(settings=settings, database=database)
     try:
         if initialise:
-            domain.keys.initialise(actor="test")
+            warm_keys.initialise(domain.keys)
         yield domain
     finally:
         domain.close()
