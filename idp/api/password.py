@@ -18,17 +18,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from core.csrf import BROWSER_COOKIE
 from idp import accounts, passwords, repository, self_service, sms_codes, step_up, totp
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form
+from idp.api.code_delivery import phone_owner, refused_page, send_code, send_now, wait_message
 from idp.api.deps import IdpDep
 from idp.api.logout import propagate
 from idp.api.register import self_form, self_page
-from idp.api.sms import code_text, phone_owner, refused_page, wait_message
 from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -116,62 +115,34 @@ async def reset_send(
     if isinstance(posted, Response):
         return posted
     browser, _ = posted
-    number = sms_codes.normalise_phone(phone)
-    t = web.texts(request)
-    if number is None:
-        return await run_in_threadpool(
-            lambda: _reset_page(
-                request,
-                idp,
-                "reset.html",
-                interaction=interaction,
-                status=400,
-                phone=phone,
-                error=t["sms_bad_phone"],
-            )
+
+    def form_page(shown: str, error: str, status: int) -> HTMLResponse:
+        return _reset_page(
+            request,
+            idp,
+            "reset.html",
+            interaction=interaction,
+            status=status,
+            phone=shown,
+            error=error,
         )
-    address = web.address(request)
-    issued = await run_in_threadpool(
-        lambda: sms_codes.issue(
-            idp, phone=number, purpose="reset", browser=browser, address=address
-        )
-    )
-    if isinstance(issued, sms_codes.Refused):
-        refused = issued
-        page = await run_in_threadpool(
-            lambda: _reset_page(
-                request,
-                idp,
-                "reset.html",
-                interaction=interaction,
-                phone=number,
-                error=wait_message(request, refused),
-            )
-        )
-        return refused_page(page, refused)
-    owner = await run_in_threadpool(phone_owner, idp, number)
-    text = code_text(request, idp, issued.code) if owner is not None else None
-    page = await run_in_threadpool(
-        lambda: _reset_page(
+
+    return await send_code(
+        request,
+        idp,
+        phone=phone,
+        purpose="reset",
+        browser=browser,
+        form_page=form_page,
+        sent_page=lambda number: _reset_page(
             request,
             idp,
             "reset_code.html",
             interaction=interaction,
             phone=number,
             masked=mask_phone(number),
-        )
+        ),
     )
-    page.background = BackgroundTask(
-        run_in_threadpool,
-        sms_codes.deliver,
-        idp,
-        phone=number,
-        text=text,
-        purpose="reset",
-        user_id=owner.id if owner is not None else None,
-        address=address,
-    )
-    return page
 
 
 @router.post("/reset/code")
@@ -454,22 +425,17 @@ async def phone_send(
         return _notice(request, t["sms_bad_phone"], link="/account", error=True, status=400)
     address = web.address(request)
 
-    def send() -> sms_codes.Refused | bool:
-        issued = sms_codes.issue(
-            idp, phone=number, purpose="phone", browser=browser, address=address
-        )
-        if isinstance(issued, sms_codes.Refused):
-            return issued
-        return sms_codes.deliver(
+    outcome = await run_in_threadpool(
+        lambda: send_now(
+            request,
             idp,
             phone=number,
-            text=code_text(request, idp, issued.code),
             purpose="phone",
+            browser=browser,
             user_id=user.id,
             address=address,
         )
-
-    outcome = await run_in_threadpool(send)
+    )
     if isinstance(outcome, sms_codes.Refused):
         page = _notice(request, wait_message(request, outcome), link="/account", error=True)
         return refused_page(page, outcome)

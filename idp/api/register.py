@@ -15,15 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from idp import accounts, passwords, self_service, sms_codes
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form, _expired, _interaction, _resume
+from idp.api.code_delivery import Recipient, code_text, send_code
 from idp.api.deps import IdpDep
-from idp.api.sms import code_text, refused_page, wait_message
 from idp.interactions import Interaction
 from idp.login import open_session
 from idp.models import User
@@ -120,49 +119,37 @@ async def register_send(
         return posted
     browser, _ = posted
     t = web.texts(request)
-    number = sms_codes.normalise_phone(phone)
 
-    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(template: str, phone_shown: str, status: int = 200, **context: Any) -> HTMLResponse:
         return self_page(
             request,
             idp,
             template,
             purpose=PURPOSE,
             interaction=interaction,
-            context={"phone": number or phone, "error": None, **context},
+            context={"phone": phone_shown, "error": None, **context},
             status=status,
         )
 
-    if number is None:
-        return await run_in_threadpool(lambda: page("register.html", 400, error=t["sms_bad_phone"]))
-    address = web.address(request)
-    issued = await run_in_threadpool(
-        lambda: sms_codes.issue(
-            idp, phone=number, purpose="register", browser=browser, address=address
+    def recipient(number: str, code: str) -> Recipient:
+        # A number with an account gets a reminder instead: the page is the same either way.
+        taken = self_service.phone_taken(idp, number)
+        return Recipient(
+            text=t["reg_sms_taken"] if taken else code_text(request, idp, code), user_id=None
         )
-    )
-    if isinstance(issued, sms_codes.Refused):
-        refused = issued
-        shown = await run_in_threadpool(
-            lambda: page("register.html", error=wait_message(request, refused))
-        )
-        return refused_page(shown, refused)
-    taken = await run_in_threadpool(self_service.phone_taken, idp, number)
-    text = t["reg_sms_taken"] if taken else code_text(request, idp, issued.code)
-    shown = await run_in_threadpool(
-        lambda: page("register_details.html", masked=mask_phone(number), name="", username="")
-    )
-    shown.background = BackgroundTask(
-        run_in_threadpool,
-        sms_codes.deliver,
+
+    return await send_code(
+        request,
         idp,
-        phone=number,
-        text=text,
+        phone=phone,
         purpose="register",
-        user_id=None,
-        address=address,
+        browser=browser,
+        form_page=lambda shown, error, status: page("register.html", shown, status, error=error),
+        sent_page=lambda number: page(
+            "register_details.html", number, masked=mask_phone(number), name="", username=""
+        ),
+        recipient=recipient,
     )
-    return shown
 
 
 @router.post("/register")

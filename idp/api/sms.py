@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from core.i18n import beijing_time, pick_language
@@ -22,6 +21,7 @@ from core.settings import Mode
 from idp import repository, sms_codes, step_up
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page, _resume
+from idp.api.code_delivery import phone_owner, send_code, send_now
 from idp.api.deps import IdpDep
 from idp.api.step_up import PURPOSE as FACTOR_PURPOSE
 from idp.api.step_up import factor_failed, factor_form, factor_verified
@@ -34,33 +34,6 @@ from idp.sms import DevelopmentSmsGateway, mask_phone
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
 LOGIN_PURPOSE = "login-sms"
-
-
-def code_text(request: Request, idp: IdentityProvider, code: str) -> str:
-    """The message carrying ``code``, in the page's language."""
-    minutes = max(1, idp.settings.sms_code_ttl_seconds // 60)
-    return web.texts(request)["sms_message"].format(code=code, minutes=minutes)
-
-
-def phone_owner(idp: IdentityProvider, phone: str) -> User | None:
-    """The enabled account whose verified phone is ``phone``."""
-    with idp.database.reading() as session:
-        user = repository.user_by_login(session, phone)
-    if user is None or user.phone != phone or not user.phone_verified or user.disabled:
-        return None
-    return user
-
-
-def refused_page(page: HTMLResponse, refused: sms_codes.Refused) -> HTMLResponse:
-    """``page`` as a 429 with Retry-After (the page says how long to wait)."""
-    page.status_code = 429
-    page.headers["Retry-After"] = str(refused.retry_after)
-    return page
-
-
-def wait_message(request: Request, refused: sms_codes.Refused) -> str:
-    """How long to wait before the next code."""
-    return web.texts(request)["sms_wait"].format(seconds=refused.retry_after)
 
 
 # --- signing in with a code -------------------------------------------------------------
@@ -136,56 +109,23 @@ async def login_sms_send(
     if isinstance(posted, Response):
         return posted
     found = posted
-    number = sms_codes.normalise_phone(phone)
-    t = web.texts(request)
-    if number is None:
-        return await run_in_threadpool(
-            lambda: _login_page(
-                request,
-                idp,
-                found,
-                template="sms_login.html",
-                phone=phone,
-                error=t["sms_bad_phone"],
-                status=400,
-            )
+
+    def form_page(shown: str, error: str, status: int) -> HTMLResponse:
+        return _login_page(
+            request, idp, found, template="sms_login.html", phone=shown, error=error, status=status
         )
-    address = web.address(request)
-    issued = await run_in_threadpool(
-        lambda: sms_codes.issue(
-            idp, phone=number, purpose="login", browser=found.browser, address=address
-        )
-    )
-    if isinstance(issued, sms_codes.Refused):
-        refused = issued
-        page = await run_in_threadpool(
-            lambda: _login_page(
-                request,
-                idp,
-                found,
-                template="sms_login.html",
-                phone=number,
-                error=wait_message(request, refused),
-            )
-        )
-        return refused_page(page, refused)
-    owner = await run_in_threadpool(phone_owner, idp, number)
-    text = code_text(request, idp, issued.code) if owner is not None else None
-    page = await run_in_threadpool(
-        lambda: _login_page(request, idp, found, template="sms_login_code.html", phone=number)
-    )
-    # After the answer: how long the provider takes must not tell whether a code went out.
-    page.background = BackgroundTask(
-        run_in_threadpool,
-        sms_codes.deliver,
+
+    return await send_code(
+        request,
         idp,
-        phone=number,
-        text=text,
+        phone=phone,
         purpose="login",
-        user_id=owner.id if owner is not None else None,
-        address=address,
+        browser=found.browser,
+        form_page=form_page,
+        sent_page=lambda number: _login_page(
+            request, idp, found, template="sms_login_code.html", phone=number
+        ),
     )
-    return page
 
 
 @router.post("/login/sms")
@@ -277,17 +217,16 @@ async def factor_sms_send(
             user = repository.user(session, sso.user_id)
         if user is None or not user.phone or not user.phone_verified or idp.sms is None:
             return None
-        phone = user.phone
-        issued = sms_codes.issue(
-            idp, phone=phone, purpose="step-up", browser=found.browser, address=address
+        sent = send_now(
+            request,
+            idp,
+            phone=user.phone,
+            purpose="step-up",
+            browser=found.browser,
+            user_id=user.id,
+            address=address,
         )
-        if isinstance(issued, sms_codes.Refused):
-            return issued
-        text = code_text(request, idp, issued.code)
-        sent = sms_codes.deliver(
-            idp, phone=phone, text=text, purpose="step-up", user_id=user.id, address=address
-        )
-        return phone if sent else None
+        return sent if isinstance(sent, sms_codes.Refused) else user.phone if sent else None
 
     outcome = await run_in_threadpool(send)
     if isinstance(outcome, sms_codes.Refused):

@@ -4,6 +4,8 @@ refused), password change on the account page, a new verified phone number."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -127,6 +129,27 @@ def test_registration_with_a_chosen_username_lands_on_the_account_page(
     assert location(done) == "/account"
     account = app.get("/account")
     assert account.status_code == 200 and "zhaoliu" in account.text
+
+
+def test_a_bad_number_or_a_sending_limit_shows_the_number_form_again(
+    make_app: Callable[..., TestClient], sms: sms_provider.Provider
+) -> None:
+    """Registration and reset share the send step: 400 for what is not a number, 429 with
+    Retry-After (and the number kept) when the per-number interval refuses a second code."""
+    client = make_app(sms_send_interval_seconds=60)
+    for path in ("/register", "/reset"):
+        fields = form(client.get(path).text, f"{path}/send")
+        bad = client.post(f"{path}/send", data={**fields, "phone": "12ab"})
+        assert bad.status_code == 400 and 'role="alert"' in bad.text
+        assert 'value="12ab"' in bad.text
+    fields = form(client.get("/register").text, "/register/send")
+    assert client.post("/register/send", data={**fields, "phone": PHONE}).status_code == 200
+    for path in ("/register", "/reset"):
+        fields = form(client.get(path).text, f"{path}/send")
+        refused = client.post(f"{path}/send", data={**fields, "phone": f" {PHONE} "})
+        assert refused.status_code == 429 and 50 <= int(refused.headers["retry-after"]) <= 60
+        assert f'value="{PHONE}"' in refused.text and 'role="alert"' in refused.text
+    assert len(sms.to(PHONE)) == 1
 
 
 # --- reset -------------------------------------------------------------------------------
