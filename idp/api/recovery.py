@@ -7,14 +7,31 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from idp import recovery_codes, step_up
+from idp import recovery_codes
 from idp.api import web
 from idp.api.deps import IdpDep
-from idp.api.step_up import factor_failed, factor_form, factor_verified
+from idp.api.step_up_method import prove
+from idp.runtime import IdentityProvider
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
+
+
+def spend_code(idp: IdentityProvider, *, user_id: str, code: str, address: str) -> bool:
+    """Spend ``code`` if it is one of the person's unused recovery codes, recording
+    ``recovery_code.used`` (with how many are left) in the same transaction."""
+    with idp.database.transaction() as session:
+        if not recovery_codes.use(session, data_keys=idp.data_keys, user_id=user_id, code=code):
+            return False
+        # Recorded with the spending, in its transaction: no code without its record.
+        idp.events.record(
+            session,
+            type="recovery_code.used",
+            actor=user_id,
+            subject=user_id,
+            details={"address": address, "remaining": recovery_codes.remaining(session, user_id)},
+        )
+        return True
 
 
 @router.post("/login/factor/recovery")
@@ -26,36 +43,12 @@ async def factor_recovery(
     code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """A recovery code as the missing factor; spent whether or not the rest succeeds."""
-    posted = await factor_form(request, idp, interaction, csrf_token)
-    if isinstance(posted, Response):
-        return posted
-    found, handle, sso = posted
     address = web.address(request)
-
-    def verify() -> bool:
-        with idp.database.transaction() as session:
-            if not recovery_codes.use(
-                session, data_keys=idp.data_keys, user_id=sso.user_id, code=code
-            ):
-                return False
-            # Recorded with the spending, in its transaction: no code without its record.
-            idp.events.record(
-                session,
-                type="recovery_code.used",
-                actor=sso.user_id,
-                subject=sso.user_id,
-                details={
-                    "address": address,
-                    "remaining": recovery_codes.remaining(session, sso.user_id),
-                },
-            )
-            return True
-
-    checked = await run_in_threadpool(
-        lambda: step_up.check_factor(
-            idp, user_id=sso.user_id, method="recovery", address=address, verify=verify
-        )
+    return await prove(
+        request,
+        idp,
+        interaction=interaction,
+        csrf_token=csrf_token,
+        method="recovery",
+        verify=lambda _, sso: spend_code(idp, user_id=sso.user_id, code=code, address=address),
     )
-    if not checked.ok:
-        return await factor_failed(request, idp, found, checked)
-    return await factor_verified(request, idp, found, handle, sso, method="recovery")

@@ -24,12 +24,14 @@ from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_pa
 from idp.api.code_delivery import phone_owner, send_code, send_now
 from idp.api.deps import IdpDep
 from idp.api.step_up import PURPOSE as FACTOR_PURPOSE
-from idp.api.step_up import factor_failed, factor_form, factor_verified
+from idp.api.step_up import factor_failed, factor_form
+from idp.api.step_up_method import prove
 from idp.interactions import Interaction
 from idp.login import open_session
 from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
+from idp.sessions import SsoSession
 from idp.sms import DevelopmentSmsGateway, mask_phone
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
@@ -257,13 +259,9 @@ async def factor_sms(
     code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """A code sent to the person's verified phone as the missing factor."""
-    posted = await factor_form(request, idp, interaction, csrf_token)
-    if isinstance(posted, Response):
-        return posted
-    found, handle, sso = posted
     address = web.address(request)
 
-    def verify() -> bool:
+    def verify(found: Interaction, sso: SsoSession) -> bool:
         with idp.database.reading() as session:
             user = repository.user(session, sso.user_id)
         if user is None or not user.phone or not user.phone_verified:
@@ -278,14 +276,14 @@ async def factor_sms(
             address=address,
         )
 
-    checked = await run_in_threadpool(
-        lambda: step_up.check_factor(
-            idp, user_id=sso.user_id, method="sms", address=address, verify=verify
-        )
+    return await prove(
+        request,
+        idp,
+        interaction=interaction,
+        csrf_token=csrf_token,
+        method="sms",
+        verify=verify,
     )
-    if not checked.ok:
-        return await factor_failed(request, idp, found, checked)
-    return await factor_verified(request, idp, found, handle, sso, method="sms")
 
 
 # --- the development outbox ------------------------------------------------------------

@@ -6,14 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
-from idp import step_up, totp
-from idp.api import web
+from idp import totp
 from idp.api.deps import IdpDep
-from idp.api.step_up import factor_failed, factor_form, factor_verified
+from idp.api.step_up_method import prove
+from idp.runtime import IdentityProvider
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
+
+
+def code_matches(idp: IdentityProvider, *, user_id: str, code: str) -> bool:
+    """Whether ``code`` is a current code of one of the person's authenticator apps (its
+    step is spent then: a code is accepted once, see :func:`idp.totp.verify`)."""
+    with idp.database.transaction() as session:
+        used = totp.verify(session, data_keys=idp.data_keys, user_id=user_id, code=code)
+        return used is not None
 
 
 @router.post("/login/factor/totp")
@@ -25,21 +32,11 @@ async def factor_totp(
     code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """A code from the person's authenticator app as the missing factor."""
-    posted = await factor_form(request, idp, interaction, csrf_token)
-    if isinstance(posted, Response):
-        return posted
-    found, handle, sso = posted
-
-    def verify() -> bool:
-        with idp.database.transaction() as session:
-            used = totp.verify(session, data_keys=idp.data_keys, user_id=sso.user_id, code=code)
-            return used is not None
-
-    checked = await run_in_threadpool(
-        lambda: step_up.check_factor(
-            idp, user_id=sso.user_id, method="totp", address=web.address(request), verify=verify
-        )
+    return await prove(
+        request,
+        idp,
+        interaction=interaction,
+        csrf_token=csrf_token,
+        method="totp",
+        verify=lambda _, sso: code_matches(idp, user_id=sso.user_id, code=code),
     )
-    if not checked.ok:
-        return await factor_failed(request, idp, found, checked)
-    return await factor_verified(request, idp, found, handle, sso, method="totp")
