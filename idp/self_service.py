@@ -137,11 +137,13 @@ RESET_SECONDS = 10 * 60
 @dataclass
 class ResetTicket:
     """A reset in progress: the phone was proved in ``browser``; ``second`` is the second
-    factor still to prove with the new password ("" when the person has none)."""
+    factor still to prove with the new password ("" when the person has none); ``recovery``:
+    one of the person's recovery codes may stand in for it (see :func:`recovery_for_reset`)."""
 
     user_id: str
     browser: str
     second: str
+    recovery: bool = False
 
 
 def second_factor_for_reset(available: set[str]) -> str | None:
@@ -152,6 +154,13 @@ def second_factor_for_reset(available: set[str]) -> str | None:
     if not second:
         return ""
     return "totp" if "totp" in second else None
+
+
+def recovery_for_reset(available: set[str]) -> bool:
+    """Whether a recovery code may stand in for the authenticator app a reset asks for (the
+    person lost it): when they have an unused one. As at sign-in, the code is single use and
+    its checks count against the ``recovery`` method's attempt limits."""
+    return second_factor_for_reset(available) == "totp" and "recovery" in available
 
 
 def start_reset(idp: IdentityProvider, ticket: ResetTicket) -> str:

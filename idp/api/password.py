@@ -3,7 +3,9 @@ on the account page, and a new verified phone number.
 
 Security contract: a reset needs a code sent to the account's verified phone and, when the
 person has a second factor, that factor too (a reset is never weaker than a sign-in at the
-account's usual level; see :func:`idp.self_service.second_factor_for_reset`); the page
+account's usual level; see :func:`idp.self_service.second_factor_for_reset`) — for an
+authenticator app, one of the person's single-use recovery codes may stand in, checked
+under the ``recovery`` method's attempt limits as at sign-in; the page
 answers alike whether or not a number has an account; a reset ends every session of the
 person and a change every other session, and the apps are told (back-channel logout). A
 change needs a recent strong sign-in (:func:`idp.step_up.recently_strong`, otherwise
@@ -13,6 +15,7 @@ sign-in and a code sent to the new number. Every form carries a CSRF token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -21,13 +24,15 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from core.csrf import BROWSER_COOKIE
-from idp import accounts, passwords, repository, self_service, sms_codes, step_up, totp
+from idp import accounts, passwords, repository, self_service, sms_codes, step_up
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form
 from idp.api.code_delivery import phone_owner, refused_page, send_code, send_now, wait_message
 from idp.api.deps import IdpDep
 from idp.api.logout import propagate
+from idp.api.recovery import spend_code
 from idp.api.register import self_form, self_page
+from idp.api.totp import code_matches
 from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -167,7 +172,7 @@ async def reset_code(
     t = web.texts(request)
     address = web.address(request)
 
-    def prove() -> str | tuple[str, str] | None:
+    def prove() -> str | tuple[str, self_service.ResetTicket] | None:
         owner = phone_owner(idp, number)
         ok = sms_codes.use(
             idp,
@@ -181,11 +186,17 @@ async def reset_code(
         if not ok or owner is None:
             return None
         with idp.database.reading() as session:
-            second = self_service.second_factor_for_reset(step_up.enrolled(session, owner))
+            available = step_up.enrolled(session, owner)
+        second = self_service.second_factor_for_reset(available)
         if second is None:
             return "refused"
-        ticket = self_service.ResetTicket(user_id=owner.id, browser=browser, second=second)
-        return self_service.start_reset(idp, ticket), second
+        ticket = self_service.ResetTicket(
+            user_id=owner.id,
+            browser=browser,
+            second=second,
+            recovery=self_service.recovery_for_reset(available),
+        )
+        return self_service.start_reset(idp, ticket), ticket
 
     proved = await run_in_threadpool(prove)
     if proved is None:
@@ -203,12 +214,62 @@ async def reset_code(
         )
     if isinstance(proved, str):  # only factors the reset page cannot check
         return _notice(request, t["reset_other_factor"], link="/account", error=True, status=400)
-    ticket, second = proved
+    token, held = proved
     return await run_in_threadpool(
         lambda: _reset_page(
-            request, idp, "reset_new.html", interaction=interaction, ticket=ticket, second=second
+            request,
+            idp,
+            "reset_new.html",
+            interaction=interaction,
+            ticket=token,
+            second=held.second,
+            recovery=held.recovery,
         )
     )
+
+
+def _reset_factor(
+    idp: IdentityProvider,
+    held: self_service.ResetTicket,
+    *,
+    totp_code: str,
+    recovery_code: str,
+    address: str,
+) -> step_up.Checked:
+    """Check the reset's second factor under its method's attempt limits: the authenticator
+    app's code, or — when the ticket allows it and no app code was typed — a recovery code
+    (spent, like at sign-in)."""
+    recovery = held.recovery and bool(recovery_code.strip()) and not totp_code.strip()
+
+    def verify() -> bool:
+        if recovery:
+            return spend_code(idp, user_id=held.user_id, code=recovery_code, address=address)
+        return code_matches(idp, user_id=held.user_id, code=totp_code)
+
+    return step_up.check_factor(
+        idp,
+        user_id=held.user_id,
+        method="recovery" if recovery else "totp",
+        address=address,
+        verify=verify,
+        details={"for": "password-reset"},
+    )
+
+
+def _check_failed(
+    request: Request,
+    checked: step_up.Checked,
+    *,
+    wrong: str,
+    page: Callable[[str, int], HTMLResponse],
+) -> HTMLResponse:
+    """``page(message, status)`` saying why a factor check failed: 429 with Retry-After
+    when its attempt limit refused or now locks it, else 400 with ``wrong``."""
+    if not checked.retry_after:
+        return page(wrong, 400)
+    locked = page(web.texts(request)["login_locked"].format(seconds=checked.retry_after), 429)
+    locked.headers["Retry-After"] = str(checked.retry_after)
+    return locked
 
 
 @router.post("/reset")
@@ -219,10 +280,12 @@ async def reset_submit(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     ticket: Annotated[str, Form(max_length=64)] = "",
     totp_code: Annotated[str, Form(max_length=16)] = "",
+    recovery_code: Annotated[str, Form(max_length=32)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Step 4: the second factor (when the person has one) and the new password; every
-    session of the person ends."""
+    """Step 4: the second factor (when the person has one: the authenticator app's code, or
+    one of their recovery codes in its place) and the new password; every session of the
+    person ends."""
     posted = await self_form(
         request, idp, purpose=RESET, csrf_token=csrf_token, interaction=interaction
     )
@@ -244,6 +307,7 @@ async def reset_submit(
             status=status,
             ticket=ticket,
             second=held.second,
+            recovery=held.recovery,
             error=error,
         )
 
@@ -252,32 +316,15 @@ async def reset_submit(
     except passwords.WeakPassword:
         return await run_in_threadpool(again, t["pw_weak"].format(length=passwords.MIN_LENGTH))
     if held.second == "totp":
-
-        def verify() -> bool:
-            with idp.database.transaction() as session:
-                used = totp.verify(
-                    session, data_keys=idp.data_keys, user_id=held.user_id, code=totp_code
-                )
-                return used is not None
-
         checked = await run_in_threadpool(
-            lambda: step_up.check_factor(
-                idp,
-                user_id=held.user_id,
-                method="totp",
-                address=address,
-                verify=verify,
-                details={"for": "password-reset"},
+            lambda: _reset_factor(
+                idp, held, totp_code=totp_code, recovery_code=recovery_code, address=address
             )
         )
         if not checked.ok:
-            if checked.retry_after:
-                page = await run_in_threadpool(
-                    again, t["login_locked"].format(seconds=checked.retry_after), 429
-                )
-                page.headers["Retry-After"] = str(checked.retry_after)
-                return page
-            return await run_in_threadpool(again, t["factor_failed"])
+            return await run_in_threadpool(
+                lambda: _check_failed(request, checked, wrong=t["factor_failed"], page=again)
+            )
     if not await run_in_threadpool(self_service.finish_reset, idp, ticket):
         return _notice(request, t["reset_expired"], link="/reset", error=True, status=400)
     await run_in_threadpool(
@@ -381,17 +428,14 @@ async def change_password(
         )
     )
     if not checked.ok:
-        if checked.retry_after:
-            page = _notice(
-                request,
-                t["login_locked"].format(seconds=checked.retry_after),
-                link="/account",
-                error=True,
-                status=429,
-            )
-            page.headers["Retry-After"] = str(checked.retry_after)
-            return page
-        return _notice(request, t["pw_current_wrong"], link="/account", error=True, status=400)
+        return _check_failed(
+            request,
+            checked,
+            wrong=t["pw_current_wrong"],
+            page=lambda message, status: _notice(
+                request, message, link="/account", error=True, status=status
+            ),
+        )
     try:
         await run_in_threadpool(
             lambda: self_service.set_password(

@@ -4,12 +4,14 @@ refused), password change on the account page, a new verified phone number."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from idp import assurance, repository
+from audit.models import AuditEntry
+from idp import assurance, recovery_codes, repository
 from idp.models import User
 from tests import factors, oidc, sms_provider
 from tests.idp import sms_world
@@ -199,6 +201,7 @@ def test_reset_asks_for_the_second_factor_too(app: TestClient, sms: sms_provider
     user_id = add_phone_person(oidc.domain_of(app), second_factor=True)
     page = _reset(app, sms)
     assert 'name="totp_code"' in page
+    assert 'name="recovery_code"' not in page  # no recovery codes to offer
     without = app.post("/reset", data={**form(page, "/reset"), "password": NEW_PASSWORD})
     assert without.status_code == 400
     done = app.post(
@@ -211,6 +214,64 @@ def test_reset_asks_for_the_second_factor_too(app: TestClient, sms: sms_provider
     )
     assert done.status_code == 200
     oidc.sign_in(browser(app), oidc.Request(), login="lisi", password=NEW_PASSWORD)
+
+
+def test_a_recovery_code_stands_in_for_a_lost_authenticator_once(
+    app: TestClient, sms: sms_provider.Provider
+) -> None:
+    domain = oidc.domain_of(app)
+    user_id = add_phone_person(domain, second_factor=True)
+    with domain.keys.database.transaction() as session:
+        codes = recovery_codes.generate(
+            session, data_keys=domain.data_keys, events=domain.audit, user_id=user_id, actor="t"
+        )
+    page = _reset(app, sms)
+    assert 'name="totp_code"' in page and 'name="recovery_code"' in page
+    fields = {**form(page, "/reset"), "password": NEW_PASSWORD}
+    wrong = app.post("/reset", data={**fields, "recovery_code": "AAAAA-AAAAA"})
+    assert wrong.status_code == 400 and 'name="recovery_code"' in wrong.text
+    done = app.post("/reset", data={**fields, "recovery_code": codes[0].lower()})
+    assert done.status_code == 200, done.text
+    oidc.sign_in(browser(app), oidc.Request(), login="lisi", password=NEW_PASSWORD)
+    with domain.keys.database.transaction() as session:
+        assert recovery_codes.remaining(session, user_id) == recovery_codes.COUNT - 1
+        assert not recovery_codes.use(  # spent: single use, like at sign-in
+            session, data_keys=domain.data_keys, user_id=user_id, code=codes[0]
+        )
+        entries = [
+            json.loads(e.leaf)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.index))
+        ]
+    failed = [e["details"] for e in entries if e["type"] == "login.factor_failed"]
+    assert failed == [failed[0]] and failed[0]["method"] == "recovery"
+    assert failed[0]["for"] == "password-reset"
+    used = [e for e in entries if e["type"] == "recovery_code.used"]
+    assert len(used) == 1 and used[0]["details"]["remaining"] == recovery_codes.COUNT - 1
+    assert "password.reset" in [e["type"] for e in entries]
+
+
+def test_the_recovery_code_attempts_of_a_reset_are_limited(
+    make_app: Callable[..., TestClient], sms: sms_provider.Provider
+) -> None:
+    client = make_app()
+    domain = oidc.domain_of(client)
+    user_id = add_phone_person(domain, second_factor=True)
+    with domain.keys.database.transaction() as session:
+        codes = recovery_codes.generate(
+            session, data_keys=domain.data_keys, events=domain.audit, user_id=user_id, actor="t"
+        )
+    page = _reset(client, sms)
+    fields = {**form(page, "/reset"), "password": NEW_PASSWORD}
+    statuses = [
+        client.post("/reset", data={**fields, "recovery_code": f"AAAAA-AAAA{c}"}).status_code
+        for c in "ABCDEFGHIJKL"
+    ]
+    assert statuses[0] == 400 and statuses[-1] == 429
+    locked = client.post("/reset", data={**fields, "recovery_code": codes[0]})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    assert 'name="recovery_code"' in locked.text
+    with domain.keys.database.reading() as session:  # refused before it was checked
+        assert recovery_codes.remaining(session, user_id) == recovery_codes.COUNT
 
 
 def test_reset_page_does_not_tell_whether_a_number_has_an_account(

@@ -41,6 +41,7 @@ TEXT = {
         "reset_intro": "输入账号已验证的手机号，我们会发送验证码。",
         "reset_next": "下一步",
         "reset_totp_intro": "您的账号开启了身份验证器，请同时输入其中的动态码。",
+        "reset_recovery_intro": "身份验证器丢失了？可改为输入一个恢复码（每个只能用一次）。",
         "reset_new_password": "新密码（至少 10 位，不能全是数字）",
         "reset_submit": "设置新密码",
         "reset_done": "密码已重置，所有设备上的登录均已退出。请用新密码登录。",
@@ -113,6 +114,8 @@ TEXT = {
         "reset_intro": "Enter your account's verified mobile number and we will text you a code.",
         "reset_next": "Next",
         "reset_totp_intro": "Your account uses an authenticator app: enter its code as well.",
+        "reset_recovery_intro": "Lost your authenticator app? Enter one of your recovery codes "
+        "instead (each code works once).",
         "reset_new_password": "New password (at least 10 characters, not only digits)",
         "reset_submit": "Set new password",
         "reset_done": "Your password was reset and you were signed out on every device. Sign "
