@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from core.store import Store
+from idp import user_agents
 
 LIFETIME = 120
 # How many QR codes one sign-in page (interaction) may ask for: each costs an audit entry.
@@ -136,7 +137,7 @@ class QrLogins:
             interaction=interaction,
             client_name=client_name[:100],
             address=address[:64],
-            device=describe_device(user_agent),
+            device=user_agents.summarise(user_agent).words(""),
             number=str(number),
             created_at=int(time.time()),
             choices=choices,
@@ -263,37 +264,3 @@ def _final_reason(state: str) -> str:
 
 def _encode(request: QrRequest) -> bytes:
     return json.dumps(asdict(request), separators=(",", ":")).encode()
-
-
-_BROWSERS = (
-    ("MicroMessenger/", "WeChat"),
-    ("AlipayClient/", "Alipay"),
-    ("Edg/", "Edge"),
-    ("EdgA/", "Edge"),
-    ("OPR/", "Opera"),
-    ("Firefox/", "Firefox"),
-    ("FxiOS/", "Firefox"),
-    ("CriOS/", "Chrome"),
-    ("HeadlessChrome/", "Chrome"),
-    ("Chrome/", "Chrome"),
-    ("Chromium/", "Chromium"),
-    ("Safari/", "Safari"),
-)
-_SYSTEMS = (
-    ("HarmonyOS", "HarmonyOS"),
-    ("Android", "Android"),
-    ("iPhone", "iOS"),
-    ("iPad", "iPadOS"),
-    ("Windows", "Windows"),
-    ("Mac OS X", "macOS"),
-    ("CrOS", "ChromeOS"),
-    ("Linux", "Linux"),
-)
-
-
-def describe_device(user_agent: str) -> str:
-    """A person-readable summary of a User-Agent header: browser and operating system
-    ("Chrome · Windows"); "" when neither is recognised."""
-    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
-    system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
-    return " · ".join(part for part in (browser, system) if part)

@@ -7,34 +7,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
+def _compiled(*named: tuple[str, str]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(pattern)) for name, pattern in named)
+
+
 # First match wins: browsers built on Chromium name Chrome too, so they come before it.
-_BROWSERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        ("WeChat", r"MicroMessenger/(\d+)"),
-        ("QQ Browser", r"QQBrowser/(\d+)"),
-        ("UC Browser", r"UCBrowser/(\d+)"),
-        ("Edge", r"Edg(?:e|A|iOS)?/(\d+)"),
-        ("Opera", r"OPR/(\d+)"),
-        ("Firefox", r"(?:Firefox|FxiOS)/(\d+)"),
-        ("Headless Chrome", r"HeadlessChrome/(\d+)"),
-        ("Chrome", r"(?:Chrome|CriOS)/(\d+)"),
-        ("Safari", r"Version/(\d+)[\d.]* (?:Mobile/\S+ )?Safari/"),
-        ("curl", r"^curl/(\d+)"),
-        ("Python", r"python-(?:httpx|requests)/(\d+)"),
-    )
+_BROWSERS = _compiled(
+    ("WeChat", r"MicroMessenger/(\d+)"),
+    ("Alipay", r"AlipayClient/(\d+)"),
+    ("QQ Browser", r"QQBrowser/(\d+)"),
+    ("UC Browser", r"UCBrowser/(\d+)"),
+    ("Edge", r"Edg(?:e|A|iOS)?/(\d+)"),
+    ("Opera", r"OPR/(\d+)"),
+    ("Firefox", r"(?:Firefox|FxiOS)/(\d+)"),
+    ("Headless Chrome", r"HeadlessChrome/(\d+)"),
+    ("Chrome", r"(?:Chrome|CriOS)/(\d+)"),
+    ("Safari", r"Version/(\d+)[\d.]* (?:Mobile/\S+ )?Safari/"),
+    ("curl", r"^curl/(\d+)"),
+    ("Python", r"python-(?:httpx|requests)/(\d+)"),
 )
-_SYSTEMS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        ("HarmonyOS", r"HarmonyOS|OpenHarmony"),
-        ("Android", r"Android"),
-        ("iOS", r"iPhone|iPad|iPod"),
-        ("Windows", r"Windows"),
-        ("ChromeOS", r"CrOS"),
-        ("macOS", r"Mac OS X|Macintosh"),
-        ("Linux", r"Linux|X11"),
-    )
+_SYSTEMS = _compiled(
+    ("HarmonyOS", r"HarmonyOS|OpenHarmony"),
+    ("Android", r"Android"),
+    ("iOS", r"iPhone|iPad|iPod"),
+    ("Windows", r"Windows"),
+    ("ChromeOS", r"CrOS"),
+    ("macOS", r"Mac OS X|Macintosh"),
+    ("Linux", r"Linux|X11"),
 )
 
 

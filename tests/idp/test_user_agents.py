@@ -42,6 +42,11 @@ CASES = [
         "(KHTML, like Gecko) Chrome/99.0.4844.88 Mobile Safari/537.36",
         "Chrome 99 · HarmonyOS",
     ),
+    (
+        "Mozilla/5.0 (Linux; U; Android 13; zh-CN; V2241A) AppleWebKit/537.36 (KHTML, like "
+        "Gecko) Version/4.0 Chrome/101.0.4951.61 Mobile Safari/537.36 AlipayClient/10.5.86.8000",
+        "Alipay 10 · Android",
+    ),
     ("curl/8.5.0", "curl 8"),
     ("testclient", "?"),
     ("", "?"),
