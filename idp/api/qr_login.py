@@ -18,8 +18,9 @@ from core.csrf import BROWSER_COOKIE
 from core.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 from idp import repository
 from idp.api import page_parts, web
-from idp.api.authorize import _bad_form, _expired, _interaction, _login_form, _resume
+from idp.api.authorize import _bad_form, _expired, _interaction, _login_form
 from idp.api.deps import IdpDep
+from idp.api.signed_in import carry_on
 from idp.interactions import Interaction
 from idp.login import Opened, open_session
 from idp.qr_login import QrError, QrLogins, QrRequest
@@ -211,15 +212,7 @@ async def qr_finish(
     if isinstance(opened, str):
         message = web.texts(request)[f"qr_failed_{opened}"]
         return await run_in_threadpool(_login_form, request, idp, found, "", message, 400)
-    found.login_at = opened.session.auth_time
-    idp.interactions.save(found)
-    response = await _resume(request, idp, found, opened.handle)
-    web.set_sso_cookie(response, idp, opened.handle)
-    if opened.ended is not None:
-        from idp.api.logout import propagate
-
-        await propagate(idp, opened.ended, reason="replaced", response=response)
-    return response
+    return await carry_on(request, idp, found, opened)
 
 
 # --- the phone -------------------------------------------------------------------------------

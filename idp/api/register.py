@@ -20,9 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from core.api.browser import browser_id
 from idp import accounts, passwords, self_service, sms_codes
 from idp.api import page_parts, web
-from idp.api.authorize import _bad_form, _expired, _interaction, _resume
+from idp.api.authorize import _bad_form, _expired, _interaction
 from idp.api.code_delivery import Recipient, code_text, send_code
 from idp.api.deps import IdpDep
+from idp.api.signed_in import carry_on
 from idp.interactions import Interaction
 from idp.login import open_session
 from idp.models import User
@@ -253,15 +254,4 @@ async def register_submit(
             details={"registered": True},
         )
     )
-    if found is not None:
-        found.login_at = opened.session.auth_time
-        idp.interactions.save(found)
-        response = await _resume(request, idp, found, opened.handle)
-    else:
-        response = web.see_other("/account")
-    web.set_sso_cookie(response, idp, opened.handle)
-    if opened.ended is not None:
-        from idp.api.logout import propagate
-
-        await propagate(idp, opened.ended, reason="replaced", response=response)
-    return response
+    return await carry_on(request, idp, found, opened)

@@ -20,9 +20,10 @@ from core.i18n import beijing_time, pick_language
 from core.settings import Mode
 from idp import repository, sms_codes, step_up
 from idp.api import page_parts, web
-from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page, _resume
+from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page
 from idp.api.code_delivery import phone_owner, send_code, send_now
 from idp.api.deps import IdpDep
+from idp.api.signed_in import carry_on
 from idp.api.step_up import PURPOSE as FACTOR_PURPOSE
 from idp.api.step_up import factor_failed, factor_form
 from idp.api.step_up_method import prove
@@ -186,15 +187,7 @@ async def login_sms_submit(
             handle=request.cookies.get(SSO_COOKIE),
         )
     )
-    found.login_at = opened.session.auth_time
-    idp.interactions.save(found)
-    response = await _resume(request, idp, found, opened.handle)
-    web.set_sso_cookie(response, idp, opened.handle)
-    if opened.ended is not None:
-        from idp.api.logout import propagate
-
-        await propagate(idp, opened.ended, reason="replaced", response=response)
-    return response
+    return await carry_on(request, idp, found, opened)
 
 
 # --- the code as a step-up method ----------------------------------------------------------
