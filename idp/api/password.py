@@ -71,6 +71,11 @@ def _notice(
     )
 
 
+def _account_error(request: Request, message: str, *, status: int) -> HTMLResponse:
+    """What went wrong with a form of the account page, and the way back to it."""
+    return _notice(request, message, link="/account", error=True, status=status)
+
+
 # --- reset --------------------------------------------------------------------------------
 
 
@@ -213,7 +218,7 @@ async def reset_code(
             )
         )
     if isinstance(proved, str):  # only factors the reset page cannot check
-        return _notice(request, t["reset_other_factor"], link="/account", error=True, status=400)
+        return _account_error(request, t["reset_other_factor"], status=400)
     token, held = proved
     return await run_in_threadpool(
         lambda: _reset_page(
@@ -432,9 +437,7 @@ async def change_password(
             request,
             checked,
             wrong=t["pw_current_wrong"],
-            page=lambda message, status: _notice(
-                request, message, link="/account", error=True, status=status
-            ),
+            page=lambda message, status: _account_error(request, message, status=status),
         )
     try:
         await run_in_threadpool(
@@ -444,7 +447,7 @@ async def change_password(
         )
     except passwords.WeakPassword:
         message = t["pw_weak"].format(length=passwords.MIN_LENGTH)
-        return _notice(request, message, link="/account", error=True, status=400)
+        return _account_error(request, message, status=400)
     response = _notice(request, t["pw_changed"], link="/account")
     await end_sessions(idp, user.id, response, keep=sso.sid, reason="password-changed")
     return response
@@ -466,7 +469,7 @@ async def phone_send(
     number = sms_codes.normalise_phone(phone)
     browser = request.cookies.get(BROWSER_COOKIE) or ""
     if number is None or idp.sms is None:
-        return _notice(request, t["sms_bad_phone"], link="/account", error=True, status=400)
+        return _account_error(request, t["sms_bad_phone"], status=400)
     address = web.address(request)
 
     outcome = await run_in_threadpool(
@@ -481,10 +484,10 @@ async def phone_send(
         )
     )
     if isinstance(outcome, sms_codes.Refused):
-        page = _notice(request, wait_message(request, outcome), link="/account", error=True)
+        page = _account_error(request, wait_message(request, outcome), status=200)
         return refused_page(page, outcome)
     if not outcome:
-        return _notice(request, t["sms_unavailable"], link="/account", error=True, status=503)
+        return _account_error(request, t["sms_unavailable"], status=503)
     return web.render(
         request,
         "account_phone_code.html",
@@ -535,5 +538,5 @@ async def phone_submit(
 
     problem = await run_in_threadpool(change)
     if problem is not None:
-        return _notice(request, problem, link="/account", error=True, status=400)
+        return _account_error(request, problem, status=400)
     return _notice(request, t["phone_changed"], link="/account")
