@@ -12,6 +12,7 @@ them (``Cache-Control: no-store``, like every IdP page).
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -202,6 +203,19 @@ async def confirm_totp(
     return _show_codes(request, codes) if codes else _back("enrolled")
 
 
+async def _change_one(
+    idp: IdentityProvider, change: Callable[[Session], object | None], *, notice: str
+) -> Response:
+    """Run ``change`` on one of the person's authenticators (in a transaction; None: not
+    theirs, or gone) and go back to the account page saying how it went."""
+
+    def run() -> bool:
+        with idp.database.transaction() as session:
+            return change(session) is not None
+
+    return _back(notice if await run_in_threadpool(run) else "not_found")
+
+
 @router.post("/account/factors/{authenticator_id}/rename")
 async def rename(
     request: Request,
@@ -215,20 +229,18 @@ async def rename(
     if isinstance(allowed, Response):
         return allowed
     _, user, _ = allowed
-
-    def run() -> bool:
-        with idp.database.transaction() as session:
-            done = factors.rename(
-                session,
-                events=idp.events,
-                user_id=user.id,
-                authenticator_id=authenticator_id[:32],
-                name=name,
-                actor=user.id,
-            )
-            return done is not None
-
-    return _back("renamed" if await run_in_threadpool(run) else "not_found")
+    return await _change_one(
+        idp,
+        lambda session: factors.rename(
+            session,
+            events=idp.events,
+            user_id=user.id,
+            authenticator_id=authenticator_id[:32],
+            name=name,
+            actor=user.id,
+        ),
+        notice="renamed",
+    )
 
 
 @router.post("/account/factors/{authenticator_id}/remove")
@@ -243,19 +255,17 @@ async def remove(
     if isinstance(allowed, Response):
         return allowed
     _, user, _ = allowed
-
-    def run() -> bool:
-        with idp.database.transaction() as session:
-            done = factors.remove(
-                session,
-                events=idp.events,
-                user_id=user.id,
-                authenticator_id=authenticator_id[:32],
-                actor=user.id,
-            )
-            return done is not None
-
-    return _back("removed" if await run_in_threadpool(run) else "not_found")
+    return await _change_one(
+        idp,
+        lambda session: factors.remove(
+            session,
+            events=idp.events,
+            user_id=user.id,
+            authenticator_id=authenticator_id[:32],
+            actor=user.id,
+        ),
+        notice="removed",
+    )
 
 
 @router.post("/account/recovery-codes")

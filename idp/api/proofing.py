@@ -10,6 +10,7 @@ name, nor raise it to a level that opens services a password alone would not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -97,7 +98,18 @@ async def _session(request: Request, idp: IdentityProvider, csrf_token: str | No
     return sso
 
 
-def _done(outcome: proofing.Outcome) -> Response:
+async def _check(
+    request: Request,
+    idp: IdentityProvider,
+    csrf_token: str,
+    check: Callable[[str, str], proofing.Outcome],
+) -> Response:
+    """Run ``check(user id, client address)`` for the session's person (when the session
+    may, see :func:`_session`) and go back to the account page with its outcome."""
+    sso = await _session(request, idp, csrf_token)
+    if isinstance(sso, Response):
+        return sso
+    outcome = await run_in_threadpool(check, sso.user_id, web.address(request))
     hours = f"&hours={max(1, round(outcome.retry_after / 3600))}" if outcome.retry_after else ""
     return web.see_other(f"/account?proofing={outcome.status}{hours}#proofing")
 
@@ -111,19 +123,14 @@ async def real_name(
     national_id: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     """Level 1 → 2: the authority confirms the name and identity number."""
-    sso = await _session(request, idp, csrf_token)
-    if isinstance(sso, Response):
-        return sso
-    outcome = await run_in_threadpool(
-        lambda: proofing.check_real_name(
-            idp,
-            user_id=sso.user_id,
-            name=name,
-            national_id=national_id,
-            address=web.address(request),
-        )
+    return await _check(
+        request,
+        idp,
+        csrf_token,
+        lambda user_id, address: proofing.check_real_name(
+            idp, user_id=user_id, name=name, national_id=national_id, address=address
+        ),
     )
-    return _done(outcome)
 
 
 @router.get("/account/proofing/face")
@@ -159,12 +166,11 @@ async def face(
     liveness_token: Annotated[str, Form(max_length=4096)] = "",
 ) -> Response:
     """Level 2 → 3: the face-check service confirms a live person holding the identity."""
-    sso = await _session(request, idp, csrf_token)
-    if isinstance(sso, Response):
-        return sso
-    outcome = await run_in_threadpool(
-        lambda: proofing.check_face(
-            idp, user_id=sso.user_id, liveness_token=liveness_token, address=web.address(request)
-        )
+    return await _check(
+        request,
+        idp,
+        csrf_token,
+        lambda user_id, address: proofing.check_face(
+            idp, user_id=user_id, liveness_token=liveness_token, address=address
+        ),
     )
-    return _done(outcome)
