@@ -216,15 +216,22 @@ def test_reset_asks_for_the_second_factor_too(app: TestClient, sms: sms_provider
     oidc.sign_in(browser(app), oidc.Request(), login="lisi", password=NEW_PASSWORD)
 
 
-def test_a_recovery_code_stands_in_for_a_lost_authenticator_once(
-    app: TestClient, sms: sms_provider.Provider
-) -> None:
-    domain = oidc.domain_of(app)
+def _with_recovery_codes(client: TestClient) -> tuple[str, list[str]]:
+    """A person with a phone, an authenticator app and recovery codes: (id, the codes)."""
+    domain = oidc.domain_of(client)
     user_id = add_phone_person(domain, second_factor=True)
     with domain.keys.database.transaction() as session:
         codes = recovery_codes.generate(
             session, data_keys=domain.data_keys, events=domain.audit, user_id=user_id, actor="t"
         )
+    return user_id, codes
+
+
+def test_a_recovery_code_stands_in_for_a_lost_authenticator_once(
+    app: TestClient, sms: sms_provider.Provider
+) -> None:
+    domain = oidc.domain_of(app)
+    user_id, codes = _with_recovery_codes(app)
     page = _reset(app, sms)
     assert 'name="totp_code"' in page and 'name="recovery_code"' in page
     fields = {**form(page, "/reset"), "password": NEW_PASSWORD}
@@ -251,15 +258,10 @@ def test_a_recovery_code_stands_in_for_a_lost_authenticator_once(
 
 
 def test_the_recovery_code_attempts_of_a_reset_are_limited(
-    make_app: Callable[..., TestClient], sms: sms_provider.Provider
+    app: TestClient, sms: sms_provider.Provider
 ) -> None:
-    client = make_app()
-    domain = oidc.domain_of(client)
-    user_id = add_phone_person(domain, second_factor=True)
-    with domain.keys.database.transaction() as session:
-        codes = recovery_codes.generate(
-            session, data_keys=domain.data_keys, events=domain.audit, user_id=user_id, actor="t"
-        )
+    client, domain = app, oidc.domain_of(app)
+    user_id, codes = _with_recovery_codes(app)
     page = _reset(client, sms)
     fields = {**form(page, "/reset"), "password": NEW_PASSWORD}
     statuses = [
