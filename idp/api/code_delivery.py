@@ -40,6 +40,25 @@ def phone_owner(idp: IdentityProvider, phone: str) -> User | None:
     return user
 
 
+def code_owner(
+    idp: IdentityProvider, *, phone: str, purpose: str, browser: str, code: str, address: str
+) -> User | None:
+    """The account whose verified phone ``code`` was sent to, when the code is right (it is
+    spent then); None otherwise. The code is checked whether or not the number has such an
+    account, so neither the answer nor its timing tells."""
+    owner = phone_owner(idp, phone)
+    ok = sms_codes.use(
+        idp,
+        phone=phone,
+        purpose=purpose,
+        browser=browser,
+        code=code,
+        user_id=owner.id if owner is not None else None,
+        address=address,
+    )
+    return owner if ok else None
+
+
 def refused_page(page: HTMLResponse, refused: sms_codes.Refused) -> HTMLResponse:
     """``page`` as a 429 with Retry-After (the page says how long to wait)."""
     page.status_code = 429

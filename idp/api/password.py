@@ -27,7 +27,7 @@ from core.csrf import BROWSER_COOKIE
 from idp import accounts, passwords, repository, self_service, sms_codes, step_up
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form
-from idp.api.code_delivery import phone_owner, refused_page, send_code, send_now, wait_message
+from idp.api.code_delivery import code_owner, refused_page, send_code, send_now, wait_message
 from idp.api.deps import IdpDep
 from idp.api.logout import propagate
 from idp.api.recovery import spend_code
@@ -178,17 +178,10 @@ async def reset_code(
     address = web.address(request)
 
     def prove() -> str | tuple[str, self_service.ResetTicket] | None:
-        owner = phone_owner(idp, number)
-        ok = sms_codes.use(
-            idp,
-            phone=number,
-            purpose="reset",
-            browser=browser,
-            code=code,
-            user_id=owner.id if owner is not None else None,
-            address=address,
+        owner = code_owner(
+            idp, phone=number, purpose="reset", browser=browser, code=code, address=address
         )
-        if not ok or owner is None:
+        if owner is None:
             return None
         with idp.database.reading() as session:
             available = step_up.enrolled(session, owner)

@@ -21,7 +21,7 @@ from core.settings import Mode
 from idp import repository, sms_codes, step_up
 from idp.api import page_parts, web
 from idp.api.authorize import _bad_form, _expired, _interaction, _interaction_page
-from idp.api.code_delivery import phone_owner, send_code, send_now
+from idp.api.code_delivery import code_owner, send_code, send_now
 from idp.api.deps import IdpDep
 from idp.api.signed_in import carry_on
 from idp.api.step_up import PURPOSE as FACTOR_PURPOSE
@@ -29,7 +29,6 @@ from idp.api.step_up import factor_failed, factor_form
 from idp.api.step_up_method import prove
 from idp.interactions import Interaction
 from idp.login import open_session
-from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
 from idp.sessions import SsoSession
@@ -151,20 +150,11 @@ async def login_sms_submit(
     address = web.address(request)
     user_agent = request.headers.get("user-agent", "")
 
-    def verify() -> User | None:
-        owner = phone_owner(idp, number)
-        ok = sms_codes.use(
-            idp,
-            phone=number,
-            purpose="login",
-            browser=found.browser,
-            code=code,
-            user_id=owner.id if owner is not None else None,
-            address=address,
+    user = await run_in_threadpool(
+        lambda: code_owner(
+            idp, phone=number, purpose="login", browser=found.browser, code=code, address=address
         )
-        return owner if ok else None
-
-    user = await run_in_threadpool(verify)
+    )
     if user is None:
         return await run_in_threadpool(
             lambda: _login_page(
