@@ -19,12 +19,12 @@ from sqlalchemy import text
 from core.database import Base, Database
 from core.settings import Settings, load_settings
 from core.store import Store, create_store
-from tests import backends, warm_keys
+from tests import backends, remembered_hashes, warm_keys
 from tongxing import create_app, migrate
 from tongxing.composition import build_domain
 
 _unavailable: dict[str, str] = {}
-warm_keys.remember_kek_derivations()
+remembered_hashes.install()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -10,22 +10,18 @@ settings use it unless a test chooses another, which creates a hierarchy of its 
 custody opens them exactly as it opens any installation's. Settings that shape the hierarchy
 (issuer, names, algorithm) are part of the snapshot's identity; keys in an HSM are never
 snapshotted (the token's objects live outside the database).
-
-The KEK's scrypt derivation is remembered per (secret, salt, parameters) in this process
-only: the same inputs give the same key, and a wrong secret still derives (and fails) for real.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Table, func, select, text
 
 from core.database import Base, Database
 from core.settings import Settings
-from keys import envelope
 from keys.runtime import KeyServices
 
 # One key-encryption key per test process: the snapshot's keys are sealed under it.
@@ -105,27 +101,3 @@ def _restore(database: Database, snapshot: Snapshot) -> None:
             if table.name == "audit_head":
                 connection.execute(table.delete())
             connection.execute(table.insert(), rows)
-
-
-class _RememberedScrypt:
-    """``cryptography``'s Scrypt, remembering what it derived for the same inputs."""
-
-    _derived: ClassVar[dict[tuple[bytes, int, int, int, int, bytes], bytes]] = {}
-
-    def __init__(self, *, salt: bytes, length: int, n: int, r: int, p: int) -> None:
-        self._inputs = (salt, length, n, r, p)
-
-    def derive(self, secret: bytes) -> bytes:
-        key = (*self._inputs, hashlib.sha256(secret).digest())
-        if key not in self._derived:
-            salt, length, n, r, p = self._inputs
-            self._derived[key] = _SCRYPT(salt=salt, length=length, n=n, r=r, p=p).derive(secret)
-        return self._derived[key]
-
-
-_SCRYPT = envelope.Scrypt
-
-
-def remember_kek_derivations() -> None:
-    """Install the remembering Scrypt in ``keys.envelope`` (this test process only)."""
-    envelope.Scrypt = _RememberedScrypt  # type: ignore[misc,assignment]

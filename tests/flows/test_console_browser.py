@@ -4,76 +4,21 @@ the auditor pinned. No console errors, zh-CN and English."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests import backends, demo_codes
-from tests.processes import Server, running_server
+from tests import demo_codes
+from tests.browser import OpenChromium, console_errors
+from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
 Browser = webdriver.Chrome
-
-
-def _binaries() -> tuple[str, str]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        if backends.IN_CI:
-            raise RuntimeError("chromium and chromium-driver (Debian) are required in CI")
-        pytest.skip("chromium / chromedriver not installed (Debian chromium chromium-driver)")
-    return chromium, driver
-
-
-@pytest.fixture
-def profiles(tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
-    """Opens browsers with profiles of their own (separate cookies and localStorage)."""
-    chromium, driver = _binaries()
-    opened: list[Browser] = []
-
-    def open_profile(name: str, lang: str = "zh-CN") -> Browser:
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / name}",
-            f"--lang={lang}",
-            "--window-size=1280,900",
-        ):
-            options.add_argument(flag)
-        options.add_experimental_option("prefs", {"intl.accept_languages": lang})
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(executable_path=driver, log_output=str(tmp_path / f"{name}.log"))
-        instance = webdriver.Chrome(options=options, service=service)  # stops by its own PIDs
-        opened.append(instance)
-        return instance
-
-    try:
-        yield open_profile
-    finally:
-        for instance in opened:
-            instance.quit()
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    with running_server("demo", env={}, cwd=tmp_path) as server:
-        yield server
-
-
-def console_errors(browser: Browser) -> list[str]:
-    """SEVERE entries of the browser console (CSP violations, script errors, 4xx/5xx)."""
-    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def wait(browser: Browser, check: Callable[[Browser], object], seconds: float = 20) -> object:
@@ -123,12 +68,10 @@ def checked(browser: Browser) -> int:
     return int(browser.find_element(By.ID, "audit-browser").get_attribute("data-verified") or 0)
 
 
-def test_the_auditor_verifies_entries_in_the_browser(
-    profiles: Callable[..., Browser], demo: Server
-) -> None:
+def test_the_auditor_verifies_entries_in_the_browser(chromium: OpenChromium, demo: Server) -> None:
     base = demo.base_url
     key = httpx.get(f"{base}/audit/v1/key").json()
-    auditor = profiles("auditor")
+    auditor = chromium("auditor")
     sign_in(auditor, base, "auditor")
     assert "审计日志" in auditor.find_element(By.TAG_NAME, "header").text
     auditor.get(f"{base}/admin/audit")
@@ -144,7 +87,7 @@ def test_the_auditor_verifies_entries_in_the_browser(
     assert not console_errors(auditor)
 
     # A key that is not the log's: the checkpoint is refused, nothing counts as verified.
-    other = profiles("other")
+    other = chromium("other")
     sign_in(other, base, "auditor")
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -173,15 +116,13 @@ def _submit(browser: Browser, selector: str) -> None:
     assert not errors, errors[0].text
 
 
-def test_walk_apply_approve_grant_seal_and_audit(
-    profiles: Callable[..., Browser], demo: Server
-) -> None:
+def test_walk_apply_approve_grant_seal_and_audit(chromium: OpenChromium, demo: Server) -> None:
     """The issue's proof: an organisation administrator applies for a seal, the security
     administrator approves, the system administrator asks for and the organisation
     administrator approves a grant for the demo certificate system, which seals the demo permit; the auditor finds all four events
     with their proofs checked in the browser."""
     base = demo.base_url
-    officer = profiles("officer")
+    officer = chromium("officer")
     sign_in(officer, base, "officer", organisation="通行市住房和城乡建设局")
     officer.get(f"{base}/admin/seal-applications")
     officer.find_element(By.CSS_SELECTOR, "#seal-type option[value=certificate]").click()
@@ -191,7 +132,7 @@ def test_walk_apply_approve_grant_seal_and_audit(
     application_id = filed.get_attribute("id")
     assert not officer.find_elements(By.CSS_SELECTOR, f"[id='{application_id}'] .approve")
 
-    other = profiles("security")
+    other = chromium("security")
     sign_in(other, base, "secadmin")
     other.get(f"{base}/admin/seal-applications")
     _submit(other, f"[id='{application_id}'] button.approve")
@@ -291,14 +232,12 @@ def _href(browser: Browser, selector: str) -> str:
     return str(browser.find_element(By.CSS_SELECTOR, selector).get_attribute("href"))
 
 
-def test_every_console_page_in_both_languages(
-    profiles: Callable[..., Browser], demo: Server
-) -> None:
+def test_every_console_page_in_both_languages(chromium: OpenChromium, demo: Server) -> None:
     """Each screen opened by its role, in zh-CN at 1280 px and in English at phone width,
     with no browser console errors (strict CSP: no inline script or style)."""
     base = demo.base_url
     history = f"{base}/admin/seals/seal_demo_approval/history"
-    system = profiles("system")
+    system = chromium("system")
     sign_in(system, base, "sysadmin")
     system.get(f"{base}/admin/people")
     person = _href(system, "#people tr[data-username=officer] a")
@@ -319,13 +258,13 @@ def test_every_console_page_in_both_languages(
             ],
         )
     ]
-    security = profiles("security")
+    security = chromium("security")
     sign_in(security, base, "secadmin")
     visits.append((security, [f"{base}/admin/keys", f"{base}/admin/", person]))
-    auditor = profiles("auditor")
+    auditor = chromium("auditor")
     sign_in(auditor, base, "auditor")
     visits.append((auditor, [f"{base}/admin/", history]))
-    officer = profiles("officer")
+    officer = chromium("officer")
     sign_in(officer, base, "officer", organisation="通行市住房和城乡建设局")
     visits.append(
         (

@@ -8,27 +8,18 @@ origin."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from idp import totp
-from tests.flows.test_browser import _binaries, _console_errors
-from tests.processes import Server, clean_env, free_port, wait_ready
-from tongxing.demo_data import DEMO_PASSWORD, totp_secret
+from tests import demo_codes
+from tests.browser import OpenChromium, add_passkey_authenticator, console_errors, text_of
+from tests.processes import Server
+from tongxing.demo_data import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
-# A loaded CI machine has been seen taking most of a minute to import and start the demo.
-READY_SECONDS = 180
 
 WORDS = {
     "zh-CN": {"sign_in": "使用通行密钥登录", "add": "添加通行密钥", "use": "使用通行密钥"},
@@ -42,72 +33,15 @@ def lang(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def browser(tmp_path: Path, lang: str) -> Iterator[webdriver.Chrome]:
-    chromium, driver = _binaries()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--lang={lang}",
-    ):
-        options.add_argument(flag)
-    accept = "zh-CN,zh" if lang == "zh-CN" else "en-GB,en"
-    options.add_experimental_option("prefs", {"intl.accept_languages": accept})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=driver, log_output=str(tmp_path / "chromedriver.log"))
-    instance = webdriver.Chrome(options=options, service=service)  # stops by its own PIDs
-    try:
-        instance.execute_cdp_cmd("WebAuthn.enable", {})
-        instance.execute_cdp_cmd(
-            "WebAuthn.addVirtualAuthenticator",
-            {
-                "options": {
-                    "protocol": "ctap2",
-                    "transport": "internal",
-                    "hasResidentKey": True,
-                    "hasUserVerification": True,
-                    "isUserVerified": True,
-                }
-            },
-        )
-        yield instance
-    finally:
-        instance.quit()
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    """The demo at http://localhost:PORT (its issuer), listening on 127.0.0.1."""
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    env = clean_env({"TONGXING_ISSUER": f"http://localhost:{port}"})
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tongxing", "demo", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log=log)
-    try:
-        wait_ready(server, timeout=READY_SECONDS)
-        server.base_url = f"http://localhost:{port}"
-        yield server
-    finally:
-        server.stop()
+def browser(chromium: OpenChromium, lang: str) -> webdriver.Chrome:
+    """Chromium in ``lang`` with a virtual platform authenticator."""
+    instance = chromium("browser", lang)
+    add_passkey_authenticator(instance)
+    return instance
 
 
 def _wait(browser: webdriver.Chrome, element_id: str) -> str:
-    element = WebDriverWait(browser, 20).until(
-        expected_conditions.visibility_of_element_located((By.ID, element_id))
-    )
-    return str(element.text)
+    return text_of(browser, element_id, visible=True)
 
 
 def _click(browser: webdriver.Chrome, element_id: str) -> None:
@@ -147,7 +81,7 @@ def test_add_a_passkey_sign_in_without_a_password_and_step_up(
     _click(browser, "passkey-add")
     _wait(browser, "factor-totp")
     assert "/account/verify" in browser.current_url or "/login/factor" in browser.current_url
-    code = totp.code_at(totp_secret("citizen"), totp.step_of(time.time()))
+    code = demo_codes.code("citizen", demo=base)
     browser.find_element(By.ID, "factor-totp").send_keys(code)
     browser.find_element(By.CSS_SELECTOR, "#method-totp button[type=submit]").click()
     WebDriverWait(browser, 20).until(expected_conditions.url_to_be(f"{base}/account"))
@@ -179,4 +113,4 @@ def test_add_a_passkey_sign_in_without_a_password_and_step_up(
     WebDriverWait(browser, 20).until(expected_conditions.url_to_be(f"{base}/account"))
     _wait(browser, "passkey-add")
     assert not browser.find_elements(By.ID, "passkey-verify-first")
-    assert not _console_errors(browser)
+    assert not console_errors(browser)

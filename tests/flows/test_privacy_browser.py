@@ -5,9 +5,6 @@ the session; no console errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -15,19 +12,11 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests import demo_codes
-from tests.flows.test_browser import _console_errors, _text, browser  # noqa: F401
-from tests.processes import Server, running_server
+from tests.browser import console_errors, text_of
+from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    """The demo on a free port (its first start creates keys and seeds people: on a loaded
-    shared machine that has taken over a minute)."""
-    with running_server("demo", env={}, cwd=tmp_path, ready_timeout=240) as server:
-        yield server
 
 
 def _main(chrome: webdriver.Chrome) -> str:
@@ -35,7 +24,7 @@ def _main(chrome: webdriver.Chrome) -> str:
 
 
 def test_history_consent_withdrawal_and_deletion(
-    browser: webdriver.Chrome,  # noqa: F811
+    browser: webdriver.Chrome,
     demo: Server,
 ) -> None:
     base = demo.base_url
@@ -44,10 +33,10 @@ def test_history_consent_withdrawal_and_deletion(
     browser.find_element(By.ID, "login").send_keys("citizen")
     browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert _text(browser, "who") == "张三"
+    assert text_of(browser, "who") == "张三"
 
     browser.get(f"{base}/account")
-    _text(browser, "sign-in-history")
+    text_of(browser, "sign-in-history")
     page = _main(browser)
     assert "最近的登录记录" in page and "登录 · 密码 · " in page
     assert "Headless Chrome" in page and "Linux" in page and "北京时间" in page
@@ -58,10 +47,10 @@ def test_history_consent_withdrawal_and_deletion(
     browser.find_element(
         By.XPATH, "//input[@name='client_id'][@value='demo-permits']/following-sibling::button"
     ).click()
-    _text(browser, "sign-in-history")
+    text_of(browser, "sign-in-history")
     assert "施工许可" not in _main(browser)
     browser.get(f"{base}/demo/apps/permits/")
-    _text(browser, "sign-in")
+    text_of(browser, "sign-in")
 
     browser.get(f"{base}/account?lang=en")
     page = _main(browser)
@@ -79,11 +68,11 @@ def test_history_consent_withdrawal_and_deletion(
     assert not browser.find_elements(By.ID, "privacy-delete-submit")
     form.find_element(By.NAME, "code").send_keys(demo_codes.code("citizen", demo=base))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "Delete my account" in _text(browser, "privacy-delete-submit")
+    assert "Delete my account" in text_of(browser, "privacy-delete-submit")
     browser.find_element(By.ID, "privacy-confirm").click()
     browser.find_element(By.ID, "privacy-delete-submit").click()
-    assert "personal information is deleted after" in _text(browser, "privacy-deleted")
-    assert not _console_errors(browser)
+    assert "personal information is deleted after" in text_of(browser, "privacy-deleted")
+    assert not console_errors(browser)
     browser.get(f"{base}/account")  # signed out: 401, the page asks to sign in
     assert "sign-in-history" not in browser.page_source
-    assert all("401" in error for error in _console_errors(browser))
+    assert all("401" in error for error in console_errors(browser))
