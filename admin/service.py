@@ -22,6 +22,7 @@ from admin.errors import Forbidden, SecondPersonNeeded
 from core.database import Database
 from core.events import EventRecorder
 from core.settings import Settings
+from idp.runtime import IdentityProvider
 from keys.data_keys import DataKeys
 from keys.runtime import KeyServices
 
@@ -30,13 +31,15 @@ log = logging.getLogger("tongxing.admin")
 
 @dataclass
 class Administration:
-    """What administrative acts need: the database, the audit log, keys and settings."""
+    """What administrative acts need: the database, the audit log, keys and settings, and the
+    identity provider whose sessions and grants some acts end (e.g. a reset of factors)."""
 
     settings: Settings
     database: Database
     events: EventRecorder
     keys: KeyServices
     data_keys: DataKeys
+    identity: IdentityProvider
 
     @contextmanager
     def acting(self, actor: Actor, action: str) -> Iterator[Session]:

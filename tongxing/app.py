@@ -31,6 +31,7 @@ from admin.api import seal_applications as admin_seal_applications
 from admin.api import seals as admin_seals
 from admin.console import registration as console_registration
 from admin.console import routes as console_routes
+from admin.service import Administration
 from audit.api import routes as audit_routes
 from core.api import health, ops
 from core.cluster import HEARTBEAT_SECONDS, Membership
@@ -103,10 +104,11 @@ def create_app(settings: Settings) -> FastAPI:
     settings = preflight.prepare_settings(settings)
     services, domain = build_services(settings)
     idp = build_identity_provider(domain=domain, store=services.store)
+    administration = build_administration(domain=domain, identity=idp)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_start, services, domain)
+        await run_in_threadpool(_start, services, domain, administration)
         tasks = [
             asyncio.create_task(_heartbeat(services.membership)),
             asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
@@ -150,7 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
         domain.tokens,
         idp,
         build_sealing_service(domain=domain, store=services.store),
-        build_administration(domain=domain),
+        administration,
         demo_apps.DemoLink(),
     )
     install_problem_handlers(app)
@@ -223,7 +225,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _start(services: Services, domain: Domain) -> None:
+def _start(services: Services, domain: Domain, administration: Administration) -> None:
     settings = services.settings
     demo = settings.mode is Mode.DEMO
     preflight.check_store(services.store)
@@ -240,7 +242,7 @@ def _start(services: Services, domain: Domain) -> None:
                 session, data_keys=domain.data_keys, events=domain.audit, issuer=settings.issuer
             )
         if demo:
-            demo_data.seed(domain, issuer=settings.issuer)
+            demo_data.seed(domain, issuer=settings.issuer, administration=administration)
     services.membership.join()
     log.info(
         "started",

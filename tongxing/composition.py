@@ -83,8 +83,9 @@ def build_sealing_service(*, domain: Domain, store: Store) -> SealingService:
     )
 
 
-def build_administration(*, domain: Domain) -> Administration:
-    """The rule book of administration on the process's domain services."""
+def build_administration(*, domain: Domain, identity: IdentityProvider) -> Administration:
+    """The rule book of administration on the process's domain services and the process's
+    identity provider (whose sessions and grants acts such as a reset of factors end)."""
     custody = domain.keys.custody
     return Administration(
         settings=custody.settings,
@@ -92,4 +93,5 @@ def build_administration(*, domain: Domain) -> Administration:
         events=domain.audit,
         keys=domain.keys,
         data_keys=domain.data_keys,
+        identity=identity,
     )

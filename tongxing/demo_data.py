@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin import appointments
+from admin.service import Administration
 from idp import accounts, repository, totp
 from idp import clients as registry
 from idp.assurance import acr
@@ -27,7 +28,7 @@ from idp.sms import mask_phone
 from seal import grants as seal_grants
 from seal import registry as seals
 from seal import repository as seal_repository
-from tongxing.composition import Domain, build_administration
+from tongxing.composition import Domain
 
 DEMO_PASSWORD = "Tongxing-demo-2026"  # noqa: S105 - demo mode only, printed on start
 ENTERPRISE_USCC = "91350100M000100Y43"
@@ -101,8 +102,8 @@ def totp_secret(username: str) -> bytes:
     return hmac.new(b"tongxing-demo-totp", username.encode(), hashlib.sha1).digest()
 
 
-def seed(domain: Domain, *, issuer: str) -> None:
-    """Create what is missing of the demo data."""
+def seed(domain: Domain, *, issuer: str, administration: Administration) -> None:
+    """Create what is missing of the demo data (roles appointed through ``administration``)."""
     with domain.keys.database.transaction() as session:
         for person in PEOPLE:
             if repository.user_by_login(session, person.username) is None:
@@ -157,7 +158,7 @@ def seed(domain: Domain, *, issuer: str) -> None:
                 loopback_server_uris=True,
             )
     _seed_sealing(domain)
-    _seed_roles(domain)
+    _seed_roles(domain, administration)
 
 
 def _seed_factors(session: Session, domain: Domain, person: DemoPerson) -> None:
@@ -237,11 +238,11 @@ def demo_totp(session: Session, username: str) -> Authenticator | None:
     )
 
 
-def _seed_roles(domain: Domain) -> None:
+def _seed_roles(domain: Domain, administration: Administration) -> None:
     with domain.keys.database.reading() as session:
         if repository.platform_role_holders(session):
             return
-    appointments.bootstrap(build_administration(domain=domain), **ROLE_HOLDERS)
+    appointments.bootstrap(administration, **ROLE_HOLDERS)
 
 
 def _follow_issuer(session: Session, domain: Domain, *, client: Client, base: str) -> None:

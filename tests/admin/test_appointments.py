@@ -46,11 +46,9 @@ def test_bootstrap_appoints_three_people_once(world: w.World) -> None:
 def test_bootstrap_needs_three_different_people(domain: Any) -> None:
     for login in ("anna", "bert"):
         oidc.add_person(domain, login)
-    from tongxing.composition import build_administration
-
     with pytest.raises(RoleConflict):
         appointments.bootstrap(
-            build_administration(domain=domain), system="anna", security="anna", audit="bert"
+            w.administration(domain), system="anna", security="anna", audit="bert"
         )
     with domain.keys.database.reading() as session:
         assert _no_roles(session)

@@ -15,7 +15,6 @@ from audit.models import AuditEntry
 from idp import accounts, grants
 from tests import oidc
 from tests.admin import world as w
-from tongxing.composition import build_administration
 
 
 @pytest.fixture
@@ -195,7 +194,7 @@ def test_the_security_administrator_locks_accounts(world: w.World) -> None:
 
 
 def test_the_operator_sets_up_until_the_first_appointment(domain: Any) -> None:
-    admin = build_administration(domain=domain)
+    admin = w.administration(domain)
     operator = server(SETUP)
     for login in ("anna", "bert", "cora"):
         people.create(admin, operator, username=login, password=oidc.PASSWORD)

@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 from admin import actors, appointments
 from admin.actors import Actor
 from admin.service import Administration
+from core.store import create_store
 from idp import clients as registry
 from idp import repository as idp_repository
+from idp.runtime import IdentityProvider
 from tests import oidc
-from tongxing.composition import Domain, build_administration
+from tongxing.composition import Domain, build_administration, build_identity_provider
 
 CONSOLE = "test-console"
 CONSOLE_SCOPES = ("openid", "profile", "admin:system", "admin:security", "admin:audit", "org:admin")
@@ -36,17 +38,28 @@ class World:
             return actors.person(session, user)
 
 
-def build(domain: Domain) -> World:
-    """Three role holders (bootstrapped), an organisation administrator and a plain person."""
+def administration(domain: Domain, identity: IdentityProvider | None = None) -> Administration:
+    """The rule book on ``domain``, with ``identity`` (an app's identity provider, whose
+    sessions its acts then end) or one on a store of its own."""
+    if identity is None:
+        settings = domain.keys.custody.settings
+        store = create_store(redis_url="", prefix=settings.store_prefix)
+        identity = build_identity_provider(domain=domain, store=store)
+    return build_administration(domain=domain, identity=identity)
+
+
+def build(domain: Domain, identity: IdentityProvider | None = None) -> World:
+    """Three role holders (bootstrapped), an organisation administrator and a plain person;
+    the rule book on ``identity`` (see :func:`administration`)."""
     # Administrators are checked in person (level 4) and hold a second factor: acting in an
     # admin role needs level 3 (idp.assurance.ADMIN_LEVEL).
     for login in (SYSTEM, SECURITY, AUDIT, ORG_ADMIN):
         oidc.add_person(domain, login, name=login, proofing_level=4, second_factor=True)
     oidc.add_person(domain, NOBODY, name=NOBODY)
     organisation_id = oidc.add_organisation(domain, member=ORG_ADMIN)
-    administration = build_administration(domain=domain)
-    appointments.bootstrap(administration, system=SYSTEM, security=SECURITY, audit=AUDIT)
-    return World(domain=domain, admin=administration, organisation_id=organisation_id)
+    built = administration(domain, identity)
+    appointments.bootstrap(built, system=SYSTEM, security=SECURITY, audit=AUDIT)
+    return World(domain=domain, admin=built, organisation_id=organisation_id)
 
 
 def add_console(domain: Domain) -> None:

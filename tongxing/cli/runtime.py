@@ -17,10 +17,16 @@ from admin.errors import AdminError
 from admin.service import Administration
 from core.database import Database
 from core.settings import Mode, load_settings
+from core.store import create_store
 from idp import repository as idp_repository
 from keys.custody import CustodyError
 from tongxing import preflight
-from tongxing.composition import Domain, build_administration, build_domain
+from tongxing.composition import (
+    Domain,
+    build_administration,
+    build_domain,
+    build_identity_provider,
+)
 
 # The actor of the role-free server operations (key ceremonies): the operator at the shell.
 SERVER_ACTOR = "server:operator"
@@ -71,8 +77,20 @@ AsOption = Annotated[
 
 
 def administration(domain: Domain) -> Administration:
-    """The rule book on the command's domain services."""
-    return build_administration(domain=domain)
+    """The rule book on the command's domain services and the configured shared store (where
+    the servers keep SSO sessions and announce revoked grants; it connects only when an act
+    uses it). Without ``TONGXING_REDIS_URL`` the store is this command's own memory: the
+    servers' sessions are out of its reach (:func:`shares_sessions`)."""
+    settings = domain.keys.custody.settings
+    store = create_store(redis_url=settings.redis_url, prefix=settings.store_prefix)
+    return build_administration(
+        domain=domain, identity=build_identity_provider(domain=domain, store=store)
+    )
+
+
+def shares_sessions(admin: Administration) -> bool:
+    """Whether this command reaches the servers' SSO sessions (a shared Redis store)."""
+    return bool(admin.settings.redis_url)
 
 
 def acting_as(
