@@ -4,7 +4,10 @@ for someone who cannot sign in yet, and removing every factor after an in-person
 Rules (三权分立: the security administrator manages authentication): both acts are the
 security administrator's, never for themselves (a role holder changes their own factors on
 the account page, after a fresh strong sign-in); a reset needs a reason; both are audited
-(``factor.enrolled`` / ``factors.reset`` with the acting administrator). The ``otpauth://``
+(``factor.enrolled`` / ``factors.reset`` with the acting administrator). A reset follows a
+suspected takeover, so it also signs the person out everywhere: every grant is revoked
+(refresh tokens, offline access) and every SSO session ended, with back-channel logout to
+the apps and an ``account.signed_out`` event counting them (``idp.credential_change``). The ``otpauth://``
 URI of an enrolment is returned once, to show once, and is never stored in clear or logged.
 """
 
@@ -16,7 +19,7 @@ from admin import people, policy
 from admin.actors import SECURITY, Actor
 from admin.errors import Forbidden, Invalid, NotFound
 from admin.service import Administration
-from idp import factors, totp
+from idp import credential_change, factors, totp
 from idp.models import PLATFORM_ROLES, User
 
 OPERATOR_NAME = "TOTP (enrolled by an administrator)"
@@ -63,7 +66,8 @@ def enrol_totp(
 
 def reset_factors(admin: Administration, actor: Actor, *, ref: str, reason: str) -> dict[str, Any]:
     """Remove every authenticator and recovery code of the person, after checking who they
-    are in person (the reason says how); they sign in with their password and enrol again."""
+    are in person (the reason says how), and sign them out everywhere; they sign in with
+    their password and enrol again. ``signed_out`` counts the grants and sessions ended."""
     if not reason.strip():
         raise Invalid("say why (e.g. how the person was checked in person)")
     with admin.acting(actor, "people.reset_factors") as session:
@@ -79,13 +83,20 @@ def reset_factors(admin: Administration, actor: Actor, *, ref: str, reason: str)
             actor=actor.label,
             reason=reason.strip()[:500],
         )
-        return {
+        ended = credential_change.credentials_changed(
+            session, admin.identity, user_id=user.id, reason="factors-reset", actor=actor.label
+        )
+        answer = {
             "person": people.view(session, user),
             "removed": {
                 "authenticators": done.authenticators,
                 "recovery_codes": done.recovery_codes,
             },
+            "signed_out": ended.summary(),
         }
+    credential_change.complete(admin.identity, ended)
+    credential_change.deliver_now(admin.identity, ended)
+    return answer
 
 
 def list_factors(admin: Administration, actor: Actor, *, ref: str) -> list[dict[str, Any]]:

@@ -4,7 +4,9 @@ administrator who says why.
 
 Rules: level 4 (in person at a counter, 现场核验) is recorded by the system administrator —
 the staff at the counter — never for themselves (nobody vouches for their own identity);
-lowering a level is the security administrator's act (like a lock, it protects people);
+lowering a level is the security administrator's act (like a lock, it protects people), and
+the grants whose tokens assert more than the new level are revoked with it, their apps
+signed out of the sessions they came from (``idp.credential_change.level_lowered``);
 revealing an identity number in clear is for the system or security administrator, with a
 reason, and is itself an audit event (``person.national_id_revealed``) — nothing else ever
 shows the clear number. Every act names the actor and is audited in its transaction; the
@@ -22,7 +24,7 @@ from admin import people, policy, versions
 from admin.actors import SECURITY, SYSTEM, Actor
 from admin.errors import Invalid, NotFound
 from admin.service import Administration
-from idp import accounts
+from idp import accounts, credential_change
 from idp.accounts import AccountError
 from idp.identifiers import normalise_national_id
 from idp.models import PROOFING_METHODS, User
@@ -117,8 +119,11 @@ def lower_level(
     if_match: str | None,
 ) -> dict[str, Any]:
     """Lower a person's proofing level when their identity is in doubt (security
-    administrator). Tokens issued before act with the new level at the admin API at once
-    (``admin.actors``); apps see it at the next sign-in."""
+    administrator). Grants whose ``acr`` is above the new level are revoked (their refresh
+    tokens fail, their access tokens stop) and their apps are signed out of the sessions
+    they came from; grants at or below it, and the SSO sessions, go on (the next sign-in to
+    an app carries the new level). Tokens issued before act with the new level at the admin
+    API at once (``admin.actors``)."""
     with admin.acting(actor, "people.proofing_lowered") as session:
         policy.require_role(actor, SECURITY)
         user = _person(session, ref)
@@ -140,8 +145,19 @@ def lower_level(
                 "reason": why,
             },
         )
+        ended = credential_change.level_lowered(
+            session,
+            admin.identity,
+            user_id=user.id,
+            level=level,
+            reason="proofing-lowered",
+            actor=actor.label,
+        )
         session.flush()
-        return people.view(session, user)
+        view = people.view(session, user)
+    credential_change.complete(admin.identity, ended)
+    credential_change.deliver_now(admin.identity, ended)
+    return view
 
 
 def set_level(

@@ -6,8 +6,11 @@ registration and a new number; a recent strong sign-in for a change; a code to t
 phone plus the person's second factor for a reset) — this module does not check it; new
 passwords pass :func:`idp.passwords.check_policy` and are hashed (argon2id) — a changed or
 reset one outside any transaction; each act is an audit event in the same transaction as
-the change, naming no secret and the phone only masked; a changed or reset password does
-not end sessions here (the callers end them and notify the apps, which needs the web layer).
+the change, naming no secret and the phone only masked. A reset password (the account may
+have been taken over) ends everything built on the old one in the same transaction: every
+grant (offline access too) and every SSO session, the apps told by back-channel logout
+(``idp.credential_change``); a changed one ends every session and grant but those of the
+session it was changed in.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import string
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from idp import accounts, passwords, repository
+from idp import accounts, credential_change, passwords, repository
 from idp.models import User
 from idp.runtime import IdentityProvider
 from idp.sms import mask_phone
@@ -86,11 +89,21 @@ def register(
 
 
 def set_password(
-    idp: IdentityProvider, *, user_id: str, password: str, reset: bool, address: str
-) -> None:
+    idp: IdentityProvider,
+    *,
+    user_id: str,
+    password: str,
+    reset: bool,
+    address: str,
+    keep_sid: str | None = None,
+) -> credential_change.SignedOut | None:
     """Replace the person's password (``reset``: through a confirmed factor, not the old
-    password). Raises :class:`idp.passwords.WeakPassword`."""
+    password) and sign them out: a reset everywhere, a change everywhere but the session
+    ``keep_sid`` it was made in (a change without ``keep_sid`` signs nothing out: the caller
+    then must). The logout tokens are posted once before this returns (a failed one is
+    retried by the sweep). Raises :class:`idp.passwords.WeakPassword`."""
     hashed = passwords.hash_password(password)  # the policy check, outside the transaction
+    ended: credential_change.SignedOut | None = None
     with idp.database.transaction() as session:
         user = repository.user(session, user_id)
         if user is None:
@@ -104,6 +117,19 @@ def set_password(
             subject=user_id,
             details={"username": user.username, "address": address},
         )
+        if reset or keep_sid is not None:
+            ended = credential_change.credentials_changed(
+                session,
+                idp,
+                user_id=user_id,
+                reason="password-reset" if reset else "password-changed",
+                actor=user_id,
+                keep_sid=None if reset else keep_sid,
+            )
+    if ended is not None:
+        credential_change.complete(idp, ended)
+        credential_change.deliver_now(idp, ended)
+    return ended
 
 
 def set_verified_phone(idp: IdentityProvider, *, user_id: str, phone: str, address: str) -> None:

@@ -135,6 +135,7 @@ def test_the_api(client: TestClient) -> None:
         json={"reason": "in person, passport"},
     )
     assert reset.status_code == 200 and reset.json()["removed"]["authenticators"] == 1
+    assert reset.json()["signed_out"] == {"grants_ended": 0, "sessions_ended": 0}
     assert _count(domain, plain) == 0
 
 
@@ -212,4 +213,7 @@ def test_the_cli(tmp_path: Path) -> None:
         env=env,
     )
     assert reset.returncode == 0, reset.stderr
-    assert reset.stdout.strip() == "removed 1 authenticators and 0 recovery codes"
+    assert reset.stdout.strip() == (
+        "removed 1 authenticators and 0 recovery codes; 0 grants revoked, 0 sessions ended"
+    )
+    assert "TONGXING_REDIS_URL" in reset.stderr  # this command cannot reach the sessions

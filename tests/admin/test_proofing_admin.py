@@ -7,6 +7,8 @@ weak to act as an administrator."""
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,14 @@ from sqlalchemy import select
 
 from admin import people, proofing
 from audit.models import AuditEntry
+from idp import assurance, grants
+from idp import repository as idp_repository
+from idp.protocol import token_response
 from tests import oidc
 from tests.admin import console
 from tests.admin import world as w
 from tests.conftest import strong_secret
+from tests.idp import sms_world
 from tests.in_process import tongxing
 
 NUMBER = "350102200001012463"
@@ -141,7 +147,8 @@ def test_a_token_weaker_than_level_3_gets_the_rfc_9470_challenge(
     claims = oidc.jwt_claims(system)
     assert claims["acr"] == "urn:tongxing:loa:3"  # password + TOTP, proofed in person
     assert client.get(f"{API}/people", headers=w.bearer(system)).status_code == 200
-    # The person's identity is put in doubt after the token was issued: it acts no more.
+    # The person's identity is put in doubt after the token was issued: its grant asserts
+    # level 3, above the new level, so it is revoked and the token acts no more.
     proofing.lower_level(
         world.admin,
         world.actor(w.SECURITY),
@@ -150,7 +157,11 @@ def test_a_token_weaker_than_level_3_gets_the_rfc_9470_challenge(
         reason="identity in doubt",
         if_match=None,
     )
-    weak = client.get(f"{API}/people", headers=w.bearer(system))
+    revoked = client.get(f"{API}/people", headers=w.bearer(system))
+    assert revoked.status_code == 401
+    assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+    # A token at level 2 (a grant made at that level) is refused with RFC 9470's challenge.
+    weak = client.get(f"{API}/people", headers=w.bearer(_token_at_level_2(client, w.SYSTEM)))
     assert weak.status_code == 401
     challenge = weak.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
@@ -167,6 +178,37 @@ def test_a_token_weaker_than_level_3_gets_the_rfc_9470_challenge(
     request = oidc.Request(client_id=w.CONSOLE, scope="openid admin:system")
     callback = oidc.sign_in(browser, request, login=w.SYSTEM)
     assert callback["error"] == "unmet_authentication_requirements"
+
+
+def _token_at_level_2(client: TestClient, login: str) -> str:
+    """An access token of ``login`` for the console client from a grant made at level 2
+    (the authorization endpoint gives administrator scopes only at level 3)."""
+    idp = sms_world.idp_of(client)
+    with idp.database.transaction() as session:
+        user = idp_repository.user_by_login(session, login)
+        client_row = idp_repository.client(session, w.CONSOLE)
+        assert user is not None and client_row is not None
+        grant = grants.create(
+            session,
+            grant_id=secrets.token_hex(16),
+            client_id=w.CONSOLE,
+            user_id=user.id,
+            sid="",
+            scopes=["openid", "admin:system"],
+            context={"auth_time": int(time.time()), "acr": assurance.acr(2), "amr": ["pwd"]},
+        )
+        body = token_response.issue(
+            session,
+            idp=idp,
+            client=client_row,
+            user=user,
+            grant=grant,
+            scopes=["openid", "admin:system"],
+            nonce=None,
+            with_refresh_token=False,
+        )
+    token: str = body["access_token"]
+    return token
 
 
 def test_the_console_records_lowers_and_reveals(client: TestClient, world: w.World) -> None:

@@ -20,11 +20,17 @@ from tongxing.cli.runtime import (
     administration,
     read_secret,
     refused,
+    shares_sessions,
 )
 
 users = typer.Typer(help="People (natural persons) who sign in.", no_args_is_help=True)
 orgs = typer.Typer(help="Organisations (legal persons) and their members.", no_args_is_help=True)
 
+_SESSIONS_OUT_OF_REACH = (
+    "注意：未配置共享存储（TONGXING_REDIS_URL），服务器上的登录会话不在本命令可及范围内，"
+    "未能结束；授权已撤销。 / Note: no shared store (TONGXING_REDIS_URL): the servers' "
+    "sign-in sessions are out of this command's reach and were not ended; grants are revoked."
+)
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from stdin.")
@@ -184,9 +190,10 @@ def proof(
     national_id = read_secret(None, what="identity number") if national_id_stdin else None
     with admin_domain() as domain:
         actor = acting_as(domain, acting, role=SYSTEM if in_person else SECURITY)
+        admin = administration(domain)
         try:
             view = proofing.set_level(
-                administration(domain),
+                admin,
                 actor,
                 ref=user,
                 level=4 if in_person else int(lower_to or 1),
@@ -197,6 +204,8 @@ def proof(
         except AdminError as exc:
             raise refused(exc) from None
     typer.echo(f"{view['username']} L{view['proofing_level']} ({view['proofing_method']})")
+    if lower_to is not None and not shares_sessions(admin):
+        typer.echo(_SESSIONS_OUT_OF_REACH, err=True)
 
 
 @users.command("reveal-national-id")
@@ -245,18 +254,23 @@ def reset_factors(
     acting: AsOption = None,
 ) -> None:
     """Remove every second factor and recovery code of a person after an in-person check
-    (security administrator)."""
+    (security administrator), and sign them out everywhere (grants revoked, sessions
+    ended, apps told)."""
     with admin_domain() as domain:
         actor = acting_as(domain, acting, role=SECURITY)
+        admin = administration(domain)
         try:
-            done = factors.reset_factors(administration(domain), actor, ref=user, reason=reason)
+            done = factors.reset_factors(admin, actor, ref=user, reason=reason)
         except AdminError as exc:
             raise refused(exc) from None
-    removed = done["removed"]
+    removed, ended = done["removed"], done["signed_out"]
     typer.echo(
         f"removed {removed['authenticators']} authenticators and "
-        f"{removed['recovery_codes']} recovery codes"
+        f"{removed['recovery_codes']} recovery codes; "
+        f"{ended['grants_ended']} grants revoked, {ended['sessions_ended']} sessions ended"
     )
+    if not shares_sessions(admin):
+        typer.echo(_SESSIONS_OUT_OF_REACH, err=True)
 
 
 @users.command("list")
