@@ -46,6 +46,12 @@ class Conflict(AdminError):
     kind, status, title = "admin-conflict", 409, "Not possible in the current state"
 
 
+class NoDeletionPending(Conflict):
+    """The person has not asked for their account to be deleted (or it is done already)."""
+
+    kind, title = "no-deletion-pending", "No deletion is pending"
+
+
 class Invalid(AdminError):
     """The request is well-formed but its content is refused (bad value, weak secret...)."""
 

@@ -12,6 +12,12 @@ A lock is the account's ``disabled`` state recorded as a security act (``user.lo
 the person cannot sign in, their SSO sessions are no longer honoured and every OAuth grant
 they gave ends (see ``idp.accounts.set_disabled``). One state, two ways in: a lock is
 lifted by ``unlock`` or by re-enabling.
+
+A person who asked for their account to be deleted is disabled until the purge
+(``idp.account_deletion``). Within the grace period the system administrator may cancel the
+deletion (:func:`cancel_deletion`, refused with ``no-deletion-pending`` when none is
+pending); enabling such an account cancels it too (an enabled account with a deletion still
+pending would be purged the moment it was next disabled). Unlocking it leaves it disabled.
 """
 
 from __future__ import annotations
@@ -22,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from admin import paging, policy, versions
 from admin.actors import ROLE_NAMES, SECURITY, SYSTEM, Actor
-from admin.errors import Forbidden, Invalid, NotFound
+from admin.errors import Forbidden, Invalid, NoDeletionPending, NotFound
 from admin.service import Administration
-from idp import accounts
+from idp import account_deletion, accounts
 from idp import repository as idp_repository
 from idp.accounts import AccountError
 from idp.models import PLATFORM_ROLES, User
@@ -45,6 +51,7 @@ def view(session: Session, user: User) -> dict[str, Any]:
         "national_id": user.national_id_masked,
         "disabled": user.disabled,
         "locked": user.locked,
+        "deletion_requested_at": versions.instant(user.deletion_requested_at),
         "role": role_of(session, user.id),
         "organisations": [
             {"id": org.id, "name": org.name, "role": membership.role}
@@ -211,6 +218,11 @@ def update(
                     "unlock lifts it",
                     needed=[SECURITY],
                 )
+            else:
+                # The person asked for deletion: enabling the account takes that back.
+                account_deletion.cancel(
+                    session, events=admin.events, user_id=user.id, actor=actor.label
+                )
             accounts.set_disabled(
                 session,
                 events=admin.events,
@@ -260,5 +272,24 @@ def lock(
             reason=reason,
         )
         user.locked = locked
+        session.flush()
+        return view(session, user)
+
+
+def cancel_deletion(
+    admin: Administration, actor: Actor, *, ref: str, if_match: str | None = None
+) -> dict[str, Any]:
+    """Cancel the deletion a person asked for, within its grace period (system
+    administrator): the account is enabled again unless the security administrator locked
+    it; the grants revoked when it was asked for stay revoked. :class:`NoDeletionPending`
+    when nothing is pending."""
+    with admin.acting(actor, "people.cancel_deletion") as session:
+        policy.require_role(actor, SYSTEM)
+        user = _changeable(session, ref)
+        versions.check(if_match, view(session, user))
+        if not account_deletion.cancel(
+            session, events=admin.events, user_id=user.id, actor=actor.label
+        ):
+            raise NoDeletionPending(f"{user.username} has not asked for their account's deletion")
         session.flush()
         return view(session, user)

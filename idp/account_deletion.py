@@ -10,8 +10,10 @@ audit event; the caller ends the person's sessions and announces the revoked gra
 ``account_deletion_grace_days`` the purge (:func:`anonymise`) keeps only the row's id, so
 the audit log's references still resolve, and clears names, contacts, the identity number,
 the password hash, factors, recovery codes, history, consents and memberships, with an
-``account.deleted`` event; an account an administrator enabled again meanwhile is not
-purged (:func:`cancel` is the clean way back). Anonymising a row twice is impossible (it clears
+``account.deleted`` event. :func:`cancel` is the way back within the grace period (the
+person's own, or an administrator's: enabling such an account cancels its deletion, and
+unlocking one leaves it disabled until the deletion is cancelled or done); an account
+enabled again by other means is not purged either. Anonymising a row twice is impossible (it clears
 ``deletion_requested_at`` under a row lock), so several processes may purge at once.
 """
 
@@ -125,7 +127,11 @@ def cancel(session: Session, *, events: EventRecorder, user_id: str, actor: str)
     user.disabled = user.locked
     user.updated_at = datetime.now(UTC)
     events.record(
-        session, type="account.deletion_cancelled", actor=actor, subject=user.id, details={}
+        session,
+        type="account.deletion_cancelled",
+        actor=actor,
+        subject=user.id,
+        details={"still_locked": True} if user.locked else {},
     )
     return True
 

@@ -281,9 +281,16 @@ def set_disabled(
     """Disable (or re-enable) an account. A disabled person cannot sign in, an SSO session
     of theirs is not honoured, and every OAuth grant they gave ends now (refresh tokens and
     userinfo stop, for good: re-enabling revives none). ``locking`` records the act as a
-    security lock (``user.locked``/``user.unlocked``) rather than an account change."""
+    security lock (``user.locked``/``user.unlocked``) rather than an account change.
+
+    An account whose deletion the person asked for stays disabled: lifting a lock leaves it
+    so (``deletion_pending`` in the event), and enabling it is refused — cancel the deletion
+    (``idp.account_deletion.cancel``), which enables it."""
     user = _user(session, login)
-    user.disabled, user.updated_at = disabled, _now()
+    pending = user.deletion_requested_at is not None
+    if not disabled and pending and not locking:
+        raise AccountError("the person asked for their account to be deleted: cancel that first")
+    user.disabled, user.updated_at = disabled or pending, _now()
     ended = []
     if disabled:
         for grant in grants.of_user(session, user.id):
@@ -293,6 +300,8 @@ def set_disabled(
     details: dict[str, object] = {"username": user.username}
     if ended:
         details["grants_ended"] = len(ended)
+    if not disabled and pending:
+        details["deletion_pending"] = True
     if reason:
         details["reason"] = reason
     events.record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import Field
 
 from admin import people, proofing, versions
@@ -13,6 +13,7 @@ from admin.api.bodies import StrictBody
 from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
 from admin.api.responses import ACT, READ, UPDATE
+from core.api import responses
 
 router = APIRouter(prefix="/admin/v1/people", tags=["admin: people"])
 PersonId = Annotated[str, Path(min_length=1, max_length=254, description="Id or login")]
@@ -143,6 +144,31 @@ def unlock(
     """Unlock an account (security administrator)."""
     reason = body.reason if body else None
     return _tagged(response, people.lock(admin, actor, ref=person_id, locked=False, reason=reason))
+
+
+@router.post(
+    "/{person_id}/cancel-deletion",
+    responses={
+        **ACT,
+        409: responses.problem(
+            "The person has not asked for their account's deletion (kind no-deletion-pending)"
+        ),
+        412: UPDATE[412],
+    },
+)
+def cancel_deletion(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    person_id: PersonId,
+    response: Response,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", max_length=512, description="Optional: the ETag you read."),
+    ] = None,
+) -> dict[str, Any]:
+    """Cancel the deletion the person asked for, within its grace period (system
+    administrator): the account is enabled again unless it is locked."""
+    return _tagged(response, people.cancel_deletion(admin, actor, ref=person_id, if_match=if_match))
 
 
 class ProofingChange(StrictBody):

@@ -1,6 +1,7 @@
 """The console's people screens: the list (paged, by organisation, one login looked up),
-a new person, and one person's page — profile, password and disabled state for the system
-administrator, lock and unlock for the security administrator — on ``admin.people``."""
+a new person, and one person's page — profile, password, disabled state and a pending
+deletion to cancel for the system administrator, lock and unlock for the security
+administrator — on ``admin.people``."""
 
 from __future__ import annotations
 
@@ -194,6 +195,20 @@ async def reveal_national_id(
         return {**_person(c, person_id), "revealed": shown["national_id"]}
 
     return await run_in_threadpool(page, c, "person.html", build)
+
+
+@router.post("/{person_id}/cancel-deletion")
+async def cancel_deletion(
+    c: ConsoleDep, person_id: PersonId, version: Version = None, csrf_token: Csrf = ""
+) -> Response:
+    """Cancel the deletion the person asked for (system administrator)."""
+    return await act(
+        c,
+        "people",
+        csrf_token,
+        lambda: people.cancel_deletion(c.admin, c.actor, ref=person_id, if_match=if_match(version)),
+        f"/admin/people/{person_id}?ok=1",
+    )
 
 
 @router.post("/{person_id}/{change}")

@@ -145,6 +145,11 @@ _ZH: dict[str, Any] = {
     "lock_intro": "锁定后此人无法登录，其单点登录会话和已授予的授权立即失效。",
     "lock": "锁定",
     "unlock": "解锁",
+    "deletion_pending": "本人已申请注销（申请时间 {when}），宽限期满后删除个人信息",
+    "cancel_deletion_title": "撤销注销申请",
+    "cancel_deletion_intro": "撤销后账号恢复正常（若已被安全管理员锁定则仍保持锁定）；"
+    "申请注销时已撤销的授权不会恢复。",
+    "cancel_deletion": "撤销注销",
     "uscc": "统一社会信用代码",
     "org_name": "单位名称",
     "new_organisation": "新建单位",
@@ -365,6 +370,12 @@ _EN: dict[str, Any] = {
     "grants they gave end at once.",
     "lock": "Lock",
     "unlock": "Unlock",
+    "deletion_pending": "The person asked for their account to be deleted (on {when}); "
+    "their personal data goes when the grace period ends",
+    "cancel_deletion_title": "Cancel the deletion",
+    "cancel_deletion_intro": "The account is enabled again (it stays locked if the security "
+    "administrator locked it); the grants revoked when the deletion was asked for stay revoked.",
+    "cancel_deletion": "Cancel the deletion",
     "uscc": "Unified social credit code",
     "org_name": "Organisation name",
     "new_organisation": "New organisation",

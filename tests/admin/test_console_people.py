@@ -9,6 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from idp import account_deletion
 from tests import oidc
 from tests.admin import console
 from tests.admin import world as w
@@ -133,3 +134,31 @@ def test_an_organisation_administrator_sees_their_members_only(
     assert made.status_code == 403
     assert "people.create" in console.refusals(world.domain, f"person:{w.ORG_ADMIN}")
     assert re.search(r"<html[^>]*lang=\"zh-CN\"", org.get("/admin/people").text)
+
+
+def test_the_system_administrator_cancels_a_pending_deletion(
+    client: TestClient, world: w.World
+) -> None:
+    plain = _person_id(world, w.NOBODY)
+    url = f"/admin/people/{plain}"
+    action = f"{url}/cancel-deletion"
+    system = console.sign_in(client, w.SYSTEM)
+    assert action not in system.get(url).text  # nothing pending: no button
+    with world.domain.keys.database.transaction() as session:
+        account_deletion.request(session, events=world.domain.audit, user_id=plain, grace_days=15)
+    page = system.get(url).text
+    assert 'id="person-deletion-pending"' in page and "申请注销" in page
+    assert "Cancel the deletion" in system.get(url + "?lang=en").text
+    fields = console.hidden(page, action)
+    assert system.post(action, data={"version": fields["version"]}).status_code == 403  # CSRF
+    security = console.sign_in(client, w.SECURITY)
+    assert action not in security.get(url).text
+    token = console.form_token(security, "people")
+    refused = security.post(action, data={"csrf_token": token, "version": fields["version"]})
+    assert refused.status_code == 403 and "admin-forbidden" in refused.text
+    done = system.post(action, data=fields, follow_redirects=False)
+    assert done.status_code == 303
+    after = system.get(url).text
+    assert 'data-disabled="false"' in after and action not in after
+    again = system.post(action, data=console.hidden(page, action))  # the old form, again
+    assert again.status_code in (409, 412)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from audit.models import AuditEntry
+from idp import account_deletion
 from tests import oidc
 from tests.admin import world as w
 
@@ -254,3 +255,33 @@ def test_a_client_secret_is_shown_once(client: TestClient, world: w.World) -> No
         assert time.monotonic() < deadline, "the new secret did not replace the old one"
         time.sleep(0.5)
     assert "client_secret" not in client.get("/admin/v1/clients/cert-bot", headers=token).json()
+
+
+def test_cancelling_a_pending_deletion_over_http(client: TestClient, world: w.World) -> None:
+    system = w.bearer(w.person_token(client, w.SYSTEM, scope="openid admin:system"))
+    security = w.bearer(w.person_token(client, w.SECURITY, scope="openid admin:security"))
+    plain = world.actor(w.NOBODY).id
+    path = f"/admin/v1/people/{plain}/cancel-deletion"
+    nothing = client.post(path, headers=system)
+    assert nothing.status_code == 409
+    assert nothing.headers["content-type"].startswith("application/problem+json")
+    assert nothing.json()["type"] == "urn:tongxing:problem:no-deletion-pending"
+    with world.domain.keys.database.transaction() as session:
+        account_deletion.request(session, events=world.domain.audit, user_id=plain, grace_days=15)
+    read = client.get(f"/admin/v1/people/{plain}", headers=system)
+    assert read.json()["disabled"] and read.json()["deletion_requested_at"]
+    assert client.post(path, headers=security).status_code == 403
+    stale = client.post(path, headers={**system, "If-Match": '"stale"'})
+    assert stale.status_code == 412
+    done = client.post(path, headers={**system, "If-Match": read.headers["etag"]})
+    assert done.status_code == 200, done.text
+    assert done.json()["disabled"] is False and done.json()["deletion_requested_at"] is None
+    assert (
+        done.headers["etag"]
+        == client.get(f"/admin/v1/people/{plain}", headers=system).headers["etag"]
+    )
+    # The refusal is declared in the API description.
+    declared = client.get("/openapi.json").json()["paths"][
+        "/admin/v1/people/{person_id}/cancel-deletion"
+    ]["post"]["responses"]
+    assert "no-deletion-pending" in declared["409"]["description"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,10 +10,10 @@ from sqlalchemy import select
 
 from admin import appointments, people
 from admin.actors import SETUP, server
-from admin.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from admin.errors import Forbidden, Invalid, NoDeletionPending, NotFound, PreconditionFailed
 from admin.versions import etag
 from audit.models import AuditEntry
-from idp import accounts, grants
+from idp import account_deletion, accounts, grants
 from tests import oidc
 from tests.admin import world as w
 
@@ -207,3 +208,60 @@ def test_the_operator_sets_up_until_the_first_appointment(domain: Any) -> None:
         people.list_people(admin, operator)
     with pytest.raises(Forbidden):  # the setup actor is only the operator's, not a name
         people.create(admin, server("bootstrap"), username="dora")
+
+
+def _ask_for_deletion(world: w.World, login: str) -> None:
+    """The person asks for their account to be deleted (as on the account page)."""
+    with world.domain.keys.database.transaction() as session:
+        outcome = account_deletion.request(
+            session, events=world.domain.audit, user_id=world.actor(login).id, grace_days=15
+        )
+        assert isinstance(outcome, account_deletion.Requested)
+
+
+def test_the_system_administrator_cancels_a_pending_deletion(world: w.World) -> None:
+    system, security = world.actor(w.SYSTEM), world.actor(w.SECURITY)
+    with pytest.raises(NoDeletionPending, match="has not asked"):
+        people.cancel_deletion(world.admin, system, ref=w.NOBODY)
+    _ask_for_deletion(world, w.NOBODY)
+    pending = people.get(world.admin, system, ref=w.NOBODY)
+    assert pending["disabled"] and pending["deletion_requested_at"] is not None
+    for other in (security, world.actor(w.AUDIT), world.actor(w.ORG_ADMIN)):
+        with pytest.raises(Forbidden):
+            people.cancel_deletion(world.admin, other, ref=w.NOBODY)
+    with pytest.raises(PreconditionFailed):
+        people.cancel_deletion(world.admin, system, ref=w.NOBODY, if_match='"stale"')
+    done = people.cancel_deletion(world.admin, system, ref=w.NOBODY, if_match=etag(pending))
+    assert not done["disabled"] and done["deletion_requested_at"] is None
+    assert [e.actor for e in events(world, "account.deletion_cancelled")] == ["person:sys"]
+    with pytest.raises(NoDeletionPending):  # once
+        people.cancel_deletion(world.admin, system, ref=w.NOBODY)
+
+
+def test_enabling_an_account_cancels_its_pending_deletion(world: w.World) -> None:
+    system = world.actor(w.SYSTEM)
+    _ask_for_deletion(world, w.NOBODY)
+    enabled = people.update(
+        world.admin, system, ref=w.NOBODY, if_match=None, changes={"disabled": False}
+    )
+    assert not enabled["disabled"] and enabled["deletion_requested_at"] is None
+    assert len(events(world, "account.deletion_cancelled")) == 1
+    assert len(events(world, "user.enabled")) == 1
+    # Disabled later, it is not purged as if the old request still stood.
+    people.update(world.admin, system, ref=w.NOBODY, if_match=None, changes={"disabled": True})
+    with world.domain.keys.database.reading() as session:
+        later = datetime.now(UTC) + timedelta(days=30)
+        assert account_deletion.due(session, grace_days=15, now=later) == []
+
+
+def test_a_locked_account_with_a_pending_deletion_stays_disabled(world: w.World) -> None:
+    system, security = world.actor(w.SYSTEM), world.actor(w.SECURITY)
+    _ask_for_deletion(world, w.NOBODY)
+    people.lock(world.admin, security, ref=w.NOBODY, locked=True)
+    unlocked = people.lock(world.admin, security, ref=w.NOBODY, locked=False)
+    assert unlocked["disabled"] and not unlocked["locked"]  # the request still stands
+    assert unlocked["deletion_requested_at"] is not None
+    people.lock(world.admin, security, ref=w.NOBODY, locked=True)
+    cancelled = people.cancel_deletion(world.admin, system, ref=w.NOBODY)
+    assert cancelled["disabled"] and cancelled["locked"]  # the lock still stands
+    assert cancelled["deletion_requested_at"] is None

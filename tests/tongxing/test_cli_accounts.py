@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.database import Database
+from idp import repository
 from tests.conftest import strong_secret
 from tests.in_process import tongxing
 
@@ -260,3 +263,43 @@ def test_after_the_first_appointment_every_command_says_who_acts(
     assert takeover.returncode == 2 and "三权分立" in takeover.stderr
     audit = tongxing("audit", "verify", env=env)
     assert audit.returncode == 0, audit.stderr
+
+
+def _ask_for_deletion(env: dict[str, str], login: str) -> None:
+    """The person asks for their account's deletion (as on the account page: disabled)."""
+    database = Database(f"sqlite:///{Path(env['TONGXING_DATA_DIR']) / 'tongxing.db'}")
+    try:
+        with database.transaction() as session:
+            user = repository.user_by_login(session, login)
+            assert user is not None
+            user.deletion_requested_at, user.disabled = datetime.now(UTC), True
+    finally:
+        database.dispose()
+
+
+def test_cancelling_a_pending_deletion(appointed: dict[str, str]) -> None:
+    env = appointed
+    made = tongxing(
+        "users",
+        "create",
+        "--username",
+        "gina",
+        "--password-stdin",
+        "--as",
+        "anna",
+        env=env,
+        stdin=PW,
+    )
+    assert made.returncode == 0, made.stderr
+    nothing = tongxing("users", "cancel-deletion", "gina", "--as", "anna", env=env)
+    assert nothing.returncode == 2
+    assert nothing.stderr.strip() == "error: gina has not asked for their account's deletion"
+    _ask_for_deletion(env, "gina")
+    wrong_role = tongxing("users", "cancel-deletion", "gina", "--as", "bert", env=env)
+    assert wrong_role.returncode == 2 and "system administrator" in wrong_role.stderr
+    done = tongxing("users", "cancel-deletion", "gina", "--as", "anna", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "deletion cancelled"
+    listing = json.loads(tongxing("users", "list", "--json", "--as", "cora", env=env).stdout)
+    gina = {u["username"]: u for u in listing}["gina"]
+    assert gina["disabled"] is False and gina["deletion_requested_at"] is None

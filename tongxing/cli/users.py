@@ -144,6 +144,22 @@ def disable(
     typer.echo("enabled" if enable else "disabled")
 
 
+@users.command("cancel-deletion")
+def cancel_deletion(
+    login: Annotated[str, typer.Argument(help="Username, email or phone.")],
+    acting: AsOption = None,
+) -> None:
+    """Cancel the deletion a person asked for, within its grace period (system
+    administrator): the account is enabled again unless it is locked."""
+    with admin_domain() as domain:
+        actor = acting_as(domain, acting, role=SYSTEM)
+        try:
+            view = people.cancel_deletion(administration(domain), actor, ref=login)
+        except AdminError as exc:
+            raise refused(exc) from None
+    typer.echo("deletion cancelled" + (" (still locked)" if view["locked"] else ""))
+
+
 @users.command("lock")
 def lock(
     login: Annotated[str, typer.Argument(help="Username, email or phone.")],
