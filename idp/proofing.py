@@ -321,33 +321,18 @@ def check_real_name(
         user = session.get(User, user_id)
         if user is None or user.disabled:
             return Outcome("off")
-        before = user.proofing_level
         refusal = _refusal(session, idp, user, number)
-        if refusal is not None:
-            _record(
-                idp,
-                session,
-                user=user,
-                check="real-name",
-                verdict=refusal,
-                address=address,
-                masked=masked,
-                level_before=before,
-            )
-            return Outcome(refusal, level=before)
-        retry = idp.proofing_limits.begin(user_id=user_id, address=address)
-        if retry:
-            _record(
-                idp,
-                session,
-                user=user,
-                check="real-name",
-                verdict="limited",
-                address=address,
-                masked=masked,
-                level_before=before,
-            )
-            return Outcome("limited", retry_after=retry, level=before)
+        stopped = _not_tried(
+            idp,
+            session,
+            user=user,
+            check="real-name",
+            refusal=refusal,
+            address=address,
+            masked=masked,
+        )
+        if stopped is not None:
+            return stopped
     verdict = verifier.verify(name.strip(), number)  # outside any transaction: a network call
     with idp.database.transaction() as session:
         user = session.get(User, user_id, with_for_update=True)
@@ -373,6 +358,38 @@ def check_real_name(
             level_before=before,
         )
         return Outcome(status, level=user.proofing_level)
+
+
+def _not_tried(
+    idp: IdentityProvider,
+    session: Session,
+    *,
+    user: User,
+    check: str,
+    refusal: str | None,
+    address: str,
+    masked: str | None,
+) -> Outcome | None:
+    """The outcome of a check that is not tried — ``refusal``, or the daily limit reached —
+    recorded like a verdict; None when it goes ahead (the attempt then counts)."""
+    before = user.proofing_level
+    retry = 0
+    if refusal is None:
+        retry = idp.proofing_limits.begin(user_id=user.id, address=address)
+        if not retry:
+            return None
+    verdict = refusal or "limited"
+    _record(
+        idp,
+        session,
+        user=user,
+        check=check,
+        verdict=verdict,
+        address=address,
+        masked=masked,
+        level_before=before,
+    )
+    return Outcome(verdict, retry_after=retry, level=before)
 
 
 def _refusal(session: Session, idp: IdentityProvider, user: User, number: str) -> str | None:
@@ -407,38 +424,17 @@ def check_face(
         user = session.get(User, user_id)
         if user is None or user.disabled:
             return Outcome("off")
-        before = user.proofing_level
         masked = user.national_id_masked
         refusal = None
-        if before != 2 or user.national_id_sealed is None:
+        if user.proofing_level != 2 or user.national_id_sealed is None:
             refusal = "level"
         elif not liveness_token or len(liveness_token) > 4096:
             refusal = "invalid"
-        if refusal is not None:
-            _record(
-                idp,
-                session,
-                user=user,
-                check="face",
-                verdict=refusal,
-                address=address,
-                masked=masked,
-                level_before=before,
-            )
-            return Outcome(refusal, level=before)
-        retry = idp.proofing_limits.begin(user_id=user_id, address=address)
-        if retry:
-            _record(
-                idp,
-                session,
-                user=user,
-                check="face",
-                verdict="limited",
-                address=address,
-                masked=masked,
-                level_before=before,
-            )
-            return Outcome("limited", retry_after=retry, level=before)
+        stopped = _not_tried(
+            idp, session, user=user, check="face", refusal=refusal, address=address, masked=masked
+        )
+        if stopped is not None:
+            return stopped
         number = accounts.reveal_national_id(session, user, data_keys=idp.data_keys) or ""
     verdict = verifier.verify(user_id=user_id, national_id=number, liveness_token=liveness_token)
     with idp.database.transaction() as session:
