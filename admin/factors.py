@@ -7,8 +7,9 @@ the account page, after a fresh strong sign-in); a reset needs a reason; both ar
 (``factor.enrolled`` / ``factors.reset`` with the acting administrator). A reset follows a
 suspected takeover, so it also signs the person out everywhere: every grant is revoked
 (refresh tokens, offline access) and every SSO session ended, with back-channel logout to
-the apps and an ``account.signed_out`` event counting them (``idp.credential_change``). The ``otpauth://``
-URI of an enrolment is returned once, to show once, and is never stored in clear or logged.
+the apps and an ``account.signed_out`` event counting them (``idp.credential_change``).
+The ``otpauth://`` URI of an enrolment is returned once, to show once, and is never stored
+in clear or logged.
 """
 
 from __future__ import annotations

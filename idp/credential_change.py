@@ -9,10 +9,11 @@ Security contract (compare Keycloak's "sign out all sessions" on a credential re
   every live SSO session, except, when ``keep_sid`` names one, that session and the grants
   issued in it (the person changing their password on this device stays signed in here).
 - :func:`level_lowered` — after an administrator lowers the person's proofing level —
-  revokes exactly the grants whose ``acr`` is above the new level (their tokens assert an
-  identity assurance the account no longer has; a grant at or below it still tells the
-  truth, since ``acr`` is the lower of proofing and sign-in strength), and leaves the SSO
-  sessions alone (each new code is computed with the current level, ``idp.authorization``).
+  revokes exactly the grants whose ``acr`` is above the new level, or unknown (their
+  tokens assert an identity assurance the account no longer has; a grant at or below it
+  still tells the truth, since ``acr`` is the lower of proofing and sign-in strength), and
+  leaves the SSO sessions alone (each new code is computed with the current level,
+  ``idp.authorization``).
 
 Both run in the caller's transaction: each grant is revoked with ``reason``, each app signed
 into an ended session (and, for a lowered level, each app whose revoked grant came from a
@@ -124,8 +125,9 @@ def deliver_now(idp: IdentityProvider, done: SignedOut) -> None:
 
 
 def _level(grant: Grant) -> int:
+    """The level the grant's tokens assert; one we cannot tell counts as above any level."""
     found = assurance.level_of(str(grant.context.get("acr", "")))
-    return found if found is not None else 1
+    return found if found is not None else assurance.UNREACHABLE
 
 
 def _revoke(session: Session, found: list[Grant], *, reason: str) -> list[str]:

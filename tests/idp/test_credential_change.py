@@ -181,8 +181,8 @@ def test_a_lowered_level_revokes_the_grants_above_it(
     user_id = oidc.add_person(domain, "wangwu", proofing_level=4, second_factor=True)
     strong = _tokens(app, "wangwu", scope="openid offline_access", level=3)
     assert oidc.jwt_claims(strong["id_token"])["acr"] == assurance.acr(3)
-    with idp_of(app).database.transaction() as session:  # an older grant at level 2
-        weak = grants.create(
+    with idp_of(app).database.transaction() as session:  # older grants: at level 2, unknown
+        weak_id = grants.create(
             session,
             grant_id="f" * 32,
             client_id=APP,
@@ -190,15 +190,26 @@ def test_a_lowered_level_revokes_the_grants_above_it(
             sid="elsewhere",
             scopes=["openid"],
             context={"auth_time": 0, "acr": assurance.acr(2), "amr": ["pwd"]},
-        )
-        weak_id = weak.id
-    # Lowering to 3 leaves both: their acr still tells the truth.
+        ).id
+        unknown_id = grants.create(
+            session,
+            grant_id="e" * 32,
+            client_id=APP,
+            user_id=user_id,
+            sid="elsewhere",
+            scopes=["openid"],
+            context={"auth_time": 0},
+        ).id
+    # Lowering to 3 leaves both known ones: their acr still tells the truth; a grant whose
+    # level cannot be told counts as above.
     admin_proofing.lower_level(
         world.admin, world.actor(w.SECURITY), ref="wangwu", level=3, reason="ok", if_match=None
     )
     refreshed = _refresh(app, strong["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     strong.update(refreshed.json())
+    with idp_of(app).database.reading() as session:
+        assert grants.active(session, unknown_id) is None
     admin_proofing.lower_level(
         world.admin,
         world.actor(w.SECURITY),
@@ -218,7 +229,7 @@ def test_a_lowered_level_revokes_the_grants_above_it(
     assert details == [
         {
             "reason": "proofing-lowered",
-            "grants_ended": 0,
+            "grants_ended": 1,
             "sessions_ended": 0,
             "apps_notified": 0,
             "above_level": 3,
