@@ -100,8 +100,8 @@ def set_password(
     """Replace the person's password (``reset``: through a confirmed factor, not the old
     password) and sign them out: a reset everywhere, a change everywhere but the session
     ``keep_sid`` it was made in (a change without ``keep_sid`` signs nothing out: the caller
-    then must). The logout tokens are posted once before this returns (a failed one is
-    retried by the sweep). Raises :class:`idp.passwords.WeakPassword`."""
+    then must). Returns what ended; the caller delivers its logout tokens (a route after its
+    response). Raises :class:`idp.passwords.WeakPassword`."""
     hashed = passwords.hash_password(password)  # the policy check, outside the transaction
     ended: credential_change.SignedOut | None = None
     with idp.database.transaction() as session:
@@ -128,7 +128,6 @@ def set_password(
             )
     if ended is not None:
         credential_change.complete(idp, ended)
-        credential_change.deliver_now(idp, ended)
     return ended
 
 

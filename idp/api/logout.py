@@ -36,6 +36,14 @@ async def propagate(
 ) -> None:
     """Revoke the ended session's grants now; notify its clients after ``response``."""
     deliveries = await run_in_threadpool(logout.ended, idp, sso, actor=sso.user_id, reason=reason)
+    deliver_after(response, idp, deliveries)
+
+
+def deliver_after(
+    response: Response, idp: IdentityProvider, deliveries: list[logout.Delivery]
+) -> None:
+    """Post back-channel logout tokens once ``response`` has been sent (after any
+    background work it already carries)."""
     if not deliveries:
         return
     task = BackgroundTask(backchannel.deliver, idp, deliveries)

@@ -29,7 +29,7 @@ from idp.api import page_parts, web
 from idp.api.authorize import _bad_form
 from idp.api.code_delivery import code_owner, refused_page, send_code, send_now, wait_message
 from idp.api.deps import IdpDep
-from idp.api.logout import propagate
+from idp.api.logout import deliver_after
 from idp.api.recovery import spend_code
 from idp.api.register import self_form, self_page
 from idp.api.totp import code_matches
@@ -44,19 +44,6 @@ RESET = "reset"
 CHANGE = "account-password"
 PHONE = "account-phone"
 VERIFY = "/account/verify?return_to=/account"
-
-
-async def end_sessions(
-    idp: IdentityProvider, user_id: str, response: Response, *, keep: str | None, reason: str
-) -> None:
-    """End the person's sessions (but ``keep``, a session id) and tell their apps."""
-    live = await run_in_threadpool(idp.sessions.of_user, user_id)
-    for reference, sso in live:
-        if keep is not None and sso.sid == keep:
-            continue
-        ended = await run_in_threadpool(idp.sessions.end_by_reference, user_id, reference)
-        if ended is not None:
-            await propagate(idp, ended, reason=reason, response=response)
 
 
 def _notice(
@@ -325,17 +312,18 @@ async def reset_submit(
             )
     if not await run_in_threadpool(self_service.finish_reset, idp, ticket):
         return _notice(request, t["reset_expired"], link="/reset", error=True, status=400)
-    await run_in_threadpool(
+    here = idp.sessions.get(request.cookies.get(SSO_COOKIE))
+    ended = await run_in_threadpool(
         lambda: self_service.set_password(
             idp, user_id=held.user_id, password=password, reset=True, address=address
         )
     )
     link = f"/login?interaction={found.id}" if found is not None else "/account"
     response = _notice(request, t["reset_done"], link=link)
-    here = idp.sessions.get(request.cookies.get(SSO_COOKIE))
     if here is not None and here.user_id == held.user_id:
         web.clear_sso_cookie(response, idp)
-    await end_sessions(idp, held.user_id, response, keep=None, reason="password-reset")
+    if ended is not None:
+        deliver_after(response, idp, ended.deliveries)
     return response
 
 
@@ -433,16 +421,22 @@ async def change_password(
             page=lambda message, status: _account_error(request, message, status=status),
         )
     try:
-        await run_in_threadpool(
+        ended = await run_in_threadpool(
             lambda: self_service.set_password(
-                idp, user_id=user.id, password=password, reset=False, address=address
+                idp,
+                user_id=user.id,
+                password=password,
+                reset=False,
+                address=address,
+                keep_sid=sso.sid,
             )
         )
     except passwords.WeakPassword:
         message = t["pw_weak"].format(length=passwords.MIN_LENGTH)
         return _account_error(request, message, status=400)
     response = _notice(request, t["pw_changed"], link="/account")
-    await end_sessions(idp, user.id, response, keep=sso.sid, reason="password-changed")
+    if ended is not None:
+        deliver_after(response, idp, ended.deliveries)
     return response
 
 

@@ -148,7 +148,27 @@ def test_a_password_change_keeps_this_session_and_ends_the_others(
     assert [s.sid for _, s in idp.sessions.of_user(user_id)] == [here["sid"]]
     [(_, details)] = _signed_out(app)
     assert details["reason"] == "password-changed" and details["kept_current_session"] is True
+    credential_change.deliver_now(idp, ended)  # the caller's part (a route: after its answer)
     _wait(logouts, 1)
+    assert oidc.jwt_claims(logouts[0]["logout_token"])["sid"] == there["sid"]
+
+
+def test_a_password_change_on_the_account_page_ends_the_other_devices_offline_access(
+    app: TestClient, logouts: list[dict[str, str]]
+) -> None:
+    add_phone_person(oidc.domain_of(app), verified=False)  # a password is strong enough
+    there = _tokens(app, "lisi", scope="openid offline_access")
+    here = browser(app)
+    oidc.sign_in(here, oidc.Request(), login="lisi")
+    fields = form(here.get("/account").text, "/account/password")
+    done = here.post(
+        "/account/password",
+        data={**fields, "current": oidc.PASSWORD, "password": NEW_PASSWORD},
+    )
+    assert done.status_code == 200, done.text
+    assert _refused(app, there)
+    assert here.get("/account").status_code == 200
+    _wait(logouts, 1)  # after the answer
     assert oidc.jwt_claims(logouts[0]["logout_token"])["sid"] == there["sid"]
 
 
