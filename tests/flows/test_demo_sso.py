@@ -21,6 +21,8 @@ from tongxing import create_app
 from tongxing.demo_apps import DemoLink
 from tongxing.demo_data import DEMO_PASSWORD, ENTERPRISE_USCC
 
+pytestmark = pytest.mark.slow
+
 BASE = "http://localhost:8000"
 
 

@@ -21,6 +21,8 @@ from seal.sealing import SealingRequest, seal_document
 from tests.seal.world import CLIENT_ID, World, make_world
 from tongxing.demo_sealing import sample_permit
 
+pytestmark = pytest.mark.slow
+
 MUTANTS_PER_DOCUMENT = 350  # x 3 documents: over 1,000 mutants per storage configuration
 EXPECTED_REFUSALS = {
     "not-a-pdf",

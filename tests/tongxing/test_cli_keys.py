@@ -14,6 +14,8 @@ from tests.admin.world import AUDIT, SECURITY, SYSTEM, appoint_with_cli
 from tests.conftest import strong_secret
 from tests.in_process import tongxing
 
+pytestmark = pytest.mark.slow
+
 PASSPHRASE = "correct horse battery staple\n"
 
 

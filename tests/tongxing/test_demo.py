@@ -18,6 +18,8 @@ from tests.conftest import require_backend
 from tests.processes import Server, clean_env, free_port, running_server, tongxing, wait_ready
 from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID, totp_secret
 
+pytestmark = pytest.mark.slow
+
 
 def test_demo_first_and_second_run(tmp_path: Path) -> None:
     with running_server("demo", env={}, cwd=tmp_path) as server:

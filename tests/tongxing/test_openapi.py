@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis import engine
@@ -21,6 +22,8 @@ from tests.conftest import strong_secret
 from tests.oidc import domain_of
 from tests.seal.world import make_world
 from tongxing import create_app
+
+pytestmark = pytest.mark.slow
 
 # The DER protocol requests are bytes on the wire, like application/octet-stream.
 schemathesis.serializer.alias(
