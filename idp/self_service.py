@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 
 from idp import accounts, credential_change, passwords, repository
@@ -203,7 +203,10 @@ def reset_ticket(idp: IdentityProvider, token: str, *, browser: str) -> ResetTic
     raw = idp.store.get(idp.store.key("idp", "password-reset", token))
     if raw is None:
         return None
-    ticket = ResetTicket(**json.loads(raw))
+    # Fields a newer process added are passed over (two versions run side by side while a
+    # deployment rolls); the ticket's meaning is in the fields this version knows.
+    known = {f.name for f in fields(ResetTicket)}
+    ticket = ResetTicket(**{k: v for k, v in json.loads(raw).items() if k in known})
     return ticket if secrets.compare_digest(ticket.browser, browser) else None
 
 

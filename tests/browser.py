@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -91,8 +92,21 @@ def text_of(
         else expected_conditions.presence_of_element_located
     )
     wait = WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException])
-    element = wait.until(arrived((By.ID, element_id)))
-    return str(element.text)
+
+    def read(driver: webdriver.Chrome) -> tuple[str] | None:
+        element = arrived((By.ID, element_id))(driver)
+        return (str(element.text),) if element else None  # a tuple: "" is text too
+
+    found: tuple[str] = wait.until(read)
+    return found[0]
+
+
+def click_to_new_page(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click ``button`` and wait until the page it leads to has replaced this one (so that
+    an element with the same id is not read from the old page)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from tongxing.demo_data import DEMO_PASSWORD
 pytestmark = pytest.mark.slow
 
 
-def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, demo: Server) -> None:
+def test_a_person_signs_in_once_and_out_everywhere(demo: Server, browser: webdriver.Chrome) -> None:
     base = demo.base_url
     browser.get(f"{base}/demo/apps/permits/")
     browser.find_element(By.ID, "sign-in").click()
@@ -74,8 +74,8 @@ def test_a_person_signs_in_once_and_out_everywhere(browser: webdriver.Chrome, de
     [("zh-CN", "验证盖章文件", "验证"), ("en", "Verify a sealed document", "Verif")],
 )
 def test_the_home_page_is_styled_and_links_every_public_entry(
-    browser: webdriver.Chrome,
     demo: Server,
+    browser: webdriver.Chrome,
     tmp_path: Path,
     lang: str,
     verify_link: str,

@@ -68,7 +68,7 @@ def checked(browser: Browser) -> int:
     return int(browser.find_element(By.ID, "audit-browser").get_attribute("data-verified") or 0)
 
 
-def test_the_auditor_verifies_entries_in_the_browser(chromium: OpenChromium, demo: Server) -> None:
+def test_the_auditor_verifies_entries_in_the_browser(demo: Server, chromium: OpenChromium) -> None:
     base = demo.base_url
     key = httpx.get(f"{base}/audit/v1/key").json()
     auditor = chromium("auditor")
@@ -116,7 +116,7 @@ def _submit(browser: Browser, selector: str) -> None:
     assert not errors, errors[0].text
 
 
-def test_walk_apply_approve_grant_seal_and_audit(chromium: OpenChromium, demo: Server) -> None:
+def test_walk_apply_approve_grant_seal_and_audit(demo: Server, chromium: OpenChromium) -> None:
     """The issue's proof: an organisation administrator applies for a seal, the security
     administrator approves, the system administrator asks for and the organisation
     administrator approves a grant for the demo certificate system, which seals the demo permit; the auditor finds all four events
@@ -232,7 +232,7 @@ def _href(browser: Browser, selector: str) -> str:
     return str(browser.find_element(By.CSS_SELECTOR, selector).get_attribute("href"))
 
 
-def test_every_console_page_in_both_languages(chromium: OpenChromium, demo: Server) -> None:
+def test_every_console_page_in_both_languages(demo: Server, chromium: OpenChromium) -> None:
     """Each screen opened by its role, in zh-CN at 1280 px and in English at phone width,
     with no browser console errors (strict CSP: no inline script or style)."""
     base = demo.base_url

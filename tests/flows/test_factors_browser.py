@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
     ],
 )
 def test_add_an_authenticator_app_on_the_account_page(
-    browser: webdriver.Chrome, demo: Server, lang: str, title: str, added: str
+    demo: Server, browser: webdriver.Chrome, lang: str, title: str, added: str
 ) -> None:
     base = demo.base_url
     browser.get(f"{base}/demo/apps/permits/")

@@ -67,7 +67,7 @@ def _sign_out(browser: webdriver.Chrome, base: str) -> None:
 
 
 def test_add_a_passkey_sign_in_without_a_password_and_step_up(
-    browser: webdriver.Chrome, demo: Server, lang: str
+    demo: Server, browser: webdriver.Chrome, lang: str
 ) -> None:
     base, words = demo.base_url, WORDS[lang]
     _sign_in_with_password(browser, base)

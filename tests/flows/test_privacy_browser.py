@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests import demo_codes
-from tests.browser import console_errors, text_of
+from tests.browser import click_to_new_page, console_errors, text_of
 from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
@@ -24,8 +24,8 @@ def _main(chrome: webdriver.Chrome) -> str:
 
 
 def test_history_consent_withdrawal_and_deletion(
-    browser: webdriver.Chrome,
     demo: Server,
+    browser: webdriver.Chrome,
 ) -> None:
     base = demo.base_url
     browser.get(f"{base}/demo/apps/permits/")
@@ -44,9 +44,10 @@ def test_history_consent_withdrawal_and_deletion(
     assert "施工许可" in page
 
     # Withdraw consent to the permits app: it disappears and is signed out (back channel).
-    browser.find_element(
+    withdraw = browser.find_element(
         By.XPATH, "//input[@name='client_id'][@value='demo-permits']/following-sibling::button"
-    ).click()
+    )
+    click_to_new_page(browser, withdraw)
     text_of(browser, "sign-in-history")
     assert "施工许可" not in _main(browser)
     browser.get(f"{base}/demo/apps/permits/")

@@ -34,7 +34,7 @@ def demo(tmp_path: Path) -> Iterator[Server]:
 
 
 def test_a_person_verifies_their_identity_in_a_browser(
-    browser: webdriver.Chrome, demo: Server
+    demo: Server, browser: webdriver.Chrome
 ) -> None:
     base = demo.base_url
     browser.get(f"{base}/demo/apps/permits/")

@@ -53,7 +53,7 @@ def _code_from_outbox(browser: webdriver.Chrome, base: str, phone: str, seen: se
     [("zh-CN", "13612345678", "钱七", "注册"), ("en", "13712345678", "Qian Qi", "Create")],
 )
 def test_register_by_phone_then_sign_in_with_an_sms_code(
-    browser: webdriver.Chrome, demo: Server, lang: str, phone: str, name: str, title_word: str
+    demo: Server, browser: webdriver.Chrome, lang: str, phone: str, name: str, title_word: str
 ) -> None:
     base, seen = demo.base_url, set[str]()
     browser.get(f"{base}/?lang={lang}")  # the language choice is remembered
