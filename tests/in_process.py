@@ -74,3 +74,22 @@ def _restored_process_state() -> Iterator[None]:
             os.environ.update(environment)
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def add_person_and_app(env: Mapping[str, str]) -> None:
+    """Through the CLI: the person zhangsan (:data:`tests.oidc.PASSWORD`) and the first-party
+    code-flow app ``permits`` (:data:`tests.oidc.REDIRECT`, :data:`tests.oidc.SECRET`)."""
+    from tests import oidc
+
+    created = tongxing(
+        "users", "create", "--username", "zhangsan", "--name", "张三", "--password-stdin",
+        env=env, stdin=oidc.PASSWORD + "\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    registered = tongxing(
+        "clients", "create", "--client-id", "permits", "--grant-type", "authorization_code",
+        "--scope", "openid profile", "--redirect-uri", oidc.REDIRECT, "--first-party",
+        "--client-secret-stdin",
+        env=env, stdin=oidc.SECRET + "\n",
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr

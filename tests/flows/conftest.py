@@ -1,14 +1,19 @@
-"""Fixtures of the browser tests: Chromium profiles and a demo of their own per test."""
+"""Fixtures of the end-to-end tests: Chromium profiles and a demo of their own per test, and
+production settings on shared storage for several real app processes."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
 
+from tests import backends
 from tests.browser import OpenChromium, open_chromium, running_demo
+from tests.conftest import require_backend, strong_secret
+from tests.in_process import tongxing
 from tests.processes import Server
 
 
@@ -41,3 +46,27 @@ def demo(tmp_path: Path) -> Iterator[Server]:
     """The demo, fresh for the test (its people, apps and seals as the README tour has them)."""
     with running_demo(tmp_path) as server:
         yield server
+
+
+@pytest.fixture
+def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Production settings on a fresh, migrated PostgreSQL database and a Redis namespace."""
+    require_backend("postgresql")
+    require_backend("redis")
+    prefix = f"txt2p{uuid.uuid4().hex[:10]}"
+    with backends.scratch_postgres_database() as url:
+        env = {
+            "TONGXING_MODE": "production",
+            "TONGXING_DATA_DIR": str(tmp_path),
+            "TONGXING_DATABASE_URL": url,
+            "TONGXING_REDIS_URL": backends.REDIS_URL,
+            "TONGXING_STORE_PREFIX": prefix,
+            "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
+            "TONGXING_OPS_TOKEN": strong_secret(),
+        }
+        assert tongxing("db", "upgrade", env=env).returncode == 0
+        assert tongxing("keys", "init", env=env).returncode == 0
+        try:
+            yield env
+        finally:
+            backends.delete_keys(prefix)

@@ -8,14 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.flows.test_two_processes import shared_env  # noqa: F401 - a fixture
 from tests.processes import running_server
 
 pytestmark = pytest.mark.slow
 
 
 def test_nul_and_huge_numbers_get_a_clear_answer_from_a_live_server(
-    shared_env: dict[str, str],  # noqa: F811
+    shared_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     with running_server("serve", env=shared_env, cwd=tmp_path) as server:

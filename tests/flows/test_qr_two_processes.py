@@ -13,52 +13,19 @@ import httpx
 import pytest
 
 from tests import oidc
-from tests.flows.test_two_processes import shared_env  # noqa: F401 (a fixture)
-from tests.in_process import tongxing
+from tests.in_process import add_person_and_app
 from tests.processes import running_server
 
 pytestmark = pytest.mark.slow
 LATENCY_LIMIT = 2.0
 
 
-def _register(env: dict[str, str]) -> None:
-    created = tongxing(
-        "users",
-        "create",
-        "--username",
-        "zhangsan",
-        "--name",
-        "张三",
-        "--password-stdin",
-        env=env,
-        stdin=oidc.PASSWORD + "\n",
-    )
-    assert created.returncode == 0, created.stderr
-    registered = tongxing(
-        "clients",
-        "create",
-        "--client-id",
-        "permits",
-        "--grant-type",
-        "authorization_code",
-        "--scope",
-        "openid profile",
-        "--redirect-uri",
-        oidc.REDIRECT,
-        "--first-party",
-        "--client-secret-stdin",
-        env=env,
-        stdin=oidc.SECRET + "\n",
-    )
-    assert registered.returncode == 0, registered.stderr
-
-
 def test_the_phone_approves_on_one_process_and_the_desktop_continues_on_the_other(
-    shared_env: dict[str, str],  # noqa: F811
+    shared_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
     env = shared_env
-    _register(env)
+    add_person_and_app(env)
     with (
         running_server("serve", env=env, cwd=tmp_path) as one,
         running_server("serve", env=env, cwd=tmp_path) as two,

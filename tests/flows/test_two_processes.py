@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests import backends
-from tests.conftest import require_backend, strong_secret
-from tests.in_process import tongxing
+from tests import oidc
+from tests.in_process import add_person_and_app
 from tests.processes import Server, running_server
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def shared_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Production settings on a fresh, migrated PostgreSQL database and a Redis namespace."""
-    require_backend("postgresql")
-    require_backend("redis")
-    prefix = f"txt2p{uuid.uuid4().hex[:10]}"
-    with backends.scratch_postgres_database() as url:
-        env = {
-            "TONGXING_MODE": "production",
-            "TONGXING_DATA_DIR": str(tmp_path),
-            "TONGXING_DATABASE_URL": url,
-            "TONGXING_REDIS_URL": backends.REDIS_URL,
-            "TONGXING_STORE_PREFIX": prefix,
-            "TONGXING_KEY_ENCRYPTION_KEY": strong_secret(),
-            "TONGXING_OPS_TOKEN": strong_secret(),
-        }
-        assert tongxing("db", "upgrade", env=env).returncode == 0
-        assert tongxing("keys", "init", env=env).returncode == 0
-        try:
-            yield env
-        finally:
-            backends.delete_keys(prefix)
 
 
 def _instances(server: Server, env: dict[str, str]) -> list[dict[str, Any]]:
@@ -95,38 +68,9 @@ def test_sign_in_through_one_process_continue_through_the_other(
     shared_env: dict[str, str], tmp_path: Path
 ) -> None:
     """The SSO session, interactions and codes live in Redis: any process continues them."""
-    from tests import oidc
 
     env = shared_env
-    created = tongxing(
-        "users",
-        "create",
-        "--username",
-        "zhangsan",
-        "--name",
-        "张三",
-        "--password-stdin",
-        env=env,
-        stdin=oidc.PASSWORD + "\n",
-    )
-    assert created.returncode == 0, created.stderr
-    registered = tongxing(
-        "clients",
-        "create",
-        "--client-id",
-        "permits",
-        "--grant-type",
-        "authorization_code",
-        "--scope",
-        "openid profile",
-        "--redirect-uri",
-        oidc.REDIRECT,
-        "--first-party",
-        "--client-secret-stdin",
-        env=env,
-        stdin=oidc.SECRET + "\n",
-    )
-    assert registered.returncode == 0, registered.stderr
+    add_person_and_app(env)
     with (
         running_server("serve", env=env, cwd=tmp_path) as one,
         running_server("serve", env=env, cwd=tmp_path) as two,
