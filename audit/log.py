@@ -190,18 +190,24 @@ class AuditLog:
         @event.listens_for(session, "before_commit")
         def _sign(committing: Session) -> None:
             if committing.info.pop(_APPENDED, False):
-                size = repository.lock_head(committing)
                 cached = committing.info.get(_FRONTIER)
-                if cached is not None and cached[0] == size:
+                if cached is not None:
+                    # The right edge after this transaction's last append: the size and the
+                    # root are known, and the head row is locked since the first append.
+                    size = cached[0]
                     root = merkle.fold([cached[1][key] for key in merkle.frontier(size)])
-                else:  # a savepoint rolled back since: recompute from what is stored
+                else:  # a savepoint ended since: recompute from what is stored
+                    size = repository.lock_head(committing)
                     root = self.root(committing, size)
                 self._sign_checkpoint(committing, size=size, root=root)
 
         @event.listens_for(session, "after_transaction_end")
         def _forget(ended: Session, transaction: Any) -> None:
-            # Any end (a savepoint's included) may undo appends: drop the cached right edge.
-            ended.info.pop(_FRONTIER, None)
+            # A savepoint's end may undo appends (and the whole transaction's does): drop the
+            # cached right edge. A flush's own subtransaction ending undoes nothing (a failed
+            # flush leaves the whole transaction to be rolled back).
+            if transaction.nested or transaction.parent is None:
+                ended.info.pop(_FRONTIER, None)
             if transaction.parent is None:
                 ended.info.pop(_APPENDED, None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from audit.merkle import NodeKey
@@ -48,8 +48,9 @@ def nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
     found: dict[NodeKey, bytes] = {}
     for start in range(0, len(wanted), 200):
         chunk = wanted[start : start + 200]
-        condition = or_(*(and_(AuditNode.level == lv, AuditNode.index == ix) for lv, ix in chunk))
-        query = select(AuditNode.level, AuditNode.index, AuditNode.hash).where(condition)
+        query = select(AuditNode.level, AuditNode.index, AuditNode.hash).where(
+            tuple_(AuditNode.level, AuditNode.index).in_(chunk)
+        )
         for level, index, value in session.execute(query):
             found[(int(level), int(index))] = bytes(value)
     return found

@@ -151,6 +151,21 @@ def test_a_rolled_back_savepoint_keeps_the_checkpoint_right(domain: Domain) -> N
     assert types == ["kept", "kept"]
 
 
+def test_flushes_between_appends_keep_the_checkpoint_right(domain: Domain) -> None:
+    # A flush ends a subtransaction of its own: the right edge cached for the checkpoint
+    # survives it (nothing was undone), and the checkpoint signed at commit is still right.
+    with domain.audit.database.transaction() as session:
+        size = repository.tree_size(session)
+        for i in range(3):
+            domain.audit.append(session, type="t", actor="a", subject=str(i), details={})
+            session.flush()
+            repository.tree_size(session)
+    with domain.audit.database.reading() as session:
+        latest = repository.latest_checkpoint(session)
+        assert latest is not None and latest.tree_size == size + 3
+        assert latest.root_hash == domain.audit.root(session, size + 3)
+
+
 def test_concurrent_writers_on_sqlite_wait_instead_of_failing(tmp_path: Path) -> None:
     from core.database import Database
     from tests.pki import key_settings, opened_domain
