@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp import assurance, history, passwords
+from idp.login_limits import Refusal
 from idp.models import Authenticator, RecoveryCode, User
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
@@ -125,6 +126,26 @@ def add_method(
 ) -> SsoSession | None:
     """Add a verified ``method`` to the browser's session (None when the session ended or
     belongs to someone else meanwhile); the caller verified the method for ``user``."""
+    updated = _add_to_session(idp, handle=handle, user=user, method=method)
+    if updated is None:
+        return None
+    with idp.database.transaction() as session:
+        _record_step_up(
+            idp,
+            session,
+            user=user,
+            updated=updated,
+            method=method,
+            address=address,
+            user_agent=user_agent,
+            details=details,
+        )
+    return updated
+
+
+def _add_to_session(
+    idp: IdentityProvider, *, handle: str, user: User, method: str
+) -> SsoSession | None:
     now = int(time.time())
 
     def change(s: SsoSession) -> None:
@@ -142,31 +163,44 @@ def add_method(
     updated = idp.sessions.update(handle, change)
     if updated is None or updated.user_id != user.id:
         return None
-    with idp.database.transaction() as session:
-        history.record(
-            session,
-            user_id=user.id,
-            kind="step-up",
-            methods=updated.methods,
-            acr=updated.acr,
-            address=address,
-            user_agent=user_agent,
-        )
-        idp.events.record(
-            session,
-            type="login.step_up",
-            actor=user.id,
-            subject=user.id,
-            details={
-                "sid": updated.sid,
-                "method": method,
-                "acr": updated.acr,
-                "amr": updated.amr,
-                "address": address,
-                **(details or {}),
-            },
-        )
     return updated
+
+
+def _record_step_up(
+    idp: IdentityProvider,
+    session: Session,
+    *,
+    user: User,
+    updated: SsoSession,
+    method: str,
+    address: str,
+    user_agent: str,
+    details: dict[str, object] | None,
+) -> None:
+    """The step-up's line of the person's history and its ``login.step_up`` audit event."""
+    history.record(
+        session,
+        user_id=user.id,
+        kind="step-up",
+        methods=updated.methods,
+        acr=updated.acr,
+        address=address,
+        user_agent=user_agent,
+    )
+    idp.events.record(
+        session,
+        type="login.step_up",
+        actor=user.id,
+        subject=user.id,
+        details={
+            "sid": updated.sid,
+            "method": method,
+            "acr": updated.acr,
+            "amr": updated.amr,
+            "address": address,
+            **(details or {}),
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -175,6 +209,9 @@ class Checked:
 
     ok: bool
     retry_after: int = 0  # seconds, when the attempt limit refused or now locks the factor
+    # check_and_add only: the session with the method added (None when, the factor being
+    # right, the session ended or the person was disabled meanwhile: nothing was added).
+    session: SsoSession | None = None
 
 
 def check_factor(
@@ -199,18 +236,82 @@ def check_factor(
         return Checked(ok=True)
     lock = idp.limits.failed(account=account)
     with idp.database.transaction() as session:
-        idp.events.record(
-            session,
-            type="login.factor_failed",
-            actor=user_id,
-            subject=user_id,
-            details={
-                "method": method,
-                "address": address,
-                "locked_for": lock.retry_after if lock else 0,
-                **(details or {}),
-            },
-        )
+        _record_failure(session, idp, user_id=user_id, method=method, address=address, lock=lock)
+    return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
+
+
+def _record_failure(
+    session: Session,
+    idp: IdentityProvider,
+    *,
+    user_id: str,
+    method: str,
+    address: str,
+    lock: Refusal | None,
+    details: dict[str, object] | None = None,
+) -> None:
+    idp.events.record(
+        session,
+        type="login.factor_failed",
+        actor=user_id,
+        subject=user_id,
+        details={
+            "method": method,
+            "address": address,
+            "locked_for": lock.retry_after if lock else 0,
+            **(details or {}),
+        },
+    )
+
+
+def check_and_add(
+    idp: IdentityProvider,
+    *,
+    handle: str,
+    user_id: str,
+    method: str,
+    address: str,
+    user_agent: str,
+    spend: Callable[[Session], bool],
+) -> Checked:
+    """:func:`check_factor` then :func:`add_method`, in one transaction, for a factor whose
+    check writes in the database: ``spend`` verifies the factor and marks it used in the
+    transaction it is given (a TOTP step). The mark, the session's new method, the
+    history line and the ``login.step_up`` audit event commit together (one commit, one
+    signed checkpoint); a failure's ``login.factor_failed`` event is written in that
+    transaction too. The attempt limits are :func:`check_factor`'s. The session (in the
+    store) is updated before the commit, as :func:`add_method` does before its own."""
+    account = f"{method}:user:{user_id}"
+    refusal = idp.limits.begin(account=account, address=address)
+    if refusal is not None:
+        return Checked(ok=False, retry_after=refusal.retry_after)
+    updated: SsoSession | None = None
+    lock: Refusal | None = None
+    with idp.database.transaction() as session:
+        ok = spend(session)
+        if ok:
+            user = session.get(User, user_id)
+            if user is not None and not user.disabled:
+                updated = _add_to_session(idp, handle=handle, user=user, method=method)
+            if user is not None and updated is not None:
+                _record_step_up(
+                    idp,
+                    session,
+                    user=user,
+                    updated=updated,
+                    method=method,
+                    address=address,
+                    user_agent=user_agent,
+                    details=None,
+                )
+        else:
+            lock = idp.limits.failed(account=account)
+            _record_failure(
+                session, idp, user_id=user_id, method=method, address=address, lock=lock
+            )
+    if ok:
+        idp.limits.succeeded(account=account, address=address)
+        return Checked(ok=True, session=updated)
     return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
 
 

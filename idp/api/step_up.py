@@ -151,6 +151,21 @@ async def factor_verified(
 
     if not await run_in_threadpool(add):
         return _expired(request)
+    return await factor_added(request, idp, found, handle)
+
+
+async def factor_added(
+    request: Request,
+    idp: IdentityProvider,
+    found: Interaction,
+    handle: str,
+    checked: step_up.Checked | None = None,
+) -> Response:
+    """Continue the request once the method is in the session (``checked``: the outcome of
+    :func:`idp.step_up.check_and_add`, which added it; nothing added means the session
+    ended meanwhile)."""
+    if checked is not None and checked.session is None:
+        return _expired(request)
     if found.return_to is not None:
         found.verified = True
         idp.interactions.save(found)

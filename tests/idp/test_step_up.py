@@ -63,6 +63,38 @@ def test_password_session_is_level_2_then_steps_up_to_3_with_totp_only(rp: TestC
     assert query(location(direct))["code"]
 
 
+def test_a_totp_step_up_commits_with_its_history_line_and_audit_event(rp: TestClient) -> None:
+    from idp import repository
+    from idp.models import Authenticator, SignInRecord
+
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    final = oidc.follow_to_rp(rp, response)
+    assert _claims(rp, request, query(final))["acr"] == LOA(3)
+    domain = oidc.domain_of(rp)
+    with domain.keys.database.reading() as session:
+        person = repository.user_by_login(session, "strong")
+        assert person is not None
+        user_id = person.id
+        step_ups = [
+            json.loads(e.leaf)["details"]
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.type == "login.step_up"))
+        ]
+        kinds = list(
+            session.scalars(select(SignInRecord.kind).where(SignInRecord.user_id == user_id))
+        )
+        spent = list(
+            session.scalars(
+                select(Authenticator.last_step).where(
+                    Authenticator.user_id == user_id, Authenticator.last_step.is_not(None)
+                )
+            )
+        )
+    assert [d["method"] for d in step_ups] == ["totp"] and step_ups[0]["acr"] == LOA(3)
+    assert sorted(kinds) == ["sign-in", "step-up"]
+    assert len(spent) == 1  # the code's step is spent, in the same commit
+
+
 def test_a_wrong_totp_code_is_refused_and_audited(rp: TestClient) -> None:
     request = oidc.Request(extra={"acr_values": LOA(3)})
     response = _sign_in_password(rp, request, "strong")
