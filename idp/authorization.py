@@ -285,6 +285,10 @@ class AuthorizationFlow:
                 if "none" in request.prompt:
                     raise InteractionRequired("the sign-in must be stronger for this request")
                 interaction = interaction or idp.interactions.start(browser=browser, params=params)
+                kept = short.kept(sso)
+                if interaction.factor_need != kept:  # the factor page shows it as decided here
+                    interaction.factor_need = kept
+                    idp.interactions.save(interaction)
                 return ShowFactor(interaction=interaction, client=request.client, need=short)
             if not request.client.extra.get("first_party"):
                 allowed = consents.scopes(

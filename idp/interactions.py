@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from core.store import Store
 
@@ -34,6 +35,10 @@ class Interaction:
     # back to this local path once idp.step_up.fresh_check is satisfied.
     return_to: str | None = None
     verified: bool = False  # a factor was proved inside this check
+    # The factor page as the request's last decision left it, for the SSO session it was
+    # decided for ({"sid", "methods", "target", "reached", "options", "proofing_short"}): the
+    # page shows it without deciding again while that session is unchanged.
+    factor_need: dict[str, Any] | None = None
 
 
 class Interactions:

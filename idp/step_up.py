@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,6 +64,34 @@ class Need:
     def reachable(self) -> bool:
         """Whether signing in harder can get there at all."""
         return not self.proofing_short and bool(self.options)
+
+    def kept(self, sso: SsoSession) -> dict[str, Any]:
+        """This need as an interaction keeps it (``Interaction.factor_need``), with the
+        session it was decided for."""
+        return {
+            "sid": sso.sid,
+            "methods": list(sso.methods),
+            "target": self.target,
+            "reached": self.reached,
+            "options": list(self.options),
+            "proofing_short": self.proofing_short,
+        }
+
+    @classmethod
+    def still(cls, kept: dict[str, Any] | None, sso: SsoSession | None) -> Need | None:
+        """The need :meth:`kept` for ``sso``, while it is the same session with the same
+        methods (None otherwise: decide again). Only for showing the factor page: what a
+        posted factor leads to is decided again in full."""
+        if kept is None or sso is None:
+            return None
+        if kept.get("sid") != sso.sid or kept.get("methods") != list(sso.methods):
+            return None
+        return cls(
+            target=int(kept["target"]),
+            reached=int(kept["reached"]),
+            options=tuple(kept["options"]),
+            proofing_short=bool(kept["proofing_short"]),
+        )
 
 
 def need(*, user: User, methods: Iterable[str], target: int, available: set[str]) -> Need | None:

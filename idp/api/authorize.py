@@ -139,8 +139,7 @@ def _interaction_page(
     """One of the interaction's pages, with its client's name, the form's CSRF token and
     the client's origin allowed as a form target (the form ends in a redirect there)."""
     client_id = interaction.params.get("client_id", "")
-    with idp.database.reading() as session:
-        client = repository.client(session, client_id)
+    client = idp.client(client_id)  # for showing only: a few seconds old at most
     redirect = interaction.params.get("redirect_uri")
     return web.render(
         request,

@@ -60,14 +60,35 @@ def next_step(idp: IdentityProvider, found: Interaction, handle: str | None) -> 
     return ShowFactor(interaction=found, client=None, need=short)
 
 
+def kept_step(idp: IdentityProvider, found: Interaction, handle: str | None) -> ShowFactor | None:
+    """The factor page of an app's request as its last decision left it, while the SSO
+    session is the one it was decided for (None: decide again with :func:`next_step`).
+    Only for showing the page: a posted factor continues through the whole decision."""
+    if found.return_to is not None:
+        return None
+    need = step_up.Need.still(found.factor_need, idp.sessions.get(handle))
+    if need is None:
+        return None
+    return ShowFactor(
+        interaction=found, client=idp.client(found.params.get("client_id", "")), need=need
+    )
+
+
 async def go_on(
     request: Request, idp: IdentityProvider, found: Interaction, handle: str | None
 ) -> Response:
     """Continue the interaction after a step (the next page, the app, or our own page)."""
-    step = await run_in_threadpool(next_step, idp, found, handle)
-    if isinstance(step, ShowFactor) and request.method == "GET":
-        return await run_in_threadpool(_page, request, idp, found, step)
-    return _step_response(request, idp, step, browser=found.browser, new_browser=False)
+
+    def decide() -> Step | Response:
+        if request.method != "GET":
+            return next_step(idp, found, handle)
+        step = kept_step(idp, found, handle) or next_step(idp, found, handle)
+        return _page(request, idp, found, step) if isinstance(step, ShowFactor) else step
+
+    outcome = await run_in_threadpool(decide)
+    if isinstance(outcome, Response):
+        return outcome
+    return _step_response(request, idp, outcome, browser=found.browser, new_browser=False)
 
 
 def _page(
@@ -178,7 +199,9 @@ async def factor_failed(
     """The factor page again with why the attempt failed (429 with Retry-After when the
     attempt limit locks the method)."""
     handle = request.cookies.get(SSO_COOKIE)
-    step = await run_in_threadpool(next_step, idp, found, handle)
+    step = await run_in_threadpool(
+        lambda: kept_step(idp, found, handle) or next_step(idp, found, handle)
+    )
     if not isinstance(step, ShowFactor):
         return _step_response(request, idp, step, browser=found.browser, new_browser=False)
     t = web.texts(request)

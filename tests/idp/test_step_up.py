@@ -95,6 +95,20 @@ def test_a_totp_step_up_commits_with_its_history_line_and_audit_event(rp: TestCl
     assert len(spent) == 1  # the code's step is spent, in the same commit
 
 
+def test_the_factor_page_is_decided_again_when_the_session_changed(rp: TestClient) -> None:
+    # The page shows the need the sign-in's decision kept, but only for that session as it
+    # was: stepped up meanwhile (another tab), the request goes on without asking again.
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    factor = location(response)
+    assert factor.startswith("/login/factor?")
+    other = oidc.Request(extra={"acr_values": LOA(3)})
+    oidc.follow_to_rp(rp, rp.get(other.url(), follow_redirects=False))
+    again = rp.get(factor, follow_redirects=False)
+    assert again.status_code == 302
+    assert query(location(again))["code"]
+
+
 def test_a_wrong_totp_code_is_refused_and_audited(rp: TestClient) -> None:
     request = oidc.Request(extra={"acr_values": LOA(3)})
     response = _sign_in_password(rp, request, "strong")
