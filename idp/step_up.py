@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select, union
 from sqlalchemy.orm import Session
 
 from idp import assurance, history, passwords
@@ -36,17 +36,21 @@ def enrolled(session: Session, user: User) -> set[str]:
         methods.add("pwd")
     if user.phone and user.phone_verified:
         methods.add("sms")
-    kinds = set(session.scalars(select(Authenticator.kind).where(Authenticator.user_id == user.id)))
+    # One query: the kinds of authenticator, and "recovery" when an unused code is left.
+    unused = exists().where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    kinds = set(
+        session.scalars(
+            union(
+                select(Authenticator.kind).where(Authenticator.user_id == user.id),
+                select(literal("recovery")).where(unused),
+            )
+        )
+    )
     if "totp" in kinds:
         methods.add("totp")
     if "passkey" in kinds:
         methods.update({"passkey", "passkey-uv"})
-    unused = session.scalar(
-        select(RecoveryCode.digest)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-        .limit(1)
-    )
-    if unused is not None:
+    if "recovery" in kinds:
         methods.add("recovery")
     return methods
 

@@ -5,6 +5,7 @@ error the specs define; both storage configurations."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -218,3 +219,29 @@ def test_strength_rules() -> None:
         acr_values=[LOA(4), LOA(2), "urn:unknown"], claims=None, client_min_level=3
     )
     assert need.level == 3
+
+
+def test_enrolled_methods(domain: Any) -> None:
+    from idp import recovery_codes, repository, step_up, totp
+
+    user_id = oidc.add_person(domain, "enrolled")
+
+    def methods() -> set[str]:
+        with domain.keys.database.reading() as session:
+            user = repository.user(session, user_id)
+            assert user is not None
+            return step_up.enrolled(session, user)
+
+    assert methods() == {"pwd"}
+    with domain.keys.database.transaction() as session:
+        totp.add(session, data_keys=domain.data_keys, user_id=user_id, secret=b"s" * 20, name="a")
+        codes = recovery_codes.generate(
+            session, data_keys=domain.data_keys, events=domain.audit, user_id=user_id, actor="t"
+        )
+    assert methods() == {"pwd", "totp", "recovery"}
+    with domain.keys.database.transaction() as session:
+        for code in codes:
+            assert recovery_codes.use(
+                session, data_keys=domain.data_keys, user_id=user_id, code=code
+            )
+    assert methods() == {"pwd", "totp"}  # every recovery code spent
