@@ -123,8 +123,10 @@ class AuthorizationFlow:
         self.idp = idp
 
     def _find_client(self, client_id: str) -> Client | None:
+        # Read afresh on every decision (a client disabled meanwhile gets nothing), as one
+        # Core query: the decision only reads the registration.
         with self.idp.database.reading() as session:
-            return repository.client(session, client_id)
+            return repository.client_snapshot(session, client_id)
 
     def start(self, params: Mapping[str, str], *, browser: str, handle: str | None) -> Step:
         """A new authorization request from the browser."""
