@@ -15,6 +15,7 @@ import secrets
 from dataclasses import asdict, dataclass
 
 from core.store import Store
+from core.stored import read_record
 
 # How long a redeemed code's marker is kept to recognise replays.
 REPLAY_WINDOW = 3600
@@ -73,6 +74,6 @@ class Codes:
         if raw is None:
             marker = self.store.get(used_key)
             return Redemption(grant=None, replayed_grant_id=marker.decode() if marker else None)
-        grant = CodeGrant(**json.loads(raw))
+        grant = read_record(CodeGrant, raw)
         self.store.set(used_key, grant.grant_id.encode(), ttl=REPLAY_WINDOW)
         return Redemption(grant=grant, replayed_grant_id=None)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.store import Store
+from core.stored import read_record
 
 LIFETIME = 30 * 60
 
@@ -76,7 +77,7 @@ class Interactions:
         raw = self.store.get(self._key(interaction_id))
         if raw is None:
             return None
-        interaction = Interaction(**json.loads(raw))
+        interaction = read_record(Interaction, raw)
         return interaction if secrets.compare_digest(interaction.browser, browser) else None
 
     def save(self, interaction: Interaction) -> None:

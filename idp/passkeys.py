@@ -55,6 +55,7 @@ from webauthn.helpers.structs import (
 
 from core.events import EventRecorder
 from core.store import Store
+from core.stored import read_record
 from idp.models import Authenticator, User
 
 CHALLENGE_SECONDS = 5 * 60
@@ -168,7 +169,7 @@ def take_challenge(
     raw = store.take(_challenge_key(store, value))
     if raw is None:
         raise PasskeyError("challenge", "the challenge expired or was already used")
-    found = Challenge(**json.loads(raw))
+    found = read_record(Challenge, raw)
     if (
         not browser
         or not secrets.compare_digest(found.browser, browser)

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from core.store import Store
+from core.stored import read_record
 from idp import user_agents
 
 LIFETIME = 120
@@ -151,7 +152,7 @@ class QrLogins:
         raw = self.store.get(self._key(qr_id))
         if raw is None:
             return None
-        return QrRequest(**json.loads(raw)), raw
+        return read_record(QrRequest, raw), raw
 
     def get(self, qr_id: str) -> QrRequest | None:
         """The request, if it exists and has not expired."""
@@ -187,7 +188,7 @@ class QrLogins:
             if read is None:
                 raise QrError("expired")
             before, raw = read
-            after = step(QrRequest(**json.loads(raw)))
+            after = step(read_record(QrRequest, raw))
             if after is None:
                 return before, before
             remaining = before.created_at + self.lifetime - time.time()

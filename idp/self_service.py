@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from core.stored import read_record
 from idp import accounts, credential_change, passwords, repository
 from idp.models import User
 from idp.runtime import IdentityProvider
@@ -203,10 +204,7 @@ def reset_ticket(idp: IdentityProvider, token: str, *, browser: str) -> ResetTic
     raw = idp.store.get(idp.store.key("idp", "password-reset", token))
     if raw is None:
         return None
-    # Fields a newer process added are passed over (two versions run side by side while a
-    # deployment rolls); the ticket's meaning is in the fields this version knows.
-    known = {f.name for f in fields(ResetTicket)}
-    ticket = ResetTicket(**{k: v for k, v in json.loads(raw).items() if k in known})
+    ticket = read_record(ResetTicket, raw)
     return ticket if secrets.compare_digest(ticket.browser, browser) else None
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from core.store import Store
+from core.stored import read_record
 
 COOKIE = "tx_sso"
 _DOMAIN = "idp"
@@ -168,7 +169,7 @@ class SessionStore:
             key = self._key(digest)
             for _ in range(_MAX_CAS_ATTEMPTS):
                 raw = self.store.get(key)
-                session = SsoSession(**json.loads(raw)) if raw is not None else None
+                session = read_record(SsoSession, raw) if raw is not None else None
                 if session is None or client_id not in session.clients:
                     break
                 session.clients = [c for c in session.clients if c != client_id]
@@ -201,7 +202,7 @@ class SessionStore:
 
 
 def _decode(raw: bytes) -> SsoSession:
-    session = SsoSession(**json.loads(raw))
+    session = read_record(SsoSession, raw)
     if not session.methods and session.amr == ["pwd"]:
         # A session stored before methods were recorded was a password sign-in.
         session.methods = ["pwd"]

@@ -20,6 +20,7 @@ import httpx
 
 from core.settings import Mode, Settings
 from core.store import Store
+from core.stored import read_record
 
 log = logging.getLogger("tongxing.idp.sms")
 
@@ -86,7 +87,7 @@ class DevelopmentSmsGateway:
             stored = self.store.get(self._message(number))
             if stored is None:
                 break  # older ones expired too
-            found.append(OutboxMessage(**json.loads(stored)))
+            found.append(read_record(OutboxMessage, stored))
         return found
 
 

@@ -158,22 +158,48 @@ def add_method(
     details: dict[str, object] | None = None,
 ) -> SsoSession | None:
     """Add a verified ``method`` to the browser's session (None when the session ended or
-    belongs to someone else meanwhile); the caller verified the method for ``user``."""
-    updated = _add_to_session(idp, handle=handle, user=user, method=method)
-    if updated is None:
+    belongs to someone else meanwhile); the caller verified the method for ``user``. The
+    history line and the audit event commit first, then the session changes: a step-up is
+    never in effect without its records."""
+    preview = _with_method(idp, handle=handle, user=user, method=method)
+    if preview is None:
         return None
     with idp.database.transaction() as session:
         _record_step_up(
             idp,
             session,
             user=user,
-            updated=updated,
+            updated=preview,
             method=method,
             address=address,
             user_agent=user_agent,
             details=details,
         )
-    return updated
+    return _add_to_session(idp, handle=handle, user=user, method=method)
+
+
+def _method_added(s: SsoSession, *, user: User, method: str, now: int) -> None:
+    """``s`` with ``method`` among its methods and the level and ``amr`` that follow."""
+    methods = [*s.methods, method] if method not in s.methods else list(s.methods)
+    level = assurance.level(proofing_level=user.proofing_level, methods=methods)
+    s.methods, s.amr, s.acr, s.auth_time = (
+        methods,
+        assurance.amr(methods),
+        assurance.acr(level),
+        now,
+    )
+
+
+def _with_method(
+    idp: IdentityProvider, *, handle: str, user: User, method: str
+) -> SsoSession | None:
+    """What the browser's session will be with ``method`` added (the store is not changed);
+    None when it ended or is someone else's."""
+    current = idp.sessions.get(handle)
+    if current is None or current.user_id != user.id:
+        return None
+    _method_added(current, user=user, method=method, now=int(time.time()))
+    return current
 
 
 def _add_to_session(
@@ -182,16 +208,8 @@ def _add_to_session(
     now = int(time.time())
 
     def change(s: SsoSession) -> None:
-        if s.user_id != user.id:
-            return
-        methods = [*s.methods, method] if method not in s.methods else list(s.methods)
-        level = assurance.level(proofing_level=user.proofing_level, methods=methods)
-        s.methods, s.amr, s.acr, s.auth_time = (
-            methods,
-            assurance.amr(methods),
-            assurance.acr(level),
-            now,
-        )
+        if s.user_id == user.id:
+            _method_added(s, user=user, method=method, now=now)
 
     updated = idp.sessions.update(handle, change)
     if updated is None or updated.user_id != user.id:
@@ -269,7 +287,15 @@ def check_factor(
         return Checked(ok=True)
     lock = idp.limits.failed(account=account)
     with idp.database.transaction() as session:
-        _record_failure(session, idp, user_id=user_id, method=method, address=address, lock=lock)
+        _record_failure(
+            session,
+            idp,
+            user_id=user_id,
+            method=method,
+            address=address,
+            lock=lock,
+            details=details,
+        )
     return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
 
 
@@ -309,29 +335,30 @@ def check_and_add(
 ) -> Checked:
     """:func:`check_factor` then :func:`add_method`, in one transaction, for a factor whose
     check writes in the database: ``spend`` verifies the factor and marks it used in the
-    transaction it is given (a TOTP step). The mark, the session's new method, the
-    history line and the ``login.step_up`` audit event commit together (one commit, one
-    signed checkpoint); a failure's ``login.factor_failed`` event is written in that
-    transaction too. The attempt limits are :func:`check_factor`'s. The session (in the
-    store) is updated before the commit, as :func:`add_method` does before its own."""
+    transaction it is given (a TOTP step). The mark, the history line and the
+    ``login.step_up`` audit event commit together (one commit, one signed checkpoint), and
+    then the session gets the method (never in effect without its records); a failure's
+    ``login.factor_failed`` event is written in that transaction too. The attempt limits
+    are :func:`check_factor`'s."""
     account = f"{method}:user:{user_id}"
     refusal = idp.limits.begin(account=account, address=address)
     if refusal is not None:
         return Checked(ok=False, retry_after=refusal.retry_after)
-    updated: SsoSession | None = None
+    preview: SsoSession | None = None
+    user: User | None = None
     lock: Refusal | None = None
     with idp.database.transaction() as session:
         ok = spend(session)
         if ok:
             user = session.get(User, user_id)
             if user is not None and not user.disabled:
-                updated = _add_to_session(idp, handle=handle, user=user, method=method)
-            if user is not None and updated is not None:
+                preview = _with_method(idp, handle=handle, user=user, method=method)
+            if user is not None and preview is not None:
                 _record_step_up(
                     idp,
                     session,
                     user=user,
-                    updated=updated,
+                    updated=preview,
                     method=method,
                     address=address,
                     user_agent=user_agent,
@@ -344,6 +371,9 @@ def check_and_add(
             )
     if ok:
         idp.limits.succeeded(account=account, address=address)
+        updated = None
+        if user is not None and preview is not None:
+            updated = _add_to_session(idp, handle=handle, user=user, method=method)
         return Checked(ok=True, session=updated)
     return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
 
