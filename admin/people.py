@@ -30,7 +30,7 @@ from admin import paging, policy, versions
 from admin.actors import ROLE_NAMES, SECURITY, SYSTEM, Actor
 from admin.errors import Forbidden, Invalid, NoDeletionPending, NotFound
 from admin.service import Administration
-from idp import account_deletion, accounts
+from idp import account_deletion, accounts, credential_change
 from idp import repository as idp_repository
 from idp.accounts import AccountError
 from idp.models import PLATFORM_ROLES, User
@@ -189,6 +189,7 @@ def update(
     unknown = set(changes) - {"display_name", "email", "phone", "disabled"}
     if unknown:
         raise Invalid(f"these cannot be changed here: {', '.join(sorted(unknown))}")
+    ended: credential_change.SignedOut | None = None
     with admin.acting(actor, "people.update") as session:
         policy.require_role_or_setup(session, actor, SYSTEM)
         user = _changeable(session, ref)
@@ -212,6 +213,7 @@ def update(
         if disabled is not None and disabled != user.disabled:
             if disabled:
                 _not_another_role_holder(session, actor, user, what="disabling")
+                ended = _sign_out_everywhere(admin, session, user, "disabled", actor)
             elif user.locked:
                 raise Forbidden(
                     f"{user.username} is locked by the security administrator; only an "
@@ -231,7 +233,25 @@ def update(
                 actor=actor.label,
             )
         session.flush()
-        return view(session, user)
+        answer = view(session, user)
+    _after_sign_out(admin, ended)
+    return answer
+
+
+def _sign_out_everywhere(
+    admin: Administration, session: Session, user: User, reason: str, actor: Actor
+) -> credential_change.SignedOut:
+    """Before an account is disabled or locked: its grants revoked (and announced to every
+    process after the commit), its sessions ended, its apps told by back-channel logout."""
+    return credential_change.credentials_changed(
+        session, admin.identity, user_id=user.id, reason=reason, actor=actor.label
+    )
+
+
+def _after_sign_out(admin: Administration, ended: credential_change.SignedOut | None) -> None:
+    if ended is not None:
+        credential_change.complete(admin.identity, ended)
+        credential_change.deliver_now(admin.identity, ended)
 
 
 def set_password(admin: Administration, actor: Actor, *, ref: str, password: str) -> dict[str, Any]:
@@ -257,11 +277,14 @@ def lock(
     admin: Administration, actor: Actor, *, ref: str, locked: bool, reason: str | None = None
 ) -> dict[str, Any]:
     """Lock (or unlock) an account: the security administrator's act."""
+    ended: credential_change.SignedOut | None = None
     with admin.acting(actor, "people.lock" if locked else "people.unlock") as session:
         policy.require_role(actor, SECURITY)
         user = _changeable(session, ref)
         if locked and user.id == actor.id:
             raise Invalid("you cannot lock yourself out")
+        if locked:
+            ended = _sign_out_everywhere(admin, session, user, "account-locked", actor)
         accounts.set_disabled(
             session,
             events=admin.events,
@@ -273,7 +296,9 @@ def lock(
         )
         user.locked = locked
         session.flush()
-        return view(session, user)
+        answer = view(session, user)
+    _after_sign_out(admin, ended)
+    return answer
 
 
 def cancel_deletion(

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from admin import factors as admin_factors
+from admin import people as admin_people
 from admin import proofing as admin_proofing
 from audit.models import AuditEntry
 from idp import assurance, credential_change, grants, self_service
@@ -190,6 +191,34 @@ def test_a_reset_of_factors_signs_the_person_out_everywhere(
     [(actor, details)] = _signed_out(app)
     assert actor == f"person:{w.SECURITY}" and details["reason"] == "factors-reset"
     _wait(logouts, 2)  # posted before the act returned
+
+
+@pytest.mark.parametrize("act", ["lock", "disable"])
+def test_locking_or_disabling_signs_the_person_out_everywhere_at_once(
+    app: TestClient, logouts: list[dict[str, str]], act: str
+) -> None:
+    world = w.build(oidc.domain_of(app), identity=idp_of(app))
+    user_id = world.actor(w.NOBODY).id
+    tokens = _tokens(app, w.NOBODY, scope="openid offline_access")
+    if act == "lock":
+        admin_people.lock(
+            world.admin, world.actor(w.SECURITY), ref=w.NOBODY, locked=True, reason="stolen"
+        )
+    else:
+        admin_people.update(
+            world.admin,
+            world.actor(w.SYSTEM),
+            ref=w.NOBODY,
+            if_match=None,
+            changes={"disabled": True},
+        )
+    assert _refused(app, tokens)
+    assert idp_of(app).sessions.of_user(user_id) == []
+    reason = "account-locked" if act == "lock" else "disabled"
+    assert _reasons(app, user_id) == {reason}
+    [(_, details)] = _signed_out(app)
+    assert details["reason"] == reason and details["grants_ended"] == 1
+    _wait(logouts, 1)
 
 
 def test_a_lowered_level_revokes_the_grants_above_it(
