@@ -37,7 +37,7 @@ _SNAPSHOTS: dict[str, Snapshot] = {}
 def initialise(keys: KeyServices, *, actor: str = "test") -> None:
     """What ``keys.initialise(actor=...)`` does on an empty database, from the worker's
     snapshot when there is one for these settings (else for real, keeping a snapshot)."""
-    identity = _identity(keys.custody.settings)
+    identity = _identity(keys.custody.settings, actor)
     database = keys.database
     snapshot = _SNAPSHOTS.get(identity) if identity else None
     if snapshot is not None and _empty(database, snapshot):
@@ -51,10 +51,12 @@ def initialise(keys: KeyServices, *, actor: str = "test") -> None:
         _SNAPSHOTS[identity] = _dump(database)
 
 
-def _identity(settings: Settings) -> str | None:
+def _identity(settings: Settings, actor: str) -> str | None:
+    """What the snapshot's rows depend on (its audit entries name ``actor``)."""
     if settings.hsm_purposes:
         return None
     values = settings.model_dump(mode="json", exclude=_NOT_PART_OF_THE_HIERARCHY)
+    values["actor"] = actor
     values["key_encryption_key"] = settings.key_encryption_key_bytes().hex()
     return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
 
