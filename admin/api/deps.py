@@ -51,11 +51,12 @@ def current_actor(
             status=401,
             kind="invalid-token",
             title="Invalid access token",
-            detail="the account or client of this token is disabled or gone",
+            detail="this token's account, client or grant has ended (disabled, locked, "
+            "revoked or gone)",
             headers={
                 "WWW-Authenticate": challenge(
                     error="invalid_token",
-                    description="account disabled",
+                    description="the token's account, client or grant has ended",
                     scope=" ".join(sorted(ADMIN_SCOPES)),
                 )
             },
