@@ -50,6 +50,8 @@ def scratch_postgres_database() -> Iterator[str]:
     name = f"tongxing_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        # A scratch database outlives no test: commits need not wait for the disk (the
+        # data stays consistent; only an operating-system crash could lose the last ones).
         conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     try:
         yield sqlalchemy_url(name)
