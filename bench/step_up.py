@@ -99,12 +99,9 @@ def _seed_people(env: dict[str, str], *, people: int, authenticators: int) -> No
         database.dispose()
 
 
-@contextmanager
-def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iterator[Target]:
-    """Our server, one worker, pinned to ``cpu``, with a first-party web client and the
-    bench people; the driver's target."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+def installation(workdir: Path, base: str, *, log_level: str) -> tuple[dict[str, str], str]:
+    """A production installation in ``workdir`` served at ``base`` (migrated, keys made) with
+    the first-party web client ``bench-web``: its environment and the client's secret."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TONGXING_")},
         "TONGXING_MODE": "production",
@@ -112,7 +109,7 @@ def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iter
         "TONGXING_ISSUER": base,
         "TONGXING_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         "TONGXING_OPS_TOKEN": secrets.token_urlsafe(32),
-        "TONGXING_LOG_LEVEL": "info",
+        "TONGXING_LOG_LEVEL": log_level,
         # Hundreds of sign-ins a minute from one address, 8 at once.
         "TONGXING_LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
         "TONGXING_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000",
@@ -121,21 +118,21 @@ def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iter
     _tongxing(env, "db", "upgrade")
     _tongxing(env, "keys", "init")
     _tongxing(
-        env,
-        "clients",
-        "create",
-        "--client-id",
-        "bench-web",
-        "--grant-type",
-        "authorization_code",
-        "--scope",
-        "openid profile",
-        "--redirect-uri",
-        REDIRECT,
-        "--first-party",
-        "--client-secret-stdin",
+        env, "clients", "create", "--client-id", "bench-web",
+        "--grant-type", "authorization_code", "--scope", "openid profile",
+        "--redirect-uri", REDIRECT, "--first-party", "--client-secret-stdin",
         stdin=secret,
-    )
+    )  # fmt: skip
+    return env, secret
+
+
+@contextmanager
+def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iterator[Target]:
+    """Our server, one worker, pinned to ``cpu``, with a first-party web client and the
+    bench people; the driver's target."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env, secret = installation(workdir, base, log_level="info")
     _seed_people(env, people=people, authenticators=authenticators)
     command = [sys.executable, "-m", "tongxing", "serve", "--host", "127.0.0.1", "--port"]
     process = subprocess.Popen(

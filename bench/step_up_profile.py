@@ -24,7 +24,6 @@ import cProfile
 import dataclasses
 import os
 import pstats
-import secrets
 import statistics
 import sys
 import tempfile
@@ -37,8 +36,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.oidc_driver import ADAPTERS, Target, _jwt_payload, discover, op_login
-from bench.oidc_vs_peer import PASSWORD, REDIRECT, _tongxing
-from bench.step_up import LEVEL_3, Codes, _seed_people
+from bench.oidc_vs_peer import PASSWORD
+from bench.step_up import LEVEL_3, Codes, _seed_people, installation
 
 
 class Timed(httpx.AsyncBaseTransport):
@@ -74,40 +73,6 @@ def _profile_threads() -> None:
     start()
 
 
-def _environment(workdir: Path, base: str) -> tuple[dict[str, str], str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TONGXING_")},
-        "TONGXING_MODE": "production",
-        "TONGXING_DATA_DIR": str(workdir),
-        "TONGXING_ISSUER": base,
-        "TONGXING_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
-        "TONGXING_OPS_TOKEN": secrets.token_urlsafe(32),
-        "TONGXING_LOG_LEVEL": "warning",
-        "TONGXING_LOGIN_ATTEMPTS_PER_ADDRESS": "1000000",
-        "TONGXING_LOGIN_ATTEMPTS_PER_ACCOUNT": "1000",
-    }
-    secret = secrets.token_urlsafe(24)
-    _tongxing(env, "db", "upgrade")
-    _tongxing(env, "keys", "init")
-    _tongxing(
-        env,
-        "clients",
-        "create",
-        "--client-id",
-        "bench-web",
-        "--grant-type",
-        "authorization_code",
-        "--scope",
-        "openid profile",
-        "--redirect-uri",
-        REDIRECT,
-        "--first-party",
-        "--client-secret-stdin",
-        stdin=secret,
-    )
-    return env, secret
-
-
 async def _drive(args: argparse.Namespace, app: object, target: Target) -> Timed:
     transport = Timed(httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
@@ -141,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     base = "http://127.0.0.1:8999"
     with tempfile.TemporaryDirectory(prefix="tx-step-up-profile-") as workdir:
-        env, secret = _environment(Path(workdir), base)
+        env, secret = installation(Path(workdir), base, log_level="warning")
         _seed_people(env, people=args.people, authenticators=args.authenticators)
         os.environ.update({k: v for k, v in env.items() if k.startswith("TONGXING_")})
         from core.settings import load_settings
