@@ -161,10 +161,39 @@ def add_method(
     belongs to someone else meanwhile); the caller verified the method for ``user``. The
     history line and the audit event commit first, then the session changes: a step-up is
     never in effect without its records."""
-    preview = _with_method(idp, handle=handle, user=user, method=method)
+    with idp.database.transaction() as session:
+        preview = _record_in(
+            session,
+            idp,
+            handle=handle,
+            user=user,
+            method=method,
+            address=address,
+            user_agent=user_agent,
+            details=details,
+        )
     if preview is None:
         return None
-    with idp.database.transaction() as session:
+    return _add_to_session(idp, handle=handle, user=user, method=method, now=preview.auth_time)
+
+
+def _record_in(
+    session: Session,
+    idp: IdentityProvider,
+    *,
+    handle: str,
+    user: User,
+    method: str,
+    address: str,
+    user_agent: str,
+    details: dict[str, object] | None,
+) -> SsoSession | None:
+    """In ``session``'s transaction, the step-up's records for the browser's session as it
+    will be with ``method`` (returned; the store is changed after the commit by
+    :func:`_add_to_session`); None, recording nothing, when that session ended or is someone
+    else's."""
+    preview = _with_method(idp, handle=handle, user=user, method=method)
+    if preview is not None:
         _record_step_up(
             idp,
             session,
@@ -175,7 +204,7 @@ def add_method(
             user_agent=user_agent,
             details=details,
         )
-    return _add_to_session(idp, handle=handle, user=user, method=method)
+    return preview
 
 
 def _method_added(s: SsoSession, *, user: User, method: str, now: int) -> None:
@@ -203,10 +232,8 @@ def _with_method(
 
 
 def _add_to_session(
-    idp: IdentityProvider, *, handle: str, user: User, method: str
+    idp: IdentityProvider, *, handle: str, user: User, method: str, now: int
 ) -> SsoSession | None:
-    now = int(time.time())
-
     def change(s: SsoSession) -> None:
         if s.user_id == user.id:
             _method_added(s, user=user, method=method, now=now)
@@ -352,13 +379,11 @@ def check_and_add(
         if ok:
             user = session.get(User, user_id)
             if user is not None and not user.disabled:
-                preview = _with_method(idp, handle=handle, user=user, method=method)
-            if user is not None and preview is not None:
-                _record_step_up(
-                    idp,
+                preview = _record_in(
                     session,
+                    idp,
+                    handle=handle,
                     user=user,
-                    updated=preview,
                     method=method,
                     address=address,
                     user_agent=user_agent,
@@ -373,7 +398,9 @@ def check_and_add(
         idp.limits.succeeded(account=account, address=address)
         updated = None
         if user is not None and preview is not None:
-            updated = _add_to_session(idp, handle=handle, user=user, method=method)
+            updated = _add_to_session(
+                idp, handle=handle, user=user, method=method, now=preview.auth_time
+            )
         return Checked(ok=True, session=updated)
     return Checked(ok=False, retry_after=lock.retry_after if lock else 0)
 
