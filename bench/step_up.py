@@ -126,6 +126,21 @@ def installation(workdir: Path, base: str, *, log_level: str) -> tuple[dict[str,
     return env, secret
 
 
+def target_at(base: str, secret: str) -> Target:
+    """The driver's target: our server at ``base``, its web client ``bench-web`` (``secret``)
+    and the first bench person."""
+    values = {**ADAPTERS["tongxing"], "base_url": base}
+    values.update(
+        client_id="bench-web",
+        client_secret=secret,
+        web_client_id="bench-web",
+        web_client_secret=secret,
+        username="bench0",
+        password=PASSWORD,
+    )
+    return Target(name="tongxing", **values)  # type: ignore[arg-type]
+
+
 @contextmanager
 def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iterator[Target]:
     """Our server, one worker, pinned to ``cpu``, with a first-party web client and the
@@ -143,16 +158,7 @@ def server(workdir: Path, *, cpu: int, people: int, authenticators: int) -> Iter
     )
     try:
         _wait(f"{base}/readyz", process, timeout=300)  # slow on a loaded machine
-        values = {**ADAPTERS["tongxing"], "base_url": base}
-        values.update(
-            client_id="bench-web",
-            client_secret=secret,
-            web_client_id="bench-web",
-            web_client_secret=secret,
-            username="bench0",
-            password=PASSWORD,
-        )
-        target = Target(name="tongxing", **values)  # type: ignore[arg-type]
+        target = target_at(base, secret)
         target.server_pid = process.pid
         yield target
     finally:

@@ -35,9 +35,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.oidc_driver import ADAPTERS, Target, _jwt_payload, discover, op_login
-from bench.oidc_vs_peer import PASSWORD
-from bench.step_up import LEVEL_3, Codes, _seed_people, installation
+from bench.oidc_driver import Target, _jwt_payload, discover, op_login
+from bench.step_up import LEVEL_3, Codes, _seed_people, installation, target_at
 
 
 class Timed(httpx.AsyncBaseTransport):
@@ -113,16 +112,7 @@ def main() -> None:
         from tongxing.app import create_app
 
         app = create_app(load_settings())
-        values = {**ADAPTERS["tongxing"], "base_url": base}
-        values.update(
-            client_id="bench-web",
-            client_secret=secret,
-            web_client_id="bench-web",
-            web_client_secret=secret,
-            username="bench0",
-            password=PASSWORD,
-        )
-        target = Target(name="tongxing", **values)  # type: ignore[arg-type]
+        target = target_at(base, secret)
 
         async def run() -> Timed:
             if args.cprofile:  # before the pool's first thread starts (start-up included)
