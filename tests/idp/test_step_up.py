@@ -96,6 +96,35 @@ def test_a_totp_step_up_commits_with_its_history_line_and_audit_event(rp: TestCl
     assert len(spent) == 1  # the code's step is spent, in the same commit
 
 
+def test_a_step_up_whose_records_fail_leaves_the_session_as_it_was(rp: TestClient) -> None:
+    """The history line and the audit event commit before the session gets the method: a
+    step-up is never in effect without its records."""
+    from idp import repository, step_up
+    from idp.sessions import COOKIE
+    from tests.idp.sms_world import idp_of
+
+    oidc.sign_in(rp, oidc.Request(), login="strong")
+    idp, handle = idp_of(rp), rp.cookies[COOKIE]
+    with idp.database.reading() as session:
+        user = repository.user_by_login(session, "strong")
+    assert user is not None
+    with pytest.raises(TypeError):  # the audit event's details cannot be serialised
+        step_up.add_method(
+            idp,
+            handle=handle,
+            user=user,
+            method="totp",
+            address="127.0.0.1",
+            user_agent="test",
+            details={"unserialisable": object()},
+        )
+    stored = idp.sessions.get(handle)
+    assert stored is not None and stored.methods == ["pwd"] and stored.acr == LOA(2)
+    with idp.database.reading() as session:
+        kinds = session.scalars(select(AuditEntry.type)).all()
+    assert "login.step_up" not in kinds
+
+
 def test_the_factor_page_is_decided_again_when_the_session_changed(rp: TestClient) -> None:
     # The page shows the need the sign-in's decision kept, but only for that session as it
     # was: stepped up meanwhile (another tab), the request goes on without asking again.
