@@ -18,7 +18,20 @@ T = TypeVar("T")
 
 def read_record(cls: type[T], raw: bytes | str) -> T:
     """An instance of the dataclass ``cls`` from its stored JSON, unknown fields passed over."""
-    assert is_dataclass(cls)
-    known = {f.name for f in fields(cls)}
+    known = _field_names(cls)
     data: dict[str, Any] = json.loads(raw)
+    if data.keys() <= known:  # the usual case: written by this version
+        return cls(**data)
     return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    # Read on every request (the SSO session): the names are worked out once per class.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        assert is_dataclass(cls)
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
