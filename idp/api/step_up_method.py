@@ -1,4 +1,6 @@
-"""What every step-up method's route (``/login/factor/<method>``) does with its posted form.
+"""What a step-up method's route (``/login/factor/<method>``) does with its posted form (all
+but TOTP's, which spends its code and records the step-up in one transaction:
+:func:`idp.step_up.check_and_add`).
 
 Security contract: the form must belong to a live interaction and SSO session and carry the
 factor page's CSRF token (:func:`idp.api.step_up.factor_form`); the method's own check runs
