@@ -138,6 +138,35 @@ class AuthorizationFlow:
             interaction.params, browser=interaction.browser, handle=handle, interaction=interaction
         )
 
+    def need_beyond(
+        self, interaction: Interaction, *, user: User, methods: list[str]
+    ) -> step_up.Need | None:
+        """What the interaction's request still needs once ``user`` proved ``methods``, before
+        any session exists (:mod:`idp.first_factor`): a need signing in harder can meet, or
+        None — the methods are enough, the level cannot be reached, or the request is no
+        longer valid; a session is opened then and the full decision says which. Whom the
+        person acts for is not chosen yet: a level that an organisation's administrator role
+        adds is asked for after that choice, as a step-up of the session."""
+        try:
+            target = checks.verify_target(interaction.params, find_client=self._find_client)
+            request = checks.validate(interaction.params, target=target)
+        except (UntrustedRedirect, OAuthError):
+            return None
+        with self.idp.database.reading() as session:
+            try:
+                level = self._target_level(
+                    session, request, interaction.params, user, organisation_id=None
+                )
+            except OAuthError:
+                return None
+            short = step_up.need(
+                user=user,
+                methods=methods,
+                target=level,
+                available=step_up.enrolled(session, user),
+            )
+        return short if short is not None and short.reachable else None
+
     def deny(self, interaction: Interaction) -> Step:
         """The person refused consent: ``access_denied`` to the client."""
         from idp.errors import AccessDenied
@@ -210,7 +239,8 @@ class AuthorizationFlow:
         request: checks.AuthorizationRequest,
         params: dict[str, str],
         user: User,
-        sso: SsoSession,
+        *,
+        organisation_id: str | None,
     ) -> int:
         """The level this request needs: what the app asks (``acr_values``, an essential
         ``acr`` claim), the client's minimum, and a second factor for administrator scopes
@@ -226,7 +256,7 @@ class AuthorizationFlow:
         target = asked.level
         admin = set(request.scopes) & role_scopes.ADMIN_SCOPES
         if admin and role_scopes.held(
-            session, user_id=user.id, organisation_id=sso.organisation_id, scopes=admin
+            session, user_id=user.id, organisation_id=organisation_id, scopes=admin
         ):
             target = max(target, assurance.ADMIN_LEVEL)
         return target
@@ -272,7 +302,9 @@ class AuthorizationFlow:
                 return ShowOrganisation(
                     interaction=interaction, client=request.client, choices=list(choices)
                 )
-            target = self._target_level(session, request, params, user, sso)
+            target = self._target_level(
+                session, request, params, user, organisation_id=sso.organisation_id
+            )
             short = step_up.need(
                 user=user,
                 methods=sso.methods,

@@ -40,6 +40,10 @@ class Interaction:
     # decided for ({"sid", "methods", "target", "reached", "options", "proofing_short"}): the
     # page shows it without deciding again while that session is unchanged.
     factor_need: dict[str, Any] | None = None
+    # A first factor proved here while the request needs more (idp.first_factor): the
+    # session opens once the missing factor is proved ({"id", "user_id", "methods", "at",
+    # "credential"}).
+    first_factor: dict[str, Any] | None = None
 
 
 class Interactions:

@@ -1,5 +1,6 @@
-"""Signing in with a password, and the SSO session every first factor opens: limits,
-verification, the session, the person's sign-in history, the audit trail.
+"""Signing in with a password, and the SSO session every sign-in opens: limits,
+verification, the session, the person's sign-in history, the audit trail (a password whose
+request needs a second factor waits for it in the interaction: :mod:`idp.first_factor`).
 
 Security contract: refused attempts (locked source or address) cost no password hash; an
 attempt counts against the browser's device cookie when it holds a valid one for the account,
@@ -42,18 +43,26 @@ class Failed:
     refusal: Refusal | None
 
 
-def sign_in(
+@dataclass(frozen=True)
+class PasswordChecked:
+    """The password is the person's: who they are and the browser's new device cookie."""
+
+    user: User
+    device_cookie: str  # the browser's new device cookie (see idp.device_cookies)
+
+
+def check_password(
     idp: IdentityProvider,
     *,
     login: str,
     password: str,
     address: str,
-    user_agent: str,
-    handle: str | None,
     device_cookie: str | None = None,
-) -> SignedIn | Failed:
-    """Check the credentials and open (or refresh) the browser's SSO session;
-    ``device_cookie`` is the browser's device cookie as presented (None when it has none)."""
+) -> PasswordChecked | Failed:
+    """Check the credentials under the attempt limits (a success or a failure counted,
+    a failure audited); ``device_cookie`` is the browser's device cookie as presented (None
+    when it has none). Opens no session: :func:`sign_in` does, or a sign-in that needs a
+    second factor holds the result (:mod:`idp.first_factor`)."""
     normalised = accounts.normalise_login(login)
     with idp.database.reading() as session:
         user = repository.user_by_login(session, normalised)
@@ -91,9 +100,30 @@ def sign_in(
             fresh = repository.user(session, user.id)
             if fresh is not None:
                 fresh.password_hash = rehashed
+                user.password_hash = rehashed
+    return PasswordChecked(user=user, device_cookie=new_device_cookie)
+
+
+def sign_in(
+    idp: IdentityProvider,
+    *,
+    login: str,
+    password: str,
+    address: str,
+    user_agent: str,
+    handle: str | None,
+    device_cookie: str | None = None,
+) -> SignedIn | Failed:
+    """Check the credentials (:func:`check_password`) and open (or refresh) the browser's
+    SSO session."""
+    checked = check_password(
+        idp, login=login, password=password, address=address, device_cookie=device_cookie
+    )
+    if isinstance(checked, Failed):
+        return checked
     opened = open_session(
         idp,
-        user=user,
+        user=checked.user,
         methods=["pwd"],
         address=address,
         user_agent=user_agent,
@@ -103,7 +133,7 @@ def sign_in(
         session=opened.session,
         handle=opened.handle,
         ended=opened.ended,
-        device_cookie=new_device_cookie,
+        device_cookie=checked.device_cookie,
     )
 
 
@@ -128,8 +158,9 @@ def open_session(
 ) -> Opened:
     """Open the browser's SSO session for ``user`` signed in with ``methods`` (or start the
     person's session afresh with them), record the sign-in in the person's history and as a
-    ``login.succeeded`` audit event. Every first-factor sign-in (password, passkey, SMS
-    code, QR approval, federation) ends here; the caller has verified the methods."""
+    ``login.succeeded`` audit event. Every sign-in (password, passkey, SMS code, QR
+    approval, federation, a password completed by its second factor) ends here; the caller
+    has verified the methods."""
     now = int(time.time())
     level = assurance.level(proofing_level=user.proofing_level, methods=methods)
     acr, amr = assurance.acr(level), assurance.amr(methods)

@@ -202,21 +202,26 @@ def follow_to_rp(
             form["organisation"] = organisation
         elif path == "/login/factor":
             path = "/login/factor/totp"
-            form["code"] = factors.next_code(_signed_in_user(browser))
+            form["code"] = factors.next_code(_signing_user(browser, form["interaction"]))
         else:
             raise AssertionError(f"unexpected page {target}")
         response = browser.post(path, data=form, follow_redirects=False)
     raise AssertionError("too many steps")
 
 
-def _signed_in_user(browser: TestClient) -> str:
-    """The user id of the browser's SSO session."""
+def _signing_user(browser: TestClient, interaction: str) -> str:
+    """The user id of the sign-in the factor page is for: one held in the interaction for
+    its second factor, else the browser's SSO session."""
+    from core.csrf import BROWSER_COOKIE
     from idp.runtime import IdentityProvider
     from idp.sessions import COOKIE
 
     idp = runtime_of(browser.app).get(IdentityProvider)  # type: ignore[arg-type]
-    handle = next((c.value for c in browser.cookies.jar if c.name == COOKIE), None)
-    session = idp.sessions.get(handle)
+    cookies = {c.name: c.value for c in browser.cookies.jar}
+    found = idp.interactions.get(interaction, browser=cookies.get(BROWSER_COOKIE))
+    if found is not None and found.first_factor is not None:
+        return str(found.first_factor["user_id"])
+    session = idp.sessions.get(cookies.get(COOKIE))
     assert session is not None, "the step-up page without a session"
     return session.user_id
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
-from idp import device_cookies, repository
+from idp import device_cookies, first_factor, repository
 from idp.api import page_parts, web
 from idp.api.deps import IdpDep
 from idp.authorization import (
@@ -25,7 +25,7 @@ from idp.authorization import (
     Step,
 )
 from idp.interactions import Interaction
-from idp.login import Failed, sign_in
+from idp.login import Failed, check_password, open_session
 from idp.models import Client
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -222,18 +222,18 @@ async def login_submit(
         return await run_in_threadpool(
             _login_form, request, idp, found, login, t["login_failed"], 400
         )
-    result = await run_in_threadpool(
-        sign_in,
-        idp,
-        login=login,
-        password=password,
-        address=web.address(request),
-        user_agent=request.headers.get("user-agent", ""),
-        handle=request.cookies.get(SSO_COOKIE),
-        device_cookie=request.cookies.get(device_cookies.COOKIE),
+    address, user_agent = web.address(request), request.headers.get("user-agent", "")
+    checked = await run_in_threadpool(
+        lambda: check_password(
+            idp,
+            login=login,
+            password=password,
+            address=address,
+            device_cookie=request.cookies.get(device_cookies.COOKIE),
+        )
     )
-    if isinstance(result, Failed):
-        refusal = result.refusal
+    if isinstance(checked, Failed):
+        refusal = checked.refusal
         if refusal is None:
             message, status = t["login_failed"], 400
         else:
@@ -243,15 +243,33 @@ async def login_submit(
         if refusal is not None:
             page.headers["Retry-After"] = str(refusal.retry_after)
         return page
-    found.login_at = result.session.auth_time
+    # A request that needs a second factor gets it before any session opens.
+    held = await run_in_threadpool(
+        lambda: first_factor.hold(idp, found, user=checked.user, methods=["pwd"])
+    )
+    if held is not None:
+        response = _step_response(request, idp, held, browser=found.browser, new_browser=False)
+        web.set_device_cookie(response, idp, checked.device_cookie)
+        return response
+    opened = await run_in_threadpool(
+        lambda: open_session(
+            idp,
+            user=checked.user,
+            methods=["pwd"],
+            address=address,
+            user_agent=user_agent,
+            handle=request.cookies.get(SSO_COOKIE),
+        )
+    )
+    found.login_at = opened.session.auth_time
     idp.interactions.save(found)
-    response = await _resume(request, idp, found, result.handle)
-    web.set_sso_cookie(response, idp, result.handle)
-    web.set_device_cookie(response, idp, result.device_cookie)
-    if result.ended is not None:
+    response = await _resume(request, idp, found, opened.handle)
+    web.set_sso_cookie(response, idp, opened.handle)
+    web.set_device_cookie(response, idp, checked.device_cookie)
+    if opened.ended is not None:
         from idp.api.logout import propagate
 
-        await propagate(idp, result.ended, reason="replaced", response=response)
+        await propagate(idp, opened.ended, reason="replaced", response=response)
     return response
 
 

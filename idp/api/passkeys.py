@@ -26,7 +26,7 @@ from idp.api import page_parts, web
 from idp.api.authorize import _interaction, _resume
 from idp.api.deps import IdpDep
 from idp.api.step_up import PURPOSE as FACTOR_PURPOSE
-from idp.api.step_up import factor_verified, next_step
+from idp.api.step_up import factor_verified, next_step, signing
 from idp.authorization import ShowFactor
 from idp.interactions import Interaction
 from idp.login import open_session
@@ -211,11 +211,12 @@ async def sign_in(request: Request, idp: IdpDep) -> Response:
 
 async def _factor(
     request: Request, idp: IdentityProvider, body: _Body
-) -> tuple[Interaction, str, SsoSession]:
+) -> tuple[Interaction, str | None, SsoSession]:
+    """As :func:`idp.api.step_up.factor_form` (no handle: a sign-in held for its second
+    factor), for the passkey ceremony's JSON requests."""
     found = _interaction(request, idp, body.interaction)
-    handle = request.cookies.get(SSO_COOKIE)
-    sso = idp.sessions.get(handle)
-    if found is None or sso is None or handle is None:
+    handle, sso = signing(idp, found, request.cookies.get(SSO_COOKIE)) if found else (None, None)
+    if found is None or sso is None:
         raise _problem(400, "expired", "This sign-in has expired; start again from the app")
     await _csrf(request, idp, FACTOR_PURPOSE, body)
     return found, handle, sso

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
-from idp import repository, step_up
+from idp import first_factor, repository, step_up
 from idp.api import web
 from idp.api.authorize import (
     _bad_form,
@@ -25,6 +25,7 @@ from idp.api.authorize import (
     _step_response,
 )
 from idp.api.deps import IdpDep
+from idp.api.signed_in import carry_on
 from idp.authorization import AuthorizationFlow, ErrorPage, Redirect, ShowFactor, Step
 from idp.interactions import Interaction
 from idp.runtime import IdentityProvider
@@ -37,10 +38,41 @@ PURPOSE = "factor"
 RETURN_PATHS = ("/account", "/admin/")
 
 
+def signing(
+    idp: IdentityProvider, found: Interaction, handle: str | None
+) -> tuple[str | None, SsoSession | None]:
+    """The sign-in a factor is proved for: a first factor held in the interaction (no
+    session yet: no handle; :mod:`idp.first_factor`), else the browser's SSO session (None
+    for either when it has ended or expired)."""
+    if found.first_factor is not None:
+        first = first_factor.held(found)
+        return None, first.as_session() if first is not None else None
+    return handle, idp.sessions.get(handle)
+
+
+def _held_step(idp: IdentityProvider, found: Interaction) -> Step:
+    """What a sign-in held in the interaction still needs, decided again."""
+    first = first_factor.held(found)
+    user = first_factor.person(idp, first) if first is not None else None
+    need = (
+        AuthorizationFlow(idp).need_beyond(found, user=user, methods=first.methods)
+        if user is not None and first is not None
+        else None
+    )
+    if need is None:
+        idp.interactions.finish(found)
+        return ErrorPage("this sign-in has expired; start again from the app")
+    client = idp.client(found.params.get("client_id", ""))
+    return ShowFactor(interaction=found, client=client, need=need)
+
+
 def next_step(idp: IdentityProvider, found: Interaction, handle: str | None) -> Step:
-    """Where an interaction goes next: an app's authorization request continues in
-    :class:`AuthorizationFlow`; a check of our own (``return_to``) goes back to its page
-    once :func:`idp.step_up.fresh_check` is satisfied."""
+    """Where an interaction goes next: a sign-in held for its second factor to the factor
+    page; an app's authorization request continues in :class:`AuthorizationFlow`; a check
+    of our own (``return_to``) goes back to its page once
+    :func:`idp.step_up.fresh_check` is satisfied."""
+    if found.first_factor is not None:
+        return _held_step(idp, found)
     if found.return_to is None:
         return AuthorizationFlow(idp).resume(found, handle=handle)
     sso = idp.sessions.get(handle)
@@ -66,7 +98,7 @@ def kept_step(idp: IdentityProvider, found: Interaction, handle: str | None) -> 
     Only for showing the page: a posted factor continues through the whole decision."""
     if found.return_to is not None:
         return None
-    need = step_up.Need.still(found.factor_need, idp.sessions.get(handle))
+    need = step_up.Need.still(found.factor_need, signing(idp, found, handle)[1])
     if need is None:
         return None
     return ShowFactor(
@@ -129,13 +161,16 @@ async def factor_page(request: Request, idp: IdpDep, interaction: str | None = N
 
 async def factor_form(
     request: Request, idp: IdentityProvider, interaction_id: str, csrf_token: str
-) -> tuple[Interaction, str, SsoSession] | Response:
-    """The interaction, SSO cookie handle and session of a posted factor form, or the page
-    to show instead (expired interaction or session, bad CSRF token)."""
+) -> tuple[Interaction, str | None, SsoSession] | Response:
+    """The interaction, SSO cookie handle and session of a posted factor form (no handle,
+    and the session it would be, for a first factor held in the interaction: see
+    :func:`signing`), or the page to show instead (expired interaction, sign-in or session,
+    bad CSRF token)."""
     found = _interaction(request, idp, interaction_id)
-    handle = request.cookies.get(SSO_COOKIE)
-    sso = idp.sessions.get(handle)
-    if found is None or sso is None or handle is None:
+    if found is None:
+        return _expired(request)
+    handle, sso = signing(idp, found, request.cookies.get(SSO_COOKIE))
+    if sso is None:
         return _expired(request)
     if not await run_in_threadpool(web.csrf_ok, request, idp, PURPOSE, csrf_token):
         return _bad_form(request)
@@ -146,13 +181,16 @@ async def factor_verified(
     request: Request,
     idp: IdentityProvider,
     found: Interaction,
-    handle: str,
+    handle: str | None,
     sso: SsoSession,
     *,
     method: str,
     details: dict[str, object] | None = None,
 ) -> Response:
-    """Add the verified ``method`` to the session and continue the request."""
+    """Add the verified ``method`` to the session (or, with no handle, open the session of
+    the sign-in held in the interaction) and continue the request."""
+    if handle is None:
+        return await _sign_in_completed(request, idp, found, method=method, details=details)
 
     def add() -> bool:
         with idp.database.reading() as session:
@@ -173,6 +211,35 @@ async def factor_verified(
     if not await run_in_threadpool(add):
         return _expired(request)
     return await factor_added(request, idp, found, handle)
+
+
+async def _sign_in_completed(
+    request: Request,
+    idp: IdentityProvider,
+    found: Interaction,
+    *,
+    method: str,
+    details: dict[str, object] | None,
+) -> Response:
+    first = first_factor.held(found)
+    if first is None:
+        return _expired(request)
+    opened = await run_in_threadpool(
+        lambda: first_factor.complete(
+            idp,
+            found,
+            first,
+            method=method,
+            address=web.address(request),
+            user_agent=request.headers.get("user-agent", ""),
+            handle=request.cookies.get(SSO_COOKIE),
+            details=details,
+        )
+    )
+    if opened is None:
+        idp.interactions.finish(found)
+        return _expired(request)
+    return await carry_on(request, idp, found, opened)
 
 
 async def factor_added(

@@ -1,12 +1,14 @@
 """What a step-up method's route (``/login/factor/<method>``) does with its posted form (all
-but TOTP's, which spends its code and records the step-up in one transaction:
-:func:`idp.step_up.check_and_add`).
+but TOTP's step-up of a session, which spends its code and records the step-up in one
+transaction: :func:`idp.step_up.check_and_add`).
 
-Security contract: the form must belong to a live interaction and SSO session and carry the
+Security contract: the form must belong to a live interaction and SSO session (or a sign-in
+held in the interaction for its second factor, :mod:`idp.first_factor`) and carry the
 factor page's CSRF token (:func:`idp.api.step_up.factor_form`); the method's own check runs
 under its attempt limits, a failure audited (:func:`idp.step_up.check_factor`); only a
-passed check adds the method to the session (:func:`idp.api.step_up.factor_verified`).
-What the method's check proves is the caller's ``verify``.
+passed check adds the method to the session or opens the held sign-in's session
+(:func:`idp.api.step_up.factor_verified`). What the method's check proves is the caller's
+``verify``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,18 @@ async def prove(
     posted = await factor_form(request, idp, interaction, csrf_token)
     if isinstance(posted, Response):
         return posted
+    return await proved(request, idp, posted, method=method, verify=verify)
+
+
+async def proved(
+    request: Request,
+    idp: IdentityProvider,
+    posted: tuple[Interaction, str | None, SsoSession],
+    *,
+    method: str,
+    verify: Callable[[Interaction, SsoSession], bool],
+) -> Response:
+    """:func:`prove` for a form :func:`idp.api.step_up.factor_form` has accepted."""
     found, handle, sso = posted
     address = web.address(request)
     checked = await run_in_threadpool(

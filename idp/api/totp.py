@@ -12,6 +12,7 @@ from idp import step_up, totp
 from idp.api import web
 from idp.api.deps import IdpDep
 from idp.api.step_up import factor_added, factor_failed, factor_form
+from idp.api.step_up_method import proved
 from idp.runtime import IdentityProvider
 
 router = APIRouter(tags=["identity"], include_in_schema=False)
@@ -34,12 +35,21 @@ async def factor_totp(
     code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """A code from the person's authenticator app as the missing factor: spending the code
-    and recording the step-up are one transaction (the most used step-up, measured in
-    bench/step_up.py), where the other methods check, then record."""
+    and recording a session's step-up are one transaction (the most used step-up, measured
+    in bench/step_up.py), where the other methods check, then record; a sign-in held for
+    its second factor opens its session once the code is spent."""
     posted = await factor_form(request, idp, interaction, csrf_token)
     if isinstance(posted, Response):
         return posted
     found, handle, sso = posted
+    if handle is None:  # the second factor of a sign-in: its session opens now
+        return await proved(
+            request,
+            idp,
+            posted,
+            method="totp",
+            verify=lambda _, held: code_matches(idp, user_id=held.user_id, code=code),
+        )
     checked = await run_in_threadpool(
         lambda: step_up.check_and_add(
             idp,

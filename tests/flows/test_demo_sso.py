@@ -55,24 +55,28 @@ def _sign_in(browser: TestClient, app: str, login: str, organisation: str | None
     page = _go(browser, f"/demo/apps/{app}/login")
     assert "登录" in page.text
     response = oidc.submit_login(browser, page.text, login=login, password=DEMO_PASSWORD)
-    if organisation is not None:
-        choice = _go(browser, location(response)).text
-        response = browser.post(
-            "/login/organisation",
-            data={
-                "interaction": oidc.hidden(choice, "interaction"),
-                "csrf_token": oidc.hidden(choice, "csrf_token"),
-                "organisation": organisation,
-            },
-            follow_redirects=False,
-        )
-    return _step_up(browser, _go(browser, location(response)), login)
+    page = _go(browser, location(response))
+    for _ in range(3):  # the factor page and the organisation choice, as they are asked
+        if 'action="/login/factor/totp"' in page.text:
+            page = _answer_factor(browser, page, login)
+        elif organisation is not None and 'action="/login/organisation"' in page.text:
+            response = browser.post(
+                "/login/organisation",
+                data={
+                    "interaction": oidc.hidden(page.text, "interaction"),
+                    "csrf_token": oidc.hidden(page.text, "csrf_token"),
+                    "organisation": organisation,
+                },
+                follow_redirects=False,
+            )
+            page = _go(browser, location(response))
+        else:
+            break
+    return page.text
 
 
-def _step_up(browser: TestClient, page: httpx.Response, login: str) -> str:
-    """Answer the factor page, when there is one, with the person's seeded TOTP code."""
-    if 'action="/login/factor/totp"' not in page.text:
-        return page.text
+def _answer_factor(browser: TestClient, page: httpx.Response, login: str) -> httpx.Response:
+    """Answer the factor page with the person's seeded TOTP code; the page that follows."""
     assert 'name="password"' not in page.text  # only what is missing is asked
     response = browser.post(
         "/login/factor/totp",
@@ -83,7 +87,14 @@ def _step_up(browser: TestClient, page: httpx.Response, login: str) -> str:
         },
         follow_redirects=False,
     )
-    return _go(browser, location(response)).text
+    return _go(browser, location(response))
+
+
+def _step_up(browser: TestClient, page: httpx.Response, login: str) -> str:
+    """Answer the factor page, when there is one, with the person's seeded TOTP code."""
+    if 'action="/login/factor/totp"' not in page.text:
+        return page.text
+    return _answer_factor(browser, page, login).text
 
 
 def test_single_sign_on_and_single_logout_across_the_demo_apps(demo: TestClient) -> None:

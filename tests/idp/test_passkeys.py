@@ -167,7 +167,8 @@ def test_step_up_from_a_password_to_level_4(rp: TestClient) -> None:
     claims = _claims(rp, request, answer.json()["redirect"])
     assert claims["acr"] == LOA(4)
     assert claims["amr"] == ["pwd", "hwk", "user", "mfa"]
-    assert "login.step_up" in _types(rp)
+    # One sign-in with both factors (the password waited for the passkey), not a step-up.
+    assert "login.step_up" not in _types(rp)
 
 
 def test_a_replayed_or_unknown_challenge_is_refused(rp: TestClient) -> None:

@@ -64,36 +64,112 @@ def test_password_session_is_level_2_then_steps_up_to_3_with_totp_only(rp: TestC
     assert query(location(direct))["code"]
 
 
-def test_a_totp_step_up_commits_with_its_history_line_and_audit_event(rp: TestClient) -> None:
+def _records(rp: TestClient, login: str) -> tuple[list[dict], list[dict], list[str], int]:
+    """The person's ``login.succeeded`` and ``login.step_up`` event details, the kinds of
+    their history lines, and how many TOTP steps they spent."""
     from idp import repository
     from idp.models import Authenticator, SignInRecord
 
-    request = oidc.Request(extra={"acr_values": LOA(3)})
-    response = _sign_in_password(rp, request, "strong")
-    final = oidc.follow_to_rp(rp, response)
-    assert _claims(rp, request, query(final))["acr"] == LOA(3)
-    domain = oidc.domain_of(rp)
-    with domain.keys.database.reading() as session:
-        person = repository.user_by_login(session, "strong")
+    with oidc.domain_of(rp).keys.database.reading() as session:
+        person = repository.user_by_login(session, login)
         assert person is not None
         user_id = person.id
-        step_ups = [
-            json.loads(e.leaf)["details"]
-            for e in session.scalars(select(AuditEntry).where(AuditEntry.type == "login.step_up"))
-        ]
+
+        def details(kind: str) -> list[dict]:
+            query = select(AuditEntry).where(AuditEntry.type == kind, AuditEntry.subject == user_id)
+            return [json.loads(e.leaf)["details"] for e in session.scalars(query)]
+
         kinds = list(
             session.scalars(select(SignInRecord.kind).where(SignInRecord.user_id == user_id))
         )
-        spent = list(
-            session.scalars(
-                select(Authenticator.last_step).where(
-                    Authenticator.user_id == user_id, Authenticator.last_step.is_not(None)
-                )
+        spent = session.scalars(
+            select(Authenticator.last_step).where(
+                Authenticator.user_id == user_id, Authenticator.last_step.is_not(None)
             )
-        )
+        ).all()
+    return details("login.succeeded"), details("login.step_up"), sorted(kinds), len(spent)
+
+
+def test_a_totp_step_up_commits_with_its_history_line_and_audit_event(rp: TestClient) -> None:
+    oidc.sign_in(rp, oidc.Request(), login="strong")  # a level-2 session first
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    final = oidc.follow_to_rp(rp, rp.get(request.url(), follow_redirects=False))
+    assert _claims(rp, request, query(final))["acr"] == LOA(3)
+    _, step_ups, kinds, spent = _records(rp, "strong")
     assert [d["method"] for d in step_ups] == ["totp"] and step_ups[0]["acr"] == LOA(3)
-    assert sorted(kinds) == ["sign-in", "step-up"]
-    assert len(spent) == 1  # the code's step is spent, in the same commit
+    assert kinds == ["sign-in", "step-up"]
+    assert spent == 1  # the code's step is spent, in the same commit
+
+
+def test_a_sign_in_asked_for_two_factors_opens_its_session_after_the_second(
+    rp: TestClient,
+) -> None:
+    """The password waits in the interaction: no session until the TOTP code, then one
+    sign-in with both methods (one history line, one event), not a sign-in and a step-up."""
+    from idp.sessions import COOKIE
+
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    assert location(response).startswith("/login/factor?")
+    assert COOKIE not in rp.cookies  # nothing for another app to use yet
+    assert _records(rp, "strong")[0] == []
+    # An app asking for level 2 meanwhile finds nobody signed in.
+    weaker = rp.get(oidc.Request().url(), follow_redirects=False)
+    assert location(weaker).startswith("/login?")
+    final = oidc.follow_to_rp(rp, response)
+    claims = _claims(rp, request, query(final))
+    assert claims["acr"] == LOA(3) and claims["amr"] == ["pwd", "otp", "mfa"]
+    signed_in, step_ups, kinds, spent = _records(rp, "strong")
+    assert [d["amr"] for d in signed_in] == [["pwd", "otp", "mfa"]] and step_ups == []
+    assert kinds == ["sign-in"] and spent == 1
+    assert COOKIE in rp.cookies
+    # The session serves a later level-3 request without asking anything.
+    again = oidc.Request(extra={"acr_values": LOA(3)})
+    assert query(location(rp.get(again.url(), follow_redirects=False)))["code"]
+
+
+def test_a_held_password_does_not_survive_a_password_change(rp: TestClient) -> None:
+    from idp import accounts
+
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    page = rp.get(location(response))
+    domain = oidc.domain_of(rp)
+    with domain.keys.database.transaction() as session:
+        person = accounts.set_password(
+            session,
+            events=domain.audit,
+            login="strong",
+            password="a brand new password 2026",
+            actor="test",
+        )
+        user_id = person.id
+    answer = rp.post(
+        "/login/factor/totp",
+        data={
+            "interaction": oidc.hidden(page.text, "interaction"),
+            "csrf_token": oidc.hidden(page.text, "csrf_token"),
+            "code": factors.next_code(user_id),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 400  # this sign-in has expired
+    from idp.sessions import COOKIE
+
+    assert COOKIE not in rp.cookies
+    assert _records(rp, "strong")[0] == []
+
+
+def test_a_held_password_expires(rp: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from idp import first_factor
+
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    page = rp.get(location(response))
+    assert page.status_code == 200
+    monkeypatch.setattr(first_factor, "HOLD_SECONDS", -1)
+    again = rp.get(location(response), follow_redirects=False)
+    assert again.status_code == 400
 
 
 def test_a_step_up_whose_records_fail_leaves_the_session_as_it_was(rp: TestClient) -> None:
@@ -128,8 +204,9 @@ def test_a_step_up_whose_records_fail_leaves_the_session_as_it_was(rp: TestClien
 def test_the_factor_page_is_decided_again_when_the_session_changed(rp: TestClient) -> None:
     # The page shows the need the sign-in's decision kept, but only for that session as it
     # was: stepped up meanwhile (another tab), the request goes on without asking again.
+    oidc.sign_in(rp, oidc.Request(), login="strong")
     request = oidc.Request(extra={"acr_values": LOA(3)})
-    response = _sign_in_password(rp, request, "strong")
+    response = rp.get(request.url(), follow_redirects=False)
     factor = location(response)
     assert factor.startswith("/login/factor?")
     other = oidc.Request(extra={"acr_values": LOA(3)})
@@ -189,6 +266,7 @@ def test_essential_acr_claim_and_bad_claims(rp: TestClient) -> None:
     request = oidc.Request(extra={"claims": json.dumps(claims)})
     response = _sign_in_password(rp, request, "strong")
     assert location(response).startswith("/login/factor?")
+    oidc.follow_to_rp(rp, response)  # signed in: the requests below are decided at once
     bad = oidc.Request(extra={"claims": "{not json"})
     answer = query(location(rp.get(bad.url(), follow_redirects=False)))
     assert answer["error"] == "invalid_request"
@@ -226,7 +304,9 @@ def test_account_verify_asks_a_fresh_factor_and_returns(rp: TestClient) -> None:
         data={
             "interaction": oidc.hidden(page.text, "interaction"),
             "csrf_token": oidc.hidden(page.text, "csrf_token"),
-            "code": factors.next_code(oidc._signed_in_user(rp)),
+            "code": factors.next_code(
+                oidc._signing_user(rp, oidc.hidden(page.text, "interaction"))
+            ),
         },
         follow_redirects=False,
     )
