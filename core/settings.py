@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
     id_token_ttl_seconds: int = Field(default=600, ge=30, le=86400)
     authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    cas_ticket_ttl_seconds: int = Field(
+        default=10, ge=1, le=300, description="how long a CAS service ticket (ST-) lives"
+    )
     sso_session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
     qr_login_ttl_seconds: int = Field(
         default=120, ge=1, le=600, description="how long a QR sign-in code (扫码登录) lives"

@@ -60,7 +60,7 @@ class ShowLogin:
     """The person must sign in."""
 
     interaction: Interaction
-    client: Client
+    client: Client | None  # None for a CAS service (idp.cas)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ShowOrganisation:
     """The person picks whom they act for."""
 
     interaction: Interaction
-    client: Client
+    client: Client | None  # None for a CAS service (idp.cas)
     choices: list[tuple[Membership, Organisation]]
 
 
@@ -133,7 +133,12 @@ class AuthorizationFlow:
         return self._run(dict(params), browser=browser, handle=handle, interaction=None)
 
     def resume(self, interaction: Interaction, *, handle: str | None) -> Step:
-        """Continue after a sign-in, an organisation choice or a consent."""
+        """Continue after a sign-in, an organisation choice or a consent (a CAS service's
+        request continues in :class:`idp.cas.CasLogin`)."""
+        from idp import cas  # idp.cas builds on this module's steps
+
+        if cas.is_cas(interaction):
+            return cas.CasLogin(self.idp).resume(interaction, handle=handle)
         return self._run(
             interaction.params, browser=interaction.browser, handle=handle, interaction=interaction
         )

@@ -72,7 +72,7 @@ async def _one(
         try:
             response = await http.post(
                 delivery.uri,
-                data={"logout_token": delivery.token},
+                data={delivery.field: delivery.token},
                 headers={"Cache-Control": "no-cache"},
             )
             if 200 <= response.status_code < 300:

@@ -77,6 +77,7 @@ def credentials_changed(
             continue
         ending.append(reference)
         deliveries += _deliveries(session, idp, user_id=user_id, sid=sso.sid, clients=sso.clients)
+        deliveries += logout.cas_deliveries(session, tickets=sso.cas_tickets)
     done = SignedOut(
         user_id=user_id, reason=reason, grants=revoked, sessions=ending, deliveries=deliveries
     )

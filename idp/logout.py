@@ -15,6 +15,7 @@ delivered or failed); the logout itself is an audit event.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from idp import grants, repository
 from idp.models import Client, LogoutDelivery
-from idp.protocol import backchannel_logout, id_token_hint, oidc_core
+from idp.protocol import backchannel_logout, cas, id_token_hint, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
@@ -77,6 +78,9 @@ class Delivery:
     client_id: str
     uri: str
     token: str
+    # The form field the token is posted in: a CAS service gets a SAML LogoutRequest in
+    # ``logoutRequest`` (CAS 3.0 §2.3.3) instead of a logout token.
+    field: str = "logout_token"
 
 
 def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) -> list[Delivery]:
@@ -114,12 +118,18 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
                 )
             )
             deliveries.append(delivery)
+        deliveries += cas_deliveries(session, tickets=sso.cas_tickets)
         idp.events.record(
             session,
             type="logout",
             actor=actor,
             subject=sso.user_id,
-            details={"sid": sso.sid, "clients": list(sso.clients), "reason": reason},
+            details={
+                "sid": sso.sid,
+                "clients": list(sso.clients),
+                "cas_services": sorted({service_id for service_id, _ in sso.cas_tickets}),
+                "reason": reason,
+            },
         )
     for grant_id in revoked:
         idp.grant_revoked(grant_id)
@@ -221,3 +231,28 @@ def prepare_delivery(
         )
     )
     return delivery
+
+
+def cas_deliveries(session: Session, *, tickets: list[list[str]]) -> list[Delivery]:
+    """A SAML ``LogoutRequest`` (CAS 3.0 §2.3.3, Appendix C) for every service ticket a
+    session issued (``SsoSession.cas_tickets``: [service id, ticket]), to its service URL,
+    when the service is still registered, enabled and takes single logout. They are not
+    recorded as pending deliveries: the periodic sweep re-signs logout tokens from the
+    client registration and has nothing to re-sign here; a failure is logged by
+    ``idp.backchannel`` like any other."""
+    deliveries = []
+    now = time.time()
+    for service_id, ticket in tickets:
+        service = repository.cas_service(session, service_id)
+        if service is None or service.disabled or not service.single_logout:
+            continue
+        deliveries.append(
+            Delivery(
+                id=uuid.uuid4().hex,
+                client_id=f"cas:{service_id}",
+                uri=service.service,
+                token=cas.logout_request(session_index=ticket, now=now),
+                field="logoutRequest",
+            )
+        )
+    return deliveries

@@ -234,3 +234,21 @@ class SignInRecord(Base):
     acr: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(String(200))
+
+
+class CasService(Base):
+    """A legacy department app that signs people in with CAS 3.0 (``idp.cas``): its service
+    URL is matched exactly, never as a pattern."""
+
+    __tablename__ = "cas_services"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service: Mapped[str] = mapped_column(String(512), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    # The lowest level of assurance (idp.assurance) a sign-in needs for it; None = 1.
+    min_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Whether single-logout requests are posted to the service URL (a plain-http loopback
+    # URL outside demo mode is a browser address only: this server never posts there).
+    single_logout: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

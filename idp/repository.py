@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.models import (
+    CasService,
     Client,
     Grant,
     LogoutDelivery,
@@ -213,4 +214,22 @@ def clients_page(
         query = query.where(Client.client_id > after)
     if owners is not None:
         query = query.where(Client.owner_organisation_id.in_(owners))
+    return session.scalars(query).all()
+
+
+def cas_service_by_url(session: Session, service: str) -> CasService | None:
+    """The CAS service registered with exactly this URL (no pattern, no normalisation)."""
+    return session.scalars(select(CasService).where(CasService.service == service)).first()
+
+
+def cas_service(session: Session, service_id: str) -> CasService | None:
+    """A CAS service by id."""
+    return session.get(CasService, service_id)
+
+
+def cas_services_page(session: Session, *, after: str | None, limit: int) -> Sequence[CasService]:
+    """Up to ``limit`` CAS services by service URL after ``after``."""
+    query = select(CasService).order_by(CasService.service).limit(limit)
+    if after is not None:
+        query = query.where(CasService.service > after)
     return session.scalars(query).all()

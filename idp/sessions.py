@@ -40,6 +40,9 @@ class SsoSession:
     organisation_id: str | None = None
     organisation_chosen: bool = False
     clients: list[str] = field(default_factory=list)
+    # CAS service tickets issued in this session, as [service id, ticket]: the SessionIndex
+    # of each single-logout request (idp.cas).
+    cas_tickets: list[list[str]] = field(default_factory=list)
     created_at: int = 0
     user_agent: str = ""
     address: str = ""

@@ -47,6 +47,7 @@ from core.store import create_store
 from idp import backchannel, retention
 from idp.api import account as account_routes
 from idp.api import authorize as authorize_routes
+from idp.api import cas as cas_routes
 from idp.api import discovery as discovery_routes
 from idp.api import factors_page as factors_page_routes
 from idp.api import logout as logout_routes
@@ -67,7 +68,7 @@ from keys.api import jwks, pki
 from seal.api import short_link as short_link_routes
 from seal.api import sign as seal_routes
 from seal.api import verify as verify_routes
-from tongxing import demo_apps, demo_data, demo_sealing, pages, preflight
+from tongxing import demo_apps, demo_cas_app, demo_data, demo_sealing, pages, preflight
 from tongxing.composition import (
     Domain,
     build_administration,
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(authorize_routes.router)
     app.include_router(logout_routes.router)
+    app.include_router(cas_routes.router)
     app.include_router(account_routes.router)
     app.include_router(step_up_routes.router)
     app.include_router(totp_routes.router)
@@ -197,6 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
     console_routes.install(app)
     if settings.mode is Mode.DEMO:
         app.include_router(demo_apps.router)
+        app.include_router(demo_cas_app.router)
         app.include_router(demo_sealing.router)
     app.mount(
         "/static/idp",

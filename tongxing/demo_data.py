@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from admin import appointments
 from admin.service import Administration
-from idp import accounts, repository, totp
+from idp import accounts, cas_services, repository, totp
 from idp import clients as registry
 from idp.assurance import acr
 from idp.models import PROOFING_METHODS, Authenticator, Client, User
@@ -43,6 +43,11 @@ APPS = {"permits": "施工许可（演示）Permits", "housing": "住房保障�
 # housing subsidy needs a verified real name and a second factor, so the tour shows step-up
 # between the two apps without signing out.
 APP_LEVELS = {"housing": 3}
+# The demo's legacy app that speaks CAS 3.0 (tongxing.demo_cas_app): its service URL is
+# ``<issuer><CAS_APP_PATH>``, registered exactly.
+CAS_APP_PATH = "/demo/cas/records/"
+CAS_APP_NAME = "档案查询（CAS 演示）Records"
+CAS_SERVICE_ID = "demo-cas-records"
 # The name of the TOTP authenticator the demo seeds (one per person that has one).
 DEMO_TOTP_NAME = "演示 Demo TOTP"
 
@@ -157,8 +162,34 @@ def seed(domain: Domain, *, issuer: str, administration: Administration) -> None
                 first_party=True,
                 loopback_server_uris=True,
             )
+        _seed_cas_service(session, domain, issuer=issuer)
     _seed_sealing(domain)
     _seed_roles(domain, administration)
+
+
+def _seed_cas_service(session: Session, domain: Domain, *, issuer: str) -> None:
+    """The CAS demo app's registration (its URL follows the demo's address)."""
+    url = f"{issuer}{CAS_APP_PATH}"
+    existing = repository.cas_service(session, CAS_SERVICE_ID)
+    if existing is None:
+        cas_services.register(
+            session,
+            events=domain.audit,
+            service=url,
+            name=CAS_APP_NAME,
+            actor="demo",
+            loopback_server_uris=True,
+            service_id=CAS_SERVICE_ID,
+        )
+    elif existing.service != url:
+        existing.service = url
+        domain.audit.record(
+            session,
+            type="cas.service.moved",
+            actor="demo",
+            subject=CAS_SERVICE_ID,
+            details={"service": url},
+        )
 
 
 def _seed_factors(session: Session, domain: Domain, person: DemoPerson) -> None:

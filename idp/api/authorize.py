@@ -139,15 +139,16 @@ def _interaction_page(
     """One of the interaction's pages, with its client's name, the form's CSRF token and
     the client's origin allowed as a form target (the form ends in a redirect there)."""
     client_id = interaction.params.get("client_id", "")
-    client = idp.client(client_id)  # for showing only: a few seconds old at most
-    redirect = interaction.params.get("redirect_uri")
+    client = idp.client(client_id) if client_id else None  # for showing only: seconds old
+    # The form ends in a redirect to the app (a CAS service's URL for a CAS sign-in).
+    redirect = interaction.params.get("redirect_uri") or interaction.params.get("cas_service")
     return web.render(
         request,
         template,
         {
             "interaction": interaction.id,
             "csrf_token": web.csrf_token(idp, interaction.browser, purpose),
-            "client_name": client.name if client else client_id,
+            "client_name": client.name if client else interaction.params.get("cas_name", client_id),
             **context(client),
         },
         status=status,

@@ -1,0 +1,138 @@
+"""CAS ``/serviceValidate`` (2.0) and ``/p3/serviceValidate`` (3.0): a service ticket in, the
+person (and, for 3.0, their attributes) out.
+
+Security contract (Apereo CAS Protocol 3.0 §2.5, §2.8, §3.1): the ticket is taken from the
+store atomically before anything else is checked, so it can be validated once — a replay,
+a different ``service`` (``INVALID_SERVICE``), ``renew`` against a ticket from single
+sign-on, or a ``pgtUrl`` (this server issues no proxy-granting tickets:
+``UNAUTHORIZED_SERVICE_PROXY``) each fail *and* leave the ticket spent. Also refused with
+``INVALID_TICKET``/``INVALID_SERVICE``: a ticket whose SSO session has ended, whose person
+is disabled or now below the service's minimum level, or whose service was disabled or
+removed since. Every outcome is an audit event naming the service, never the ticket (a
+short digest of it instead). Not checked here: who calls (CAS validation is unauthenticated
+by design; the ticket is the secret).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from idp import assurance, repository
+from idp.cas import Ticket, audit, tickets
+from idp.protocol import cas
+from idp.runtime import IdentityProvider
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The XML document to return (always HTTP 200, §2.5.2)."""
+
+    body: bytes
+    ok: bool
+
+
+def _digest(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()[:16]
+
+
+def validate(idp: IdentityProvider, params: Mapping[str, Sequence[str]], *, version: int) -> Answer:
+    """Validate a ticket as ``version`` 2 (no attributes) or 3 of the protocol."""
+    ticket = ""
+    service_ref = "unknown"
+    try:
+        request = cas.validation_request(params)
+        ticket = request.ticket
+        found = tickets(idp).take(request.ticket)
+        if found is None:
+            raise cas.CasError(cas.INVALID_TICKET, f"ticket {request.ticket} not recognized")
+        service_ref = found.service_id
+        if request.service != found.service:
+            raise cas.CasError(
+                cas.INVALID_SERVICE,
+                f"ticket {request.ticket} does not belong to service {request.service}",
+            )
+        if request.pgt_url is not None:
+            raise cas.CasError(
+                cas.UNAUTHORIZED_SERVICE_PROXY, "this server does not issue proxy tickets"
+            )
+        if request.renew and not found.new_login:
+            raise cas.CasError(
+                cas.INVALID_TICKET, f"ticket {request.ticket} did not come from a new sign-in"
+            )
+        user, attributes = _person(idp, found)
+    except cas.CasError as exc:
+        audit(
+            idp,
+            type="cas.ticket.refused",
+            actor="anonymous",
+            subject=service_ref,
+            details={
+                "code": exc.code,
+                "ticket_digest": _digest(ticket) if ticket else None,
+                "version": version,
+            },
+        )
+        return Answer(body=cas.failure(exc.code, exc.message), ok=False)
+    audit(
+        idp,
+        type="cas.ticket.validated",
+        actor=found.user_id,
+        subject=found.service_id,
+        details={
+            "service": found.service,
+            "sid": found.sid,
+            "version": version,
+            "ticket_digest": _digest(ticket),
+        },
+    )
+    return Answer(
+        body=cas.success(user=user, attributes=attributes if version >= 3 else None), ok=True
+    )
+
+
+def _person(idp: IdentityProvider, found: Ticket) -> tuple[str, dict[str, Any]]:
+    """The person's ``user`` and CAS 3.0 attributes, or :class:`cas.CasError` when the
+    ticket no longer stands (session ended, person disabled, service gone or too weak)."""
+    if not idp.sessions.alive(found.sid):
+        raise cas.CasError(cas.INVALID_TICKET, "the sign-in this ticket came from has ended")
+    with idp.database.reading() as session:
+        service = repository.cas_service(session, found.service_id)
+        if service is None or service.disabled or service.service != found.service:
+            raise cas.CasError(cas.INVALID_SERVICE, "the service is no longer registered")
+        user = repository.user(session, found.user_id)
+        if user is None or user.disabled:
+            raise cas.CasError(cas.INVALID_TICKET, "the account is not available")
+        level = assurance.level(proofing_level=user.proofing_level, methods=found.methods)
+        if level < (service.min_level or 1):
+            raise cas.CasError(cas.INVALID_TICKET, "the sign-in is below the service's level")
+        attributes: dict[str, Any] = {
+            "uid": user.id,
+            "username": user.username,
+            "name": user.display_name,
+            "displayName": user.display_name,
+        }
+        if found.organisation_id is not None:
+            organisation = repository.organisation(session, found.organisation_id)
+            membership = repository.membership(
+                session, organisation_id=found.organisation_id, user_id=user.id
+            )
+            if organisation is None or organisation.disabled or membership is None:
+                raise cas.CasError(
+                    cas.INVALID_TICKET, "the person no longer acts for that organisation"
+                )
+            attributes |= {
+                "organisationCode": organisation.uscc,
+                "organisationName": organisation.name,
+                "organisationRole": membership.role,
+            }
+        attributes |= {
+            "authenticationDate": cas.instant(found.auth_time),
+            "isFromNewLogin": "true" if found.new_login else "false",
+            "longTermAuthenticationRequestTokenUsed": "false",
+            "acr": assurance.acr(level),
+            "amr": assurance.amr(found.methods),
+        }
+        return user.username, attributes
