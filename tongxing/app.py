@@ -19,6 +19,7 @@ import admin as admin_package
 import idp as idp_package
 import seal as seal_package
 from admin.api import audit as admin_audit
+from admin.api import cas_services as admin_cas_services
 from admin.api import clients as admin_clients
 from admin.api import dashboard as admin_dashboard
 from admin.api import factors as admin_factors
@@ -193,6 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_factors.router)
     app.include_router(admin_organisations.router)
     app.include_router(admin_clients.router)
+    app.include_router(admin_cas_services.router)
     app.include_router(admin_audit.router)
     app.include_router(admin_keys.router)
     app.include_router(admin_dashboard.router)

@@ -16,6 +16,7 @@ from core.settings import SettingsError
 from tongxing.cli import (
     admin,
     audit,
+    cas_services,
     clients,
     db,
     demo,
@@ -45,6 +46,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.users, name="users")
 app.add_typer(users.orgs, name="orgs")
 app.add_typer(clients.app, name="clients")
+app.add_typer(cas_services.app, name="cas-services")
 app.add_typer(seals.seals, name="seals")
 app.add_typer(grants.grants, name="grants")
 app.add_typer(maintenance.app, name="maintenance")
