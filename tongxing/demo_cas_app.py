@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -107,7 +107,7 @@ async def _validate(request: Request, ticket: str) -> Response:
     async with _http(request) as http:
         answer = await http.get(f"{_issuer(request)}/cas/p3/serviceValidate?{query}")
     try:
-        root = ET.fromstring(answer.content)  # noqa: S314 - our own IdP's answer
+        root = ET.fromstring(answer.content)
     except ET.ParseError:
         root = ET.Element("none")
     ok = root.find(f"{CAS}authenticationSuccess")
@@ -137,10 +137,13 @@ async def _validate(request: Request, ticket: str) -> Response:
 
 
 @router.post("/")
-async def single_logout(request: Request, logoutRequest: str = Form(max_length=8192)) -> Response:  # noqa: N803 - the CAS field name
+async def single_logout(
+    request: Request,
+    logout_request: Annotated[str, Form(alias="logoutRequest", max_length=8192)],
+) -> Response:
     """CAS §2.3.3: end the app's session whose ticket is the request's SessionIndex."""
     try:
-        root = ET.fromstring(logoutRequest)  # noqa: S314 - no DTDs in the stdlib parser's reach here
+        root = ET.fromstring(logout_request)
     except ET.ParseError:
         return Response(status_code=400)
     index = root.findtext(f"{SAMLP}SessionIndex") or ""

@@ -16,8 +16,7 @@ TEXT = {
         "entry point, or contact its administrator.",
         "cas_unmet_level": "This application needs a higher level of assurance than your "
         "account can reach now (for example, your real name is not verified yet).",
-        "cas_session_ended": "The sign-in has ended. Go back to the application and sign in "
-        "again.",
+        "cas_session_ended": "The sign-in has ended. Go back to the application and sign in again.",
         "cas_bad_request": "The sign-in request is invalid: ",
         "cas_logged_out": "You have signed out of the identity service.",
     },
