@@ -42,7 +42,9 @@ def _step_response(
         status = 303 if request.method == "POST" else 302
         response = Response(status_code=status, headers={"Location": step.location})
     elif isinstance(step, ErrorPage):
-        response = web.render(request, "error.html", {"message": step.description}, status=400)
+        # A CAS step names its message by key (idp.cas); an OIDC step describes it in English.
+        message = web.texts(request).get(step.description, step.description)
+        response = web.render(request, "error.html", {"message": message}, status=400)
     else:
         pages = {
             ShowLogin: "/login",
