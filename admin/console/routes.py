@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from admin.console import (
     audit,
+    cas_services,
     clients,
     factors,
     keys,
@@ -134,5 +135,6 @@ def install(app: FastAPI) -> None:
     app.include_router(factors.router)
     app.include_router(organisations.router)
     app.include_router(clients.router)
+    app.include_router(cas_services.router)
     app.include_router(keys.router)
     app.include_router(seal_history.router)

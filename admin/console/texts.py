@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin.console import proofing_texts
+from admin.console import cas_texts, proofing_texts
 
 _ZH: dict[str, Any] = {
     "brand": "通行 · 管理控制台",
@@ -14,6 +14,7 @@ _ZH: dict[str, Any] = {
         "people": "人员",
         "organisations": "单位",
         "clients": "应用与系统",
+        "cas_services": "CAS 应用",
         "roles": "管理员角色",
         "applications": "制章申请",
         "seals": "印章",
@@ -234,6 +235,7 @@ _EN: dict[str, Any] = {
         "people": "People",
         "organisations": "Organisations",
         "clients": "Clients",
+        "cas_services": "CAS services",
         "roles": "Roles",
         "applications": "Seal applications",
         "seals": "Seals",
@@ -458,4 +460,6 @@ _EN: dict[str, Any] = {
 
 _ZH.update(proofing_texts.ZH)
 _EN.update(proofing_texts.EN)
+_ZH.update(cas_texts.ZH)
+_EN.update(cas_texts.EN)
 TEXT: dict[str, dict[str, Any]] = {"zh-CN": _ZH, "en": _EN}

@@ -135,6 +135,7 @@ def nav(c: Console) -> list[tuple[str, str]]:
         ("people", "/admin/people", role == actors.SYSTEM or org),
         ("organisations", "/admin/organisations", role == actors.SYSTEM or org),
         ("clients", "/admin/clients", role == actors.SYSTEM or org),
+        ("cas_services", "/admin/cas-services", role == actors.SYSTEM),
         ("roles", "/admin/roles", role is not None),
         ("applications", "/admin/seal-applications", role == actors.SECURITY or org),
         ("seals", "/admin/seals", role is not None or org),
