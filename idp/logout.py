@@ -10,7 +10,9 @@ decide. Ending a session revokes the refresh tokens of every grant issued in it
 (except ``offline_access`` grants, which the person allowed to outlive the session); every
 client that received tokens in the session and registered a back-channel logout URI gets
 a logout token with the ``sub`` it knows; each delivery is recorded (pending, then
-delivered or failed); the logout itself is an audit event.
+delivered or failed); every CAS service that received a ticket in the session gets a SAML
+``LogoutRequest`` naming that ticket (:func:`cas_deliveries`); the logout itself is an audit
+event.
 """
 
 from __future__ import annotations
