@@ -104,7 +104,8 @@ async def qr_create(
         created = _logins(idp).create(
             browser=found.browser,
             interaction=found.id,
-            client_name=client.name if client else client_id,
+            # A CAS sign-in names its service (idp.cas) instead of a client.
+            client_name=client.name if client else found.params.get("cas_name", client_id),
             address=web.address(request),
             user_agent=request.headers.get("user-agent", ""),
         )
