@@ -18,7 +18,7 @@ Security contract (compare Keycloak's "sign out all sessions" on a credential re
 Both run in the caller's transaction: each grant is revoked with ``reason``, each app signed
 into an ended session (and, for a lowered level, each app whose revoked grant came from a
 live session) gets a back-channel logout token recorded as a pending delivery (each CAS
-service that got a ticket in an ended session a single-logout request, not recorded), and one
+service that got a ticket in an ended session a single-logout request, recorded alike), and one
 ``account.signed_out`` audit event says why and how many grants and sessions ended. After
 the commit, :func:`complete` ends the sessions in the shared store and announces each
 revoked grant to every process (``IdentityProvider.grant_revoked``), so access tokens stop
@@ -78,7 +78,9 @@ def credentials_changed(
             continue
         ending.append(reference)
         deliveries += _deliveries(session, idp, user_id=user_id, sid=sso.sid, clients=sso.clients)
-        deliveries += logout.cas_deliveries(session, tickets=sso.cas_tickets)
+        deliveries += logout.cas_deliveries(
+            session, user_id=user_id, sid=sso.sid, tickets=sso.cas_tickets
+        )
     done = SignedOut(
         user_id=user_id, reason=reason, grants=revoked, sessions=ending, deliveries=deliveries
     )

@@ -120,7 +120,9 @@ def ended(idp: IdentityProvider, sso: SsoSession, *, actor: str, reason: str) ->
                 )
             )
             deliveries.append(delivery)
-        deliveries += cas_deliveries(session, tickets=sso.cas_tickets)
+        deliveries += cas_deliveries(
+            session, user_id=sso.user_id, sid=sso.sid, tickets=sso.cas_tickets
+        )
         idp.events.record(
             session,
             type="logout",
@@ -235,26 +237,41 @@ def prepare_delivery(
     return delivery
 
 
-def cas_deliveries(session: Session, *, tickets: list[list[str]]) -> list[Delivery]:
+def cas_deliveries(
+    session: Session, *, user_id: str, sid: str, tickets: list[list[str]]
+) -> list[Delivery]:
     """A SAML ``LogoutRequest`` (CAS 3.0 §2.3.3, Appendix C) for every service ticket a
     session issued (``SsoSession.cas_tickets``: [service id, ticket]), to its service URL,
-    when the service is still registered, enabled and takes single logout. They are not
-    recorded as pending deliveries: the periodic sweep re-signs logout tokens from the
-    client registration and has nothing to re-sign here; a failure is logged by
-    ``idp.backchannel`` like any other."""
+    when the service is still registered, enabled and takes single logout; each recorded as
+    a pending delivery for client ``cas:<service id>`` (so the outcome shows with the
+    others). The periodic sweep cannot re-send one (it re-signs logout tokens from a
+    client's registration): a CAS delivery a stopped process left pending is marked failed."""
     deliveries = []
     now = time.time()
+    stamp = datetime.now(UTC)
     for service_id, ticket in tickets:
         service = repository.cas_service(session, service_id)
         if service is None or service.disabled or not service.single_logout:
             continue
-        deliveries.append(
-            Delivery(
-                id=uuid.uuid4().hex,
-                client_id=f"cas:{service_id}",
-                uri=service.service,
-                token=cas.logout_request(session_index=ticket, now=now),
-                field="logoutRequest",
+        delivery = Delivery(
+            id=uuid.uuid4().hex,
+            client_id=f"cas:{service_id}",
+            uri=service.service,
+            token=cas.logout_request(session_index=ticket, now=now),
+            field="logoutRequest",
+        )
+        session.add(
+            LogoutDelivery(
+                id=delivery.id,
+                client_id=delivery.client_id,
+                user_id=user_id,
+                sid=sid,
+                uri=delivery.uri,
+                status="pending",
+                attempts=0,
+                created_at=stamp,
+                updated_at=stamp,
             )
         )
+        deliveries.append(delivery)
     return deliveries

@@ -14,10 +14,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from cas import CASClientV3
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from admin import people as admin_people
 from core.settings import Settings
 from idp import cas_services
+from idp.models import LogoutDelivery
 from tests import oidc, receiver
 from tests.admin import world as w
 from tests.idp.sms_world import audit_types, browser, idp_of
@@ -104,6 +106,24 @@ def _attributes(root: ET.Element) -> dict[str, list[str]]:
     return found
 
 
+def service_id(app: TestClient, url: str) -> str:
+    with oidc.domain_of(app).keys.database.reading() as session:
+        found = cas_services.find(session, url)
+        assert found is not None
+        return found.id
+
+
+def _deliveries(app: TestClient) -> list[tuple[str, str]]:
+    """(client, status) of every recorded logout delivery, settled (none pending)."""
+    deadline = time.monotonic() + 15
+    while True:
+        with oidc.domain_of(app).keys.database.reading() as session:
+            rows = [(r.client_id, r.status) for r in session.scalars(select(LogoutDelivery))]
+        if all(status != "pending" for _, status in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def _code(root: ET.Element) -> str | None:
     failure = root.find(f"{NS}authenticationFailure")
     return failure.get("code") if failure is not None else None
@@ -135,6 +155,10 @@ def test_one_sign_in_serves_an_oidc_app_and_a_cas_service_and_cas_logout_ends_bo
         assert out.status_code == 200 and "tx_sso" not in person.cookies
         _wait(slo, 1)
         _wait(tokens, 1)
+    assert sorted(_deliveries(app)) == [
+        (f"cas:{service_id(app, url)}", "delivered"),
+        ("permits", "delivered"),
+    ]
     request = slo[0]["logoutRequest"]
     # python-cas's own check that the post names the ticket its session was opened with.
     assert CASClientV3.verify_logout_request(request, ticket)
@@ -273,3 +297,20 @@ def test_a_disabled_service_gets_no_tickets_and_its_outstanding_ones_fail(
         "cas.login.refused",
     ):
         assert event in types, types
+
+
+def test_a_failed_single_logout_is_recorded_and_logged_without_the_ticket(
+    app: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    oidc.add_person(oidc.domain_of(app))
+    idp_of(app).backchannel_delays = (0.0, 0.1)
+    with receiver.receiver(status=500) as (url, received):
+        register(app, url)
+        person = browser(app)
+        ticket = _sign_in_cas(person, url)
+        with caplog.at_level("WARNING", logger="tongxing.idp.backchannel"):
+            person.get("/cas/logout", follow_redirects=False)
+            _wait(received, 2)  # tried twice, as the delays say
+            assert _deliveries(app) == [(f"cas:{service_id(app, url)}", "failed")]
+    assert "back-channel logout delivery failed" in caplog.text
+    assert ticket not in caplog.text
