@@ -16,14 +16,20 @@ by design; the ticket is the secret).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.store import StoreUnavailable
 from idp import assurance, repository
 from idp.cas import Ticket, audit, tickets
 from idp.protocol import cas
 from idp.runtime import IdentityProvider
+
+log = logging.getLogger("tongxing.idp.cas")
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,20 @@ def _digest(ticket: str) -> str:
 
 
 def validate(idp: IdentityProvider, params: Mapping[str, Sequence[str]], *, version: int) -> Answer:
-    """Validate a ticket as ``version`` 2 (no attributes) or 3 of the protocol."""
+    """Validate a ticket as ``version`` 2 (no attributes) or 3 of the protocol; the store or
+    the database out of reach is ``INTERNAL_ERROR`` (§2.5.3), logged (never the ticket)."""
+    try:
+        return _validate(idp, params, version=version)
+    except (StoreUnavailable, SQLAlchemyError) as exc:
+        log.warning("CAS ticket validation failed", extra={"error": type(exc).__name__})
+        return Answer(
+            body=cas.failure(cas.INTERNAL_ERROR, "the ticket cannot be validated now"), ok=False
+        )
+
+
+def _validate(
+    idp: IdentityProvider, params: Mapping[str, Sequence[str]], *, version: int
+) -> Answer:
     ticket = ""
     service_ref = "unknown"
     try:

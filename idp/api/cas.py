@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
+from core.store import StoreUnavailable
 from idp import cas, cas_validation, repository
 from idp.api import web
 from idp.api.authorize import _step_response
@@ -42,12 +43,16 @@ def _params(request: Request) -> dict[str, list[str]]:
 async def login(request: Request, idp: IdpDep) -> Response:
     """§2.1: a ticket at once for a live SSO session, otherwise our sign-in pages."""
     browser, new = browser_id(request)
-    step = await run_in_threadpool(
-        cas.CasLogin(idp).start,
-        _params(request),
-        browser=browser,
-        handle=request.cookies.get(SSO_COOKIE),
-    )
+    try:
+        step = await run_in_threadpool(
+            cas.CasLogin(idp).start,
+            _params(request),
+            browser=browser,
+            handle=request.cookies.get(SSO_COOKIE),
+        )
+    except StoreUnavailable:
+        t = web.texts(request)
+        return web.render(request, "error.html", {"message": t["cas_unavailable"]}, status=503)
     if isinstance(step, ErrorPage):
         t = web.texts(request)
         message = t.get(step.description) or t["cas_bad_request"] + step.description

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from admin import people as admin_people
 from core.settings import Settings
+from core.store.redis import RedisStore
 from idp import cas_services
 from idp.models import LogoutDelivery
 from tests import oidc, receiver
@@ -314,3 +315,23 @@ def test_a_failed_single_logout_is_recorded_and_logged_without_the_ticket(
             assert _deliveries(app) == [(f"cas:{service_id(app, url)}", "failed")]
     assert "back-channel logout delivery failed" in caplog.text
     assert ticket not in caplog.text
+
+
+def test_a_store_out_of_reach_is_an_internal_error_never_a_crash(
+    app: TestClient, service: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, _ = service
+    oidc.add_person(oidc.domain_of(app))
+    person = browser(app)
+    ticket = _sign_in_cas(person, url)
+    idp = idp_of(app)
+    working = idp.store
+    idp.store = RedisStore("redis://127.0.0.1:1/0", prefix=working.prefix)  # nothing listens
+    try:
+        assert _code(_validate(app, url, ticket)) == "INTERNAL_ERROR"
+        page = person.get(f"/cas/login?{urlencode({'service': url})}", follow_redirects=False)
+        assert page.status_code == 503 and "稍后再试" in page.text
+    finally:
+        idp.store.close()
+        idp.store = working
+    assert _code(_validate(app, url, ticket)) is None  # the ticket was never taken

@@ -8,7 +8,7 @@ TEXT = {
         "您的账号目前无法达到（例如尚未完成实名核验）。",
         "cas_session_ended": "登录已结束，请返回应用重新登录。",
         "cas_bad_request": "登录请求无效：",
-        "cas_logged_out": "您已退出统一身份认证。",
+        "cas_unavailable": "统一身份认证暂时无法处理登录，请稍后再试。",
     },
     "en": {
         "cas_unregistered_service": "This application address is not registered with the "
@@ -18,6 +18,7 @@ TEXT = {
         "account can reach now (for example, your real name is not verified yet).",
         "cas_session_ended": "The sign-in has ended. Go back to the application and sign in again.",
         "cas_bad_request": "The sign-in request is invalid: ",
-        "cas_logged_out": "You have signed out of the identity service.",
+        "cas_unavailable": "The identity service cannot sign you in right now. Try again in a "
+        "few seconds.",
     },
 }
