@@ -64,9 +64,12 @@ async def login(request: Request, idp: IdpDep) -> Response:
 
 
 @router.get("/logout")
-async def logout(request: Request, idp: IdpDep, service: str | None = None) -> Response:
-    """§2.3: end the SSO session; back to ``service`` only when it is registered."""
-    target = await run_in_threadpool(_registered, idp, service)
+async def logout(
+    request: Request, idp: IdpDep, service: str | None = None, url: str | None = None
+) -> Response:
+    """§2.3: end the SSO session; back to ``service`` (CAS 2.0 clients: ``url``) only when
+    it is a registered, enabled service URL."""
+    target = await run_in_threadpool(_registered, idp, service or url)
     ended = idp.sessions.end(request.cookies.get(SSO_COOKIE))
     response: Response
     if target is not None:

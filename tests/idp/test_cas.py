@@ -335,3 +335,20 @@ def test_a_store_out_of_reach_is_an_internal_error_never_a_crash(
         idp.store.close()
         idp.store = working
     assert _code(_validate(app, url, ticket)) is None  # the ticket was never taken
+
+
+def test_cas_logout_goes_back_only_to_a_registered_service(
+    app: TestClient, service: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, _ = service
+    oidc.add_person(oidc.domain_of(app))
+    for name in ("service", "url"):  # CAS 3.0, and CAS 2.0 clients' parameter
+        person = browser(app)
+        _sign_in_cas(person, url)
+        out = person.get(f"/cas/logout?{urlencode({name: url})}", follow_redirects=False)
+        assert out.status_code == 303 and out.headers["location"] == url
+    for elsewhere in ("https://evil.example/", url + "x", url.upper()):
+        page = browser(app).get(
+            f"/cas/logout?{urlencode({'service': elsewhere})}", follow_redirects=False
+        )
+        assert page.status_code == 200 and "location" not in page.headers
