@@ -83,7 +83,7 @@ class ValidationRequest:
     pgt_url: str | None
 
 
-def _single(params: Mapping[str, Sequence[str]], name: str, limit: int) -> str | None:
+def _single(params: Mapping[str, Sequence[str]], name: str, *, limit: int) -> str | None:
     values = params.get(name) or []
     if len(values) > 1:
         raise CasError(INVALID_REQUEST, f"the parameter {name} appears more than once")
@@ -97,7 +97,7 @@ def _single(params: Mapping[str, Sequence[str]], name: str, limit: int) -> str |
 def _flag(params: Mapping[str, Sequence[str]], name: str) -> bool:
     """§2.1.1: a flag counts as set when it is present with a value (``renew=true``); an
     explicit ``false`` is read as not set, as CAS clients send it."""
-    value = _single(params, name, 16)
+    value = _single(params, name, limit=16)
     return value is not None and value.lower() not in ("false", "0")
 
 
@@ -106,7 +106,7 @@ def login_request(params: Mapping[str, Sequence[str]]) -> LoginRequest:
     ``renew`` with ``gateway`` undefined: here ``renew`` wins (never a silent SSO)."""
     renew = _flag(params, "renew")
     return LoginRequest(
-        service=_single(params, "service", MAX_SERVICE),
+        service=_single(params, "service", limit=MAX_SERVICE),
         renew=renew,
         gateway=_flag(params, "gateway") and not renew,
     )
@@ -116,8 +116,8 @@ def validation_request(params: Mapping[str, Sequence[str]]) -> ValidationRequest
     """The parameters of a validation; :class:`CasError` ``INVALID_REQUEST`` when
     ``service`` or ``ticket`` is missing (§2.5.3), ``INVALID_TICKET_SPEC`` for a ticket that
     is not a service ticket (§2.5.3: a proxy ticket at ``serviceValidate``)."""
-    service = _single(params, "service", MAX_SERVICE)
-    ticket = _single(params, "ticket", MAX_TICKET)
+    service = _single(params, "service", limit=MAX_SERVICE)
+    ticket = _single(params, "ticket", limit=MAX_TICKET)
     if service is None or ticket is None:
         raise CasError(INVALID_REQUEST, "both service and ticket are required")
     if not ticket.startswith(TICKET_PREFIX):
@@ -128,7 +128,7 @@ def validation_request(params: Mapping[str, Sequence[str]]) -> ValidationRequest
         service=service,
         ticket=ticket,
         renew=_flag(params, "renew"),
-        pgt_url=_single(params, "pgtUrl", MAX_SERVICE),
+        pgt_url=_single(params, "pgtUrl", limit=MAX_SERVICE),
     )
 
 
@@ -147,7 +147,7 @@ def instant(when: int | float) -> str:
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _el(parent: ET.Element, name: str, text: object | None = None) -> ET.Element:
+def _el(parent: ET.Element, name: str, *, text: object | None = None) -> ET.Element:
     child = ET.SubElement(parent, f"{{{NAMESPACE}}}{name}")
     if text is not None:
         child.text = xml_text(text)
@@ -164,7 +164,7 @@ def success(*, user: str, attributes: Mapping[str, str | Iterable[str]] | None =
     must be XML names we chose, never input."""
     root = ET.Element(f"{{{NAMESPACE}}}serviceResponse")
     ok = _el(root, "authenticationSuccess")
-    _el(ok, "user", user)
+    _el(ok, "user", text=user)
     if attributes is not None:
         holder = _el(ok, "attributes")
         for name, value in attributes.items():
@@ -172,7 +172,7 @@ def success(*, user: str, attributes: Mapping[str, str | Iterable[str]] | None =
                 raise ValueError(f"{name!r} is not an attribute name")
             values = [value] if isinstance(value, str) else list(value)
             for one in values:
-                _el(holder, name, one)
+                _el(holder, name, text=one)
     return _document(root)
 
 
@@ -180,7 +180,7 @@ def failure(code: str, message: str) -> bytes:
     """``<cas:authenticationFailure code="...">`` (§2.5.3)."""
     assert code in CODES
     root = ET.Element(f"{{{NAMESPACE}}}serviceResponse")
-    failed = _el(root, "authenticationFailure", message)
+    failed = _el(root, "authenticationFailure", text=message)
     failed.set("code", code)
     return _document(root)
 
