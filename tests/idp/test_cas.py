@@ -352,3 +352,16 @@ def test_cas_logout_goes_back_only_to_a_registered_service(
             f"/cas/logout?{urlencode({'service': elsewhere})}", follow_redirects=False
         )
         assert page.status_code == 200 and "location" not in page.headers
+
+
+def test_the_demo_registers_its_cas_app_and_follows_the_demos_address(
+    make_app: Callable[..., TestClient],
+) -> None:
+    from tongxing.demo_data import CAS_APP_PATH, CAS_SERVICE_ID
+
+    for base in ("http://localhost:8000", "http://localhost:8300"):
+        app = make_app(mode="demo", issuer=base)
+        with oidc.domain_of(app).keys.database.reading() as session:
+            found = cas_services.find(session, CAS_SERVICE_ID)
+            assert found is not None and found.service == f"{base}{CAS_APP_PATH}"
+            assert found.single_logout and not found.disabled
