@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy.orm import Session
 
 from core.store import StoreUnavailable
-from idp import assurance, checks, consents, repository, role_scopes, step_up
+from idp import agents, assurance, checks, consents, repository, role_scopes, step_up
 from idp.checks.max_age import login_needed
 from idp.codes import CodeGrant
 from idp.errors import (
@@ -36,7 +36,7 @@ from idp.errors import (
     UntrustedRedirect,
 )
 from idp.interactions import Interaction
-from idp.models import Client, Membership, Organisation, User
+from idp.models import Client, User
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
 
@@ -65,11 +65,12 @@ class ShowLogin:
 
 @dataclass(frozen=True)
 class ShowOrganisation:
-    """The person picks whom they act for."""
+    """The person picks whom they act for: themselves, an organisation they belong to, or
+    one that authorised them as its agent (经办人) for this client."""
 
     interaction: Interaction
     client: Client | None  # None for a CAS service (idp.cas)
-    choices: list[tuple[Membership, Organisation]]
+    choices: list[agents.Choice]
 
 
 @dataclass(frozen=True)
@@ -292,11 +293,10 @@ class AuthorizationFlow:
                 return ShowLogin(interaction=interaction, client=request.client)
             assert user is not None
             assert handle is not None
-            choices = repository.memberships_of(session, user.id)
-            member_of = {m.organisation_id for m, _ in choices}
-            chosen_ok = sso.organisation_chosen and (
-                sso.organisation_id is None or sso.organisation_id in member_of
-            )
+            # Read afresh on every request: a membership ended or an agent authorisation
+            # revoked, expired or not covering this client is no longer a valid choice.
+            choices = agents.choices(session, user_id=user.id, client_id=request.client.client_id)
+            chosen_ok = sso.organisation_chosen and agents.still_chosen(choices, sso)
             choose_again = "select_account" in request.prompt and not (
                 interaction is not None and interaction.organisation_chosen
             )
@@ -305,7 +305,7 @@ class AuthorizationFlow:
                     raise InteractionRequired("the person must choose whom they act for")
                 interaction = interaction or idp.interactions.start(browser=browser, params=params)
                 return ShowOrganisation(
-                    interaction=interaction, client=request.client, choices=list(choices)
+                    interaction=interaction, client=request.client, choices=choices
                 )
             target = self._target_level(
                 session, request, params, user, organisation_id=sso.organisation_id
@@ -345,10 +345,15 @@ class AuthorizationFlow:
                         interaction=interaction, client=request.client, scopes=request.scopes
                     )
         client_id = request.client.client_id
-        updated = idp.sessions.update(
-            handle,
-            lambda s: s.clients.append(client_id) if client_id not in s.clients else None,
-        )
+
+        def record(s: SsoSession) -> None:
+            if client_id not in s.clients:
+                s.clients.append(client_id)
+            if not chosen_ok:  # the organisation it acted for is no choice any more
+                s.organisation_id, s.agent_authorisation_id = None, None
+                s.organisation_chosen = False
+
+        updated = idp.sessions.update(handle, record)
         if updated is None:
             raise LoginRequired("the session ended")
         level = assurance.level(proofing_level=user.proofing_level, methods=updated.methods)
@@ -366,8 +371,12 @@ class AuthorizationFlow:
                 acr=assurance.acr(level),
                 amr=assurance.amr(updated.methods),
                 organisation_id=updated.organisation_id,
+                agent_authorisation_id=updated.agent_authorisation_id,
             )
         )
+        if updated.agent_authorisation_id is not None:
+            with idp.database.transaction() as session:
+                agents.record_use(session, events=idp.events, sso=updated, client_id=client_id)
         if interaction is not None:
             idp.interactions.finish(interaction)
         return Redirect(

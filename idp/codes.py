@@ -37,6 +37,8 @@ class CodeGrant:
     acr: str
     amr: list[str]
     organisation_id: str | None
+    # The agent authorisation (idp.agents) the person acts for the organisation under.
+    agent_authorisation_id: str | None = None
 
 
 @dataclass(frozen=True)

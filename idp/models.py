@@ -252,3 +252,28 @@ class CasService(Base):
     single_logout: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgentAuthorisation(Base):
+    """An organisation's authorisation of a person to act for it (经办人授权): for all its
+    business (``all``, 全业务) or for listed apps (``apps``, 精准授权), for a period.
+
+    ``status``: ``offered`` (waiting for the person), ``accepted``, ``declined``, ``revoked``
+    (by an administrator) or ``expired`` (its end noticed). It is current while accepted and
+    inside ``[valid_from, valid_until)``; see :mod:`idp.agents`."""
+
+    __tablename__ = "agent_authorisations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(8))  # all | apps
+    client_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    offered_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(160), nullable=True)

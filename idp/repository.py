@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.models import (
+    AgentAuthorisation,
     CasService,
     Client,
     Grant,
@@ -232,4 +234,60 @@ def cas_services_page(session: Session, *, after: str | None, limit: int) -> Seq
     query = select(CasService).order_by(CasService.service).limit(limit)
     if after is not None:
         query = query.where(CasService.service > after)
+    return session.scalars(query).all()
+
+
+def agent_authorisation(
+    session: Session, authorisation_id: str, *, for_update: bool = False
+) -> AgentAuthorisation | None:
+    """An agent authorisation (经办人授权) by id."""
+    return session.get(AgentAuthorisation, authorisation_id, with_for_update=for_update)
+
+
+def agent_authorisations_of(
+    session: Session, user_id: str, *, statuses: Collection[str]
+) -> Sequence[tuple[AgentAuthorisation, Organisation]]:
+    """A person's agent authorisations in ``statuses`` (of enabled organisations), with the
+    organisation, by organisation name then newest first."""
+    query = (
+        select(AgentAuthorisation, Organisation)
+        .join(Organisation, Organisation.id == AgentAuthorisation.organisation_id)
+        .where(
+            AgentAuthorisation.user_id == user_id,
+            AgentAuthorisation.status.in_(list(statuses)),
+            Organisation.disabled.is_(False),
+        )
+        .order_by(Organisation.name, AgentAuthorisation.created_at.desc())
+    )
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def agents_page(
+    session: Session, *, organisation_id: str, after: str | None, limit: int
+) -> Sequence[tuple[AgentAuthorisation, User]]:
+    """An organisation's agent authorisations with their person, by id (for paging)."""
+    query = (
+        select(AgentAuthorisation, User)
+        .join(User, User.id == AgentAuthorisation.user_id)
+        .where(AgentAuthorisation.organisation_id == organisation_id)
+        .order_by(AgentAuthorisation.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(AgentAuthorisation.id > after)
+    return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def agent_authorisations_ending(
+    session: Session, *, statuses: Collection[str], before: datetime
+) -> Sequence[AgentAuthorisation]:
+    """Authorisations in ``statuses`` whose period ends before ``before`` (locked)."""
+    query = (
+        select(AgentAuthorisation)
+        .where(
+            AgentAuthorisation.status.in_(list(statuses)),
+            AgentAuthorisation.valid_until <= before,
+        )
+        .with_for_update()
+    )
     return session.scalars(query).all()

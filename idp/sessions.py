@@ -39,6 +39,9 @@ class SsoSession:
     # The organisation the person acts for (its id), or None for themselves.
     organisation_id: str | None = None
     organisation_chosen: bool = False
+    # The agent authorisation (idp.agents) the person acts for the organisation under, if
+    # they act as its agent (经办人) rather than as a member.
+    agent_authorisation_id: str | None = None
     clients: list[str] = field(default_factory=list)
     # CAS service tickets issued in this session, as [service id, ticket]: the SessionIndex
     # of each single-logout request (idp.cas).
@@ -120,7 +123,21 @@ class SessionStore:
 
     def update(self, handle: str, change: Callable[[SsoSession], None]) -> SsoSession | None:
         """Apply ``change`` atomically (retrying on concurrent updates); None if ended."""
-        key = self._key(_digest(handle))
+        return self._update_digest(_digest(handle), change)
+
+    def update_by_reference(
+        self, user_id: str, reference: str, change: Callable[[SsoSession], None]
+    ) -> SsoSession | None:
+        """Apply ``change`` to one of the person's sessions (a reference from
+        :meth:`of_user`) as :meth:`update` does; None if it ended or is not theirs."""
+        if reference not in self._index(user_id):
+            return None
+        return self._update_digest(reference, change)
+
+    def _update_digest(
+        self, digest: str, change: Callable[[SsoSession], None]
+    ) -> SsoSession | None:
+        key = self._key(digest)
         for _ in range(_MAX_CAS_ATTEMPTS):
             raw = self.store.get(key)
             if raw is None:

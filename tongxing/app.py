@@ -18,6 +18,7 @@ from starlette.formparsers import MultiPartParser
 import admin as admin_package
 import idp as idp_package
 import seal as seal_package
+from admin.api import agents as admin_agents
 from admin.api import audit as admin_audit
 from admin.api import cas_services as admin_cas_services
 from admin.api import clients as admin_clients
@@ -45,8 +46,9 @@ from core.runtime import Runtime
 from core.services import Services
 from core.settings import Mode, Settings
 from core.store import create_store
-from idp import backchannel, retention
+from idp import agents, backchannel, retention
 from idp.api import account as account_routes
+from idp.api import agents as agent_routes
 from idp.api import authorize as authorize_routes
 from idp.api import cas as cas_routes
 from idp.api import discovery as discovery_routes
@@ -115,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
             asyncio.create_task(_heartbeat(services.membership)),
             asyncio.create_task(_checkpoints(domain, settings.audit_checkpoint_seconds)),
             asyncio.create_task(_logout_retries(idp)),
+            asyncio.create_task(_agent_expiries(idp)),
             asyncio.create_task(
                 retention.run_periodically(
                     database=services.database, events=domain.audit, settings=settings
@@ -173,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(logout_routes.router)
     app.include_router(cas_routes.router)
     app.include_router(account_routes.router)
+    app.include_router(agent_routes.router)
     app.include_router(step_up_routes.router)
     app.include_router(totp_routes.router)
     app.include_router(proofing_routes.router)
@@ -193,6 +197,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_people.router)
     app.include_router(admin_factors.router)
     app.include_router(admin_organisations.router)
+    app.include_router(admin_agents.router)
     app.include_router(admin_clients.router)
     app.include_router(admin_cas_services.router)
     app.include_router(admin_audit.router)
@@ -298,3 +303,19 @@ async def _logout_retries(idp: IdentityProvider) -> None:
             log.debug("back-channel logout retry sweep failed", extra={"reason": str(exc)})
         except Exception:
             log.warning("back-channel logout retry sweep failed", exc_info=True)
+
+
+AGENT_EXPIRY_SECONDS = 60.0
+
+
+async def _agent_expiries(idp: IdentityProvider) -> None:
+    # An agent authorisation whose period ended is no longer offered at once (idp.agents
+    # checks the period); this records its end and revokes the grants made under it.
+    while True:
+        await asyncio.sleep(AGENT_EXPIRY_SECONDS)
+        try:
+            await run_in_threadpool(agents.notice_expiries, idp)
+        except NotReady as exc:  # an outage: logged where it is detected, once
+            log.debug("agent expiry sweep failed", extra={"reason": str(exc)})
+        except Exception:
+            log.warning("agent expiry sweep failed", exc_info=True)

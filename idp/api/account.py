@@ -67,7 +67,9 @@ async def account(request: Request, idp: IdpDep) -> Response:
                 "apps": apps,
                 "sessions": sessions,
                 "org_name": org.name if org else None,
-                "org_role": t.get(f"role_{member.role}", member.role) if member else None,
+                "org_role": t["role_agent"]
+                if sso.agent_authorisation_id and org is not None
+                else (t.get(f"role_{member.role}", member.role) if member else None),
                 "csrf_token": web.csrf_token(idp, browser, "account"),
                 "parts": parts,
             },

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
-from idp import device_cookies, first_factor, repository
+from idp import agents, device_cookies, first_factor, repository
 from idp.api import page_parts, web
 from idp.api.deps import IdpDep
 from idp.authorization import (
@@ -288,7 +288,9 @@ async def organisation_page(
 
     def build() -> HTMLResponse:
         with idp.database.reading() as session:
-            choices = repository.memberships_of(session, sso.user_id)
+            choices = agents.choices(
+                session, user_id=sso.user_id, client_id=found.params.get("client_id", "")
+            )
         return _interaction_page(
             request,
             idp,
@@ -316,14 +318,21 @@ async def organisation_submit(
     if isinstance(posted, Response):
         return posted
     found, handle, sso = posted
-    chosen: str | None = organisation or None
-    if chosen is not None:
+    picked: agents.Choice | None = None
+    if organisation:
         with idp.database.reading() as session:
-            if repository.membership(session, organisation_id=chosen, user_id=sso.user_id) is None:
-                return _bad_form(request)
+            offered = agents.choices(
+                session, user_id=sso.user_id, client_id=found.params.get("client_id", "")
+            )
+        picked = next((c for c in offered if c.value == organisation), None)
+        if picked is None:  # not a membership, nor a current authorisation for this app
+            return _bad_form(request)
+    chosen = picked.organisation.id if picked else None
+    authorisation_id = picked.authorisation_id if picked else None
 
     def choose(session: SsoSession) -> None:
         session.organisation_id, session.organisation_chosen = chosen, True
+        session.agent_authorisation_id = authorisation_id
 
     idp.sessions.update(handle, choose)
     found.organisation_chosen = True

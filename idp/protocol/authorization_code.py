@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from idp import grants, repository
+from idp import agents, grants, repository
 from idp.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from idp.models import Client
 from idp.protocol import rfc7636, token_response
@@ -73,6 +73,11 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
                     "acr": found.acr,
                     "amr": found.amr,
                     "organisation_id": found.organisation_id,
+                    **(
+                        {agents.CONTEXT_KEY: found.agent_authorisation_id}
+                        if found.agent_authorisation_id
+                        else {}
+                    ),
                 },
             )
         except grants.GrantRevoked:

@@ -31,6 +31,8 @@ class Organisation:
     uscc: str
     name: str
     role: str
+    # For an agent (经办人): the authorisation the person acts under.
+    authorisation_id: str | None = None
 
 
 def claims(
@@ -71,6 +73,8 @@ def claims(
             "name": organisation.name,
             "role": organisation.role,
         }
+        if organisation.authorisation_id is not None:
+            body["org"]["authorisation_id"] = organisation.authorisation_id
     return body
 
 

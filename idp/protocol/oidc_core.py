@@ -22,11 +22,17 @@ class ActingFor:
     """The organisation a person acts for, with their role."""
 
     organisation: Organisation
-    role: str
+    role: str  # admin | member | agent
+    # For an agent (经办人): the authorisation the person acts under.
+    authorisation_id: str | None = None
 
     def claim(self) -> dict[str, str]:
-        """The ``org`` claim: unified social credit code, name, role."""
-        return {"code": self.organisation.uscc, "name": self.organisation.name, "role": self.role}
+        """The ``org`` claim: unified social credit code, name, role, and for an agent the
+        authorisation's id."""
+        claim = {"code": self.organisation.uscc, "name": self.organisation.name, "role": self.role}
+        if self.authorisation_id is not None:
+            claim["authorisation_id"] = self.authorisation_id
+        return claim
 
 
 def subject(*, client: Client, user_id: str, pairwise_key: bytes) -> str:

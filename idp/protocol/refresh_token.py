@@ -5,7 +5,8 @@ Security contract: a refresh token works only for the client it was issued to; e
 returns a new one and spends the old; a spent token presented again revokes the whole grant
 (the thief and the victim both lose it, and the person signs in again); a grant without
 ``offline_access`` ends with the SSO session it was made in; a requested
-``scope`` may only narrow the grant's scopes; a disabled person gets nothing.
+``scope`` may only narrow the grant's scopes; a disabled person gets nothing; a grant made
+under an agent authorisation (idp.agents) that was revoked or has expired is revoked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from idp import grants, repository
+from idp import agents, grants, repository
 from idp.errors import InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from idp.models import Client, Grant
 from idp.protocol import token_response
@@ -29,6 +30,7 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         raise InvalidRequest("refresh_token is missing")
     reused: str | None = None
     ended = False
+    agent_ended: list[agents.Ended] | None = None
     with idp.database.transaction() as session:
         rotation = grants.use_refresh_token(session, token, client_id=client.client_id)
         if rotation.reused_grant_id is not None:
@@ -44,6 +46,10 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         elif rotation.grant is not None and _outlived(idp, rotation.grant):
             grants.revoke(session, rotation.grant.id, reason="session-ended")
             ended = True
+        elif rotation.grant is not None and agents.ended_for(session, rotation.grant):
+            # Revoked or expired (the expiry noticed now, if no one noticed it before).
+            agent_ended = agents.expire_due(session, events=idp.events)
+            grants.revoke(session, rotation.grant.id, reason="agent-ended")
         elif rotation.grant is not None:
             found = rotation.grant
             scopes = list(found.scopes)
@@ -68,6 +74,10 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
     if reused is not None:
         idp.grant_revoked(reused)
         raise InvalidGrant("the refresh token was used before; the grant is revoked")
+    if agent_ended is not None and rotation.grant is not None:
+        agents.complete(idp, agent_ended)
+        idp.grant_revoked(rotation.grant.id)
+        raise InvalidGrant("the agent authorisation of this grant has ended")
     if ended and rotation.grant is not None:
         idp.grant_revoked(rotation.grant.id)
         raise InvalidGrant("the sign-in session of this grant has ended")

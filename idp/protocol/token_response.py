@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp import grants, repository, role_scopes
+from idp import agents, grants, repository, role_scopes
 from idp.models import Client, Grant, User
 from idp.protocol import id_token, oidc_core
 from idp.protocol.pairwise import DATA_KEY_PURPOSE as PAIRWISE_KEY
@@ -26,10 +26,16 @@ USERINFO_PATH = "/userinfo"
 
 
 def acting_for(session: Session, grant: Grant) -> oidc_core.ActingFor | None:
-    """The organisation the grant's person acts for, if still a member."""
+    """The organisation the grant's person acts for: as a member while still one, as its
+    agent (经办人) while the authorisation the grant was made under is current."""
     organisation_id = grant.context.get("organisation_id")
     if not organisation_id or grant.user_id is None:
         return None
+    if grant.context.get(agents.CONTEXT_KEY):
+        agent = agents.acting_as_agent(session, grant)
+        if agent is None:
+            return None
+        return oidc_core.ActingFor(organisation=agent[0], role="agent", authorisation_id=agent[1])
     membership = repository.membership(
         session, organisation_id=organisation_id, user_id=grant.user_id
     )
@@ -105,7 +111,10 @@ def issue(
         access_token=access_token,
         organisation=(
             id_token.Organisation(
-                uscc=org.organisation.uscc, name=org.organisation.name, role=org.role
+                uscc=org.organisation.uscc,
+                name=org.organisation.name,
+                role=org.role,
+                authorisation_id=org.authorisation_id,
             )
             if org
             else None
