@@ -119,9 +119,7 @@ def list_agents(
         rows = idp_repository.agents_page(
             session, organisation_id=organisation.id, after=paging.decode(cursor), limit=limit + 1
         )
-        return paging.page(rows, limit=limit, key=lambda row: row[0].id).map(
-            lambda row: view(*row)
-        )
+        return paging.page(rows, limit=limit, key=lambda row: row[0].id).map(lambda row: view(*row))
 
 
 def revoke(
