@@ -15,6 +15,7 @@ import typer
 from core.settings import SettingsError
 from tongxing.cli import (
     admin,
+    agents,
     audit,
     cas_services,
     clients,
@@ -44,6 +45,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.users, name="users")
+agents.register(users.orgs)
 app.add_typer(users.orgs, name="orgs")
 app.add_typer(clients.app, name="clients")
 app.add_typer(cas_services.app, name="cas-services")
