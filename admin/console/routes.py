@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from admin.console import (
+    agents,
     audit,
     cas_services,
     clients,
@@ -133,6 +134,8 @@ def install(app: FastAPI) -> None:
     app.include_router(seals.router)
     app.include_router(people.router)
     app.include_router(factors.router)
+    # Before the organisations' screens: their /{id}/{change} would take /{id}/agents.
+    app.include_router(agents.router)
     app.include_router(organisations.router)
     app.include_router(clients.router)
     app.include_router(cas_services.router)

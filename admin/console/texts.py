@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin.console import cas_texts, proofing_texts
+from admin.console import agent_texts, cas_texts, proofing_texts
 
 _ZH: dict[str, Any] = {
     "brand": "通行 · 管理控制台",
@@ -462,4 +462,6 @@ _ZH.update(proofing_texts.ZH)
 _EN.update(proofing_texts.EN)
 _ZH.update(cas_texts.ZH)
 _EN.update(cas_texts.EN)
+_ZH.update(agent_texts.ZH)
+_EN.update(agent_texts.EN)
 TEXT: dict[str, dict[str, Any]] = {"zh-CN": _ZH, "en": _EN}
