@@ -33,6 +33,7 @@ def _agents(c: Console, organisation_id: str, cursor: str | None) -> dict[str, A
         "organisation": found,
         "agents": agents.list_agents(c.admin, c.actor, ref=organisation_id, cursor=cursor),
         "today": datetime.now(BEIJING).date().isoformat(),
+        "a_year_on": (datetime.now(BEIJING).date() + timedelta(days=365)).isoformat(),
         "ok": c.request.query_params.get("ok") == "1",
     }
 
