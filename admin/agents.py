@@ -122,24 +122,45 @@ def list_agents(
         return paging.page(rows, limit=limit, key=lambda row: row[0].id).map(lambda row: view(*row))
 
 
+def _authorisation(
+    session: Session, organisation: Organisation, authorisation_id: str, *, for_update: bool
+) -> tuple[AgentAuthorisation, User]:
+    found = idp_repository.agent_authorisation(session, authorisation_id, for_update=for_update)
+    user = idp_repository.user(session, found.user_id) if found is not None else None
+    if found is None or user is None or found.organisation_id != organisation.id:
+        raise NotFound(f"{organisation.name} has no authorisation {authorisation_id!r}")
+    return found, user
+
+
+def get(admin: Administration, actor: Actor, *, ref: str, authorisation_id: str) -> dict[str, Any]:
+    """One of the organisation's authorisations."""
+    with admin.reading(actor, "organisations.agents") as session:
+        organisation = _organisation(session, actor, ref, manage=False)
+        return view(*_authorisation(session, organisation, authorisation_id, for_update=False))
+
+
 def revoke(
-    admin: Administration, actor: Actor, *, ref: str, authorisation_id: str
+    admin: Administration,
+    actor: Actor,
+    *,
+    ref: str,
+    authorisation_id: str,
+    if_match: str | None = None,
 ) -> dict[str, Any]:
     """End an offered or accepted authorisation now: the grants made under it are revoked,
     sessions acting under it choose again."""
     with admin.acting(actor, "organisations.revoke_agent") as session:
         organisation = _organisation(session, actor, ref, manage=True)
-        authorisation = idp_repository.agent_authorisation(session, authorisation_id)
-        if authorisation is None or authorisation.organisation_id != organisation.id:
-            raise NotFound(f"{organisation.name} has no authorisation {authorisation_id!r}")
+        authorisation, user = _authorisation(
+            session, organisation, authorisation_id, for_update=True
+        )
+        versions.check(if_match, view(authorisation, user))
         try:
             ended = agents.revoke(
                 session, events=admin.events, authorisation=authorisation, actor=actor.label
             )
         except agents.AgentError as exc:
             raise Conflict(str(exc)) from None
-        user = idp_repository.user(session, authorisation.user_id)
-        assert user is not None
         result = view(authorisation, user)
     agents.complete(admin.identity, [ended])
     return result

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import Field
 
-from admin import agents
+from admin import agents, versions
 from admin.api.bodies import StrictBody
-from admin.api.deps import ActorDep, AdministrationDep
+from admin.api.deps import ActorDep, AdministrationDep, IfMatchDep
 from admin.api.lists import DEFAULT_LIMIT, Cursor, Limit
-from admin.api.responses import ACT, READ
+from admin.api.responses import ACT, READ, UPDATE
 
 router = APIRouter(prefix="/admin/v1/organisations", tags=["admin: organisations"])
 OrganisationId = Annotated[
@@ -70,12 +70,36 @@ def offer_agent(
     )
 
 
-@router.post("/{organisation_id}/agents/{authorisation_id}/revoke", responses=ACT)
+def _tagged(response: Response, view: dict[str, Any]) -> dict[str, Any]:
+    response.headers["ETag"] = versions.etag(view)
+    return view
+
+
+@router.get("/{organisation_id}/agents/{authorisation_id}", responses={**READ, 404: ACT[404]})
+def get_agent(
+    admin: AdministrationDep,
+    actor: ActorDep,
+    organisation_id: OrganisationId,
+    authorisation_id: AuthorisationId,
+    response: Response,
+) -> dict[str, Any]:
+    """One authorisation; the ETag names this version for a revocation."""
+    view = agents.get(admin, actor, ref=organisation_id, authorisation_id=authorisation_id)
+    return _tagged(response, view)
+
+
+@router.post("/{organisation_id}/agents/{authorisation_id}/revoke", responses=UPDATE)
 def revoke_agent(
     admin: AdministrationDep,
     actor: ActorDep,
     organisation_id: OrganisationId,
     authorisation_id: AuthorisationId,
+    if_match: IfMatchDep,
+    response: Response,
 ) -> dict[str, Any]:
-    """Revoke an authorisation now: tokens issued under it stop, sessions choose again."""
-    return agents.revoke(admin, actor, ref=organisation_id, authorisation_id=authorisation_id)
+    """Revoke an authorisation now (If-Match required): tokens issued under it stop,
+    sessions acting under it choose again."""
+    view = agents.revoke(
+        admin, actor, ref=organisation_id, authorisation_id=authorisation_id, if_match=if_match
+    )
+    return _tagged(response, view)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from admin import agents, organisations
-from admin.console.web import Console, ConsoleDep, act, page
+from admin.console.web import Console, ConsoleDep, act, if_match, page, with_versions
 
 router = APIRouter(prefix="/admin/organisations", include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -31,7 +31,9 @@ def _agents(c: Console, organisation_id: str, cursor: str | None) -> dict[str, A
     found = organisations.get(c.admin, c.actor, ref=organisation_id)
     return {
         "organisation": found,
-        "agents": agents.list_agents(c.admin, c.actor, ref=organisation_id, cursor=cursor),
+        "agents": with_versions(
+            agents.list_agents(c.admin, c.actor, ref=organisation_id, cursor=cursor)
+        ),
         "today": datetime.now(BEIJING).date().isoformat(),
         "a_year_on": (datetime.now(BEIJING).date() + timedelta(days=365)).isoformat(),
         "ok": c.request.query_params.get("ok") == "1",
@@ -84,15 +86,20 @@ async def revoke(
     c: ConsoleDep,
     organisation_id: OrganisationId,
     authorisation_id: AuthorisationId,
+    version: Annotated[str | None, Form(max_length=64)] = None,
     csrf_token: Csrf = "",
 ) -> Response:
-    """Revoke an authorisation now."""
+    """Revoke an authorisation now (the version the page showed: a changed one is refused)."""
     return await act(
         c,
         "agents",
         csrf_token,
         lambda: agents.revoke(
-            c.admin, c.actor, ref=organisation_id, authorisation_id=authorisation_id
+            c.admin,
+            c.actor,
+            ref=organisation_id,
+            authorisation_id=authorisation_id,
+            if_match=if_match(version),
         ),
         f"/admin/organisations/{organisation_id}/agents?ok=1",
     )

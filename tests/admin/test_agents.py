@@ -147,11 +147,20 @@ def test_over_the_admin_api(client: TestClient) -> None:
     assert authorisation["username"] == w.NOBODY and authorisation["status"] == "offered"
     listed = client.get(path, headers=w.bearer(auditor))
     assert [a["id"] for a in listed.json()["items"]] == [authorisation["id"]]
+    one = client.get(f"{path}/{authorisation['id']}", headers=w.bearer(auditor))
+    assert one.status_code == 200 and one.json() == authorisation
+    tag = one.headers["etag"]
     revoke = f"{path}/{authorisation['id']}/revoke"
-    assert client.post(revoke, headers=w.bearer(auditor)).status_code == 403
-    done = client.post(revoke, headers=w.bearer(org))
+    refused = client.post(revoke, headers={**w.bearer(auditor), "if-match": tag})
+    assert refused.status_code == 403
+    missing = client.post(revoke, headers=w.bearer(org))
+    assert missing.status_code == 428
+    assert missing.json()["type"] == "urn:tongxing:problem:precondition-required"
+    done = client.post(revoke, headers={**w.bearer(org), "if-match": tag})
     assert done.status_code == 200 and done.json()["status"] == "revoked"
-    again = client.post(revoke, headers=w.bearer(org))
+    stale = client.post(revoke, headers={**w.bearer(org), "if-match": tag})
+    assert stale.status_code == 412
+    again = client.post(revoke, headers={**w.bearer(org), "if-match": "*"})
     assert again.status_code == 409
     assert again.json()["type"] == "urn:tongxing:problem:admin-conflict"
 
