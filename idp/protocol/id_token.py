@@ -4,7 +4,8 @@ Security contract: every ID token carries ``iss``, ``sub``, ``aud`` (the client)
 ``iat``, ``auth_time``; ``nonce`` exactly as the authorization request sent it; ``at_hash``
 when an access token is issued alongside (left half of its SHA-256, base64url — both our
 algorithms use SHA-256); ``acr``/``amr``/``sid`` as the login produced them; and, when the
-person acts for an organisation, ``org`` with its code, name and their role.
+person acts for an organisation, ``org`` with its code, name and their role (``admin``,
+``member`` or ``agent``; an agent's also names the authorisation, ``authorisation_id``).
 """
 
 from __future__ import annotations
