@@ -277,3 +277,17 @@ class AgentAuthorisation(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ended_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class TokenExchangePair(Base):
+    """An app (client) allowed to exchange the access tokens issued to it for tokens aimed at
+    one of our resource servers (RFC 8693), with at most these scopes there."""
+
+    __tablename__ = "token_exchange_pairs"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), primary_key=True)
+    # The target resource server, as a path under our issuer (e.g. ``/seal``).
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -17,6 +17,7 @@ from idp.models import (
     Membership,
     Organisation,
     PlatformRole,
+    TokenExchangePair,
     User,
 )
 
@@ -291,3 +292,20 @@ def agent_authorisations_ending(
         .with_for_update()
     )
     return session.scalars(query).all()
+
+
+def exchange_pairs(
+    session: Session, *, client_id: str | None = None
+) -> Sequence[TokenExchangePair]:
+    """Registered token-exchange pairs (of one client), by client and resource."""
+    query = select(TokenExchangePair).order_by(
+        TokenExchangePair.client_id, TokenExchangePair.resource
+    )
+    if client_id is not None:
+        query = query.where(TokenExchangePair.client_id == client_id)
+    return session.scalars(query).all()
+
+
+def exchange_pair(session: Session, *, client_id: str, resource: str) -> TokenExchangePair | None:
+    """One registered token-exchange pair."""
+    return session.get(TokenExchangePair, (client_id, resource))

@@ -21,6 +21,7 @@ from idp.models import Client
 from idp.protocol.rfc7523 import ClientKeys
 from idp.sessions import SessionStore
 from idp.sms import SmsGateway
+from keys import revocations
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
 from keys.data_keys import DataKeys
@@ -103,15 +104,11 @@ class IdentityProvider:
     def grant_revoked(self, grant_id: str) -> None:
         """Tell every process at once that a grant is revoked (its access tokens stop
         working before their expiry); call after the revocation is committed."""
-        self.store.set(
-            self.store.key("idp", "grant-revoked", grant_id),
-            b"1",
-            ttl=self.settings.access_token_ttl_seconds + 60,
-        )
+        revocations.announce(self.store, grant_id, ttl=self.settings.access_token_ttl_seconds + 60)
 
     def is_grant_revoked(self, grant_id: str) -> bool:
         """Whether a revocation was announced for the grant (see :meth:`grant_revoked`)."""
-        return self.store.get(self.store.key("idp", "grant-revoked", grant_id)) is not None
+        return revocations.announced(self.store, grant_id)
 
     def data_key(self, purpose: str) -> bytes:
         """A data key, cached after its first committed use. Never call this while holding

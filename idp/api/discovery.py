@@ -40,7 +40,12 @@ def metadata(issuer: str, algorithm: str) -> dict[str, Any]:
         "scopes_supported": [*SCOPES, *resource_scopes],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ],
         "subject_types_supported": ["public", "pairwise"],
         # RS256 is offered to every client that registers for it (Discovery §3: MUST).
         "id_token_signing_alg_values_supported": list(dict.fromkeys([algorithm, "RS256"])),

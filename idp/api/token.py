@@ -23,6 +23,7 @@ from idp.protocol import (
     refresh_token,
     rfc7523,
     rfc7662,
+    rfc8693,
 )
 from idp.protocol.client_authentication import authenticate_client
 from idp.runtime import IdentityProvider
@@ -31,7 +32,7 @@ from keys import token_keys
 router = APIRouter(tags=["identity"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+GRANTS = ("authorization_code", "refresh_token", "client_credentials", rfc8693.GRANT_TYPE)
 
 # What the endpoints read (they parse the form themselves: RFC 6749 §3.2 rules, OAuth errors).
 _CLIENT_AUTHENTICATION = {
@@ -190,6 +191,8 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
         return authorization_code.grant(idp, client=client, form=form)
     if grant_type == "refresh_token":
         return refresh_token.grant(idp, client=client, form=form)
+    if grant_type == rfc8693.GRANT_TYPE:
+        return rfc8693.grant(idp, client=client, form=form)
     # A session only to load the signing key, which this process usually remembers.
     remembered = token_keys.remembered_signing_key(idp.custody) is not None
     with nullcontext() if remembered else idp.database.reading() as session:
@@ -216,13 +219,17 @@ def _issue(idp: IdentityProvider, client: Client, form: dict[str, str]) -> dict[
             "refresh_token": {"type": "string"},
             "scope": {"type": "string"},
             "resource": {"type": "string"},
+            "audience": {"type": "string"},
+            "subject_token": {"type": "string"},
+            "subject_token_type": {"type": "string"},
+            "requested_token_type": {"type": "string"},
         },
         required=("grant_type",),
     ),
 )
 async def token(request: Request, idp: IdpDep) -> JSONResponse:
-    """Issue tokens (authorization_code, refresh_token, client_credentials); errors use
-    RFC 6749 §5.2 codes."""
+    """Issue tokens (authorization_code, refresh_token, client_credentials, token exchange
+    per RFC 8693); errors use RFC 6749 §5.2 codes."""
     try:
         body = await _authenticated(request, idp, _issue)
     except OAuthError as exc:

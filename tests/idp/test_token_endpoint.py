@@ -213,6 +213,7 @@ def test_metadata(client: TestClient) -> None:
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
     ]
     assert body == client.get("/.well-known/openid-configuration").json()
 
