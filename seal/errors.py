@@ -141,3 +141,11 @@ class InvalidSealRequest(SealError):
 
 class SigningUnavailable(SealError):
     kind, status, title = "signing-unavailable", 503, "The seal key cannot sign now"
+
+
+class NotTheOrganisationsSeal(SealError):
+    kind, status, title = (
+        "seal-not-of-organisation",
+        403,
+        "The seal is not of the organisation the person acts for",
+    )

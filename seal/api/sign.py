@@ -1,7 +1,8 @@
 """``POST /seal/v1/sign`` and ``POST /seal/v1/batch``: seal PDFs for certificate systems.
 
 Both need a Bearer access token from our IdP with scope ``seal:sign`` and audience
-``<issuer>/seal`` (client credentials); everything else (grant, seal, certificate) is checked
+``<issuer>/seal`` (client credentials, or a person's token an app exchanged: RFC 8693, see
+:mod:`seal.delegation`); everything else (grant, seal, certificate) is checked
 per document by :mod:`seal.sealing`. Refusals are problem documents with stable types.
 """
 
@@ -19,8 +20,9 @@ from core.api import responses
 from core.api.forms import fields_once
 from core.errors import Problem
 from keys.access_tokens import AccessToken
-from seal.api.deps import SealingDep, SealToken
+from seal.api.deps import SealCaller, SealingDep
 from seal.api.parameters import SealParameters, parse
+from seal.delegation import check_seal
 from seal.errors import InvalidSealRequest, PdfTooLarge, SealError
 from seal.idempotency import Sealing, seal_once
 from seal.runtime import SealingService
@@ -66,6 +68,7 @@ def _seal(
     data: bytes,
     idempotency_key: str | None,
 ) -> Sealing:
+    check_seal(service, token, parameters.seal_id)
     return seal_once(
         service,
         client_id=token.client_id,
@@ -84,7 +87,7 @@ def _seal(
     dependencies=[Depends(fields_once())],
 )
 def sign(
-    token: SealToken,
+    token: SealCaller,
     service: SealingDep,
     file: Annotated[UploadFile, File(description="the PDF to seal")],
     seal_id: Annotated[str, Form(description="the seal to apply")],
@@ -161,7 +164,7 @@ def sign(
     dependencies=[Depends(fields_once("files"))],
 )
 def batch(
-    token: SealToken,
+    token: SealCaller,
     service: SealingDep,
     files: Annotated[list[UploadFile], File(description="the PDFs, in order")],
     items: Annotated[

@@ -26,6 +26,7 @@ from tongxing.cli import (
     maintenance,
     seals,
     server,
+    token_exchange,
     users,
 )
 from tongxing.cli.runtime import AdminCommandError
@@ -47,6 +48,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.users, name="users")
 agents.register(users.orgs)
 app.add_typer(users.orgs, name="orgs")
+token_exchange.register(clients.app)
 app.add_typer(clients.app, name="clients")
 app.add_typer(cas_services.app, name="cas-services")
 app.add_typer(seals.seals, name="seals")
