@@ -1,0 +1,244 @@
+"""Token exchange (RFC 8693) end to end in one app: a department app exchanges the access
+token of a person acting for the bureau (as its agent, 经办人) for one aimed at the sealing
+API, with ``act`` naming the app; the sealing API needs the app's grant, a seal of the
+bureau and a strong sign-in (RFC 9470 otherwise); unregistered pairs and bad requests get
+RFC 8693 §2.2.2 errors; revoking the authorisation stops the exchanged token at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from admin import actors
+from admin import token_exchange as exchange_rules
+from admin.errors import Forbidden, Invalid
+from admin.service import Administration
+from audit.models import AuditEntry
+from core.api.deps import runtime_of
+from idp import agents, repository
+from idp.runtime import IdentityProvider
+from seal import grants
+from tests import oidc
+from tests.seal import world as sw
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+LEVEL_3 = "urn:tongxing:loa:3"
+
+
+@pytest.fixture
+def world(client: TestClient) -> dict[str, Any]:
+    seals = sw.make_world(client)  # the bureau (officer administers it), a seal, a cert system
+    domain = oidc.domain_of(client)
+    oidc.add_person(domain, "zhangsan", proofing_level=4, second_factor=True)
+    oidc.add_rp(domain, "permits", first_party=True)
+    oidc.add_rp(domain, "housing", first_party=True)
+    idp = runtime_of(client.app).get(IdentityProvider)
+    with domain.keys.database.transaction() as session:
+        grants.create(
+            session,
+            events=domain.audit,
+            seal_id=seals.seal_id,
+            client_id="permits",
+            approved_by="officer",
+            actor="test",
+        )
+        bureau = repository.organisation(session, sw.USCC)
+        person = repository.user_by_login(session, "zhangsan")
+        assert bureau is not None and person is not None
+        offered = agents.offer(
+            session,
+            events=idp.events,
+            organisation=bureau,
+            user=person,
+            scope="all",
+            client_ids=[],
+            valid_from=datetime.now(UTC) - timedelta(minutes=1),
+            valid_until=datetime.now(UTC) + timedelta(days=1),
+            actor="person:officer",
+        )
+        agents.decide(
+            session, events=idp.events, authorisation_id=offered.id, user_id=person.id, accept=True
+        )
+    return {"seals": seals, "authorisation_id": offered.id, "idp": idp}
+
+
+def _person_token(
+    client: TestClient,
+    *,
+    client_id: str = "permits",
+    acr_values: str | None = LEVEL_3,
+    organisation: str = "",
+) -> str:
+    """An access token of zhangsan at ``client_id`` from a real code flow (a fresh browser)."""
+    browser = TestClient(client.app, base_url=str(client.base_url))
+    extra = {"acr_values": acr_values} if acr_values else {}
+    request = oidc.Request(client_id=client_id, scope="openid profile", extra=extra)
+    callback = oidc.sign_in(browser, request, organisation=organisation)
+    response = oidc.redeem(client, request, callback["code"])
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def _exchange(client: TestClient, subject: str, **form: str) -> Any:
+    data = {
+        "grant_type": GRANT_TYPE,
+        "subject_token": subject,
+        "subject_token_type": ACCESS_TOKEN,
+        "resource": _issuer(client) + "/seal",
+        **form,
+    }
+    return client.post(
+        "/token", data={k: v for k, v in data.items() if v}, headers=oidc.basic("permits")
+    )
+
+
+def _issuer(client: TestClient) -> str:
+    return runtime_of(client.app).get(IdentityProvider).issuer
+
+
+def _allow(client: TestClient) -> None:
+    admin = runtime_of(client.app).get(Administration)
+    # No platform role is held in this world: the server operator sets up (as the CLI would).
+    exchange_rules.allow(
+        admin, actors.server(actors.SETUP), client_id="permits", resource="/seal", scopes=[]
+    )
+
+
+def test_an_app_seals_for_the_organisation_its_agent_acts_for(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    seals: sw.World = world["seals"]
+    agent = agents.CHOICE_PREFIX + world["authorisation_id"]
+    subject = _person_token(client, organisation=agent)
+    refused = _exchange(client, subject)
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
+    _allow(client)
+    answer = _exchange(client, subject)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["issued_token_type"] == ACCESS_TOKEN and body["token_type"] == "Bearer"
+    assert body["scope"] == "seal:sign" and "refresh_token" not in body
+    claims = oidc.jwt_claims(body["access_token"])
+    assert claims["aud"] == _issuer(client) + "/seal"
+    assert claims["act"] == {"sub": "permits"} and claims["client_id"] == "permits"
+    assert claims["org"]["code"] == sw.USCC and claims["org"]["role"] == "agent"
+    assert claims["org"]["authorisation_id"] == world["authorisation_id"]
+    assert claims["acr"] == LEVEL_3
+    sealed = seals.sign(token=body["access_token"])
+    assert sealed.status_code == 200, sealed.text
+    assert sealed.content.startswith(b"%PDF-")
+    # The subject token itself is no sealing token.
+    assert seals.sign(token=subject).status_code == 401
+
+    # Revoking the agent authorisation stops the exchanged token at once, and new exchanges.
+    admin = runtime_of(client.app).get(Administration)
+    from admin import agents as agent_rules
+
+    with oidc.domain_of(client).keys.database.reading() as session:
+        officer = repository.user_by_login(session, "officer")
+        assert officer is not None
+        acting = actors.person(session, officer)
+    agent_rules.revoke(admin, acting, ref=sw.USCC, authorisation_id=world["authorisation_id"])
+    stopped = seals.sign(token=body["access_token"])
+    assert stopped.status_code == 401
+    assert stopped.json()["type"] == "urn:tongxing:problem:invalid-token"
+    again = _exchange(client, subject)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_request"
+    with oidc.domain_of(client).keys.database.reading() as session:
+        types = session.scalars(
+            select(AuditEntry.type).where(AuditEntry.type.like("token%")).order_by(AuditEntry.index)
+        ).all()
+    assert list(types) == ["token_exchange.allowed", "token.exchanged"]
+
+
+def test_the_sealing_api_wants_a_strong_sign_in_and_the_organisations_seal(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    seals: sw.World = world["seals"]
+    _allow(client)
+    agent = agents.CHOICE_PREFIX + world["authorisation_id"]
+    weak = _exchange(client, _person_token(client, acr_values=None, organisation=agent)).json()
+    assert oidc.jwt_claims(weak["access_token"])["acr"] == "urn:tongxing:loa:2"
+    answer = seals.sign(token=weak["access_token"])
+    assert answer.status_code == 401
+    assert answer.json()["type"] == "urn:tongxing:problem:insufficient-user-authentication"
+    challenge = answer.headers["www-authenticate"]
+    assert 'error="insufficient_user_authentication"' in challenge
+    assert f'acr_values="{LEVEL_3}"' in challenge
+    # Acting for oneself: no organisation, so no organisation's seal.
+    personal = _exchange(client, _person_token(client, organisation="")).json()
+    assert "org" not in oidc.jwt_claims(personal["access_token"])
+    answer = seals.sign(token=personal["access_token"])
+    assert answer.status_code == 403
+    assert answer.json()["type"] == "urn:tongxing:problem:seal-not-of-organisation"
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}, "invalid_request"),
+        ({"subject_token": "not.a.token"}, "invalid_request"),
+        ({"resource": "", "audience": ""}, "invalid_request"),
+        ({"resource": "https://elsewhere.example/seal"}, "invalid_target"),
+        ({"resource": "{base}/admin"}, "invalid_target"),
+        ({"audience": "{base}/userinfo"}, "invalid_target"),
+        ({"scope": "admin:system"}, "invalid_scope"),
+        (
+            {"requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token"},
+            "invalid_request",
+        ),
+        ({"actor_token": "x", "actor_token_type": ACCESS_TOKEN}, "invalid_request"),
+    ],
+)
+def test_bad_exchanges_get_rfc_8693_errors(
+    client: TestClient, world: dict[str, Any], form: dict[str, str], error: str
+) -> None:
+    _allow(client)
+    subject = _person_token(client, acr_values=None)
+    base = _issuer(client)
+    answer = _exchange(client, subject, **{k: v.format(base=base) for k, v in form.items()})
+    assert answer.status_code in (400, 401), answer.text
+    assert answer.json()["error"] == error
+
+
+def test_a_token_of_another_app_is_not_exchanged(client: TestClient, world: dict[str, Any]) -> None:
+    _allow(client)
+    foreign = _person_token(client, client_id="housing", acr_values=None)
+    answer = _exchange(client, foreign)
+    assert answer.json()["error"] == "invalid_request"
+
+
+def test_only_the_system_administrator_registers_pairs(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    admin = runtime_of(client.app).get(Administration)
+    with pytest.raises(Invalid, match="one of /seal"):
+        exchange_rules.allow(
+            admin, actors.server(actors.SETUP), client_id="permits", resource="/admin", scopes=[]
+        )
+    with pytest.raises(Invalid, match="among seal:sign"):
+        exchange_rules.allow(
+            admin,
+            actors.server(actors.SETUP),
+            client_id="permits",
+            resource="/seal",
+            scopes=["admin:system"],
+        )
+    with pytest.raises(Invalid, match="people sign in to"):  # a machine client holds no person's token
+        exchange_rules.allow(
+            admin, actors.server(actors.SETUP), client_id=sw.CLIENT_ID, resource="/seal", scopes=[]
+        )
+    with oidc.domain_of(client).keys.database.reading() as session:
+        officer = repository.user_by_login(session, "officer")
+        assert officer is not None
+        acting = actors.person(session, officer)
+    with pytest.raises(Forbidden):  # an organisation's administrator: not this
+        exchange_rules.allow(admin, acting, client_id="permits", resource="/seal", scopes=[])
+    _allow(client)
+    listed = exchange_rules.list_pairs(admin, actors.server(actors.SETUP))
+    assert [(p["client_id"], p["resource"]) for p in listed["items"]] == [("permits", "/seal")]
