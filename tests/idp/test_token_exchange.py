@@ -229,7 +229,9 @@ def test_only_the_system_administrator_registers_pairs(
             resource="/seal",
             scopes=["admin:system"],
         )
-    with pytest.raises(Invalid, match="people sign in to"):  # a machine client holds no person's token
+    with pytest.raises(
+        Invalid, match="people sign in to"
+    ):  # a machine client holds no person's token
         exchange_rules.allow(
             admin, actors.server(actors.SETUP), client_id=sw.CLIENT_ID, resource="/seal", scopes=[]
         )
