@@ -13,7 +13,8 @@ grant for the seal, the seal's and certificate's state — ``seal.sealing``):
   code = the seal's unified social credit code); a person acting for themselves seals
   nothing. An unknown seal is left to the grant check (no-grant), as for any client.
 
-Machine tokens (client credentials, no ``act``) pass both unchanged.
+Machine tokens (client credentials, no ``act``) pass both unchanged. The sealing's audit
+event names whom a delegated token sealed for (:func:`on_behalf_of`).
 """
 
 from __future__ import annotations
@@ -101,3 +102,18 @@ def check_seal(service: SealingService, token: AccessToken, seal_id: str) -> Non
         raise NotTheOrganisationsSeal(
             f"seal {seal_id} is not of the organisation the person acts for"
         )
+
+
+def on_behalf_of(token: AccessToken) -> dict[str, str] | None:
+    """Whom a delegated token seals for, as the sealing's audit event records it: the
+    person's subject (as the app knows them), the organisation's code, and for an agent the
+    authorisation; None for a machine token."""
+    if not is_delegated(token):
+        return None
+    org = token.claims.get("org")
+    found = {"sub": token.subject}
+    if isinstance(org, dict):
+        found["org"] = str(org.get("code", ""))
+        if org.get("authorisation_id"):
+            found["authorisation_id"] = str(org["authorisation_id"])
+    return found

@@ -66,6 +66,9 @@ class SealingRequest:
     cross_page: bool = False
     qr: bool = True
     certify: bool = False
+    # For a token exchanged for a person (seal.delegation): whom the client seals for
+    # (``sub``, the organisation's ``org`` code, an agent's ``authorisation_id``); recorded.
+    on_behalf_of: dict[str, str] | None = None
 
 
 @dataclass
@@ -404,7 +407,7 @@ def _record(
                 ).id
                 if not repository.use_grant(session, grant_id, now=now):
                     raise InvalidSealRequest("the grant changed while sealing; try again")
-            details = {
+            details: dict[str, object] = {
                 "document_id": document_id,
                 "seal_id": request.seal_id,
                 "client_id": client_id,
@@ -418,6 +421,8 @@ def _record(
                 "original_sha256": file_digests[0],
                 "sealed_sha256": file_digests[1],
             }
+            if request.on_behalf_of is not None:
+                details["on_behalf_of"] = request.on_behalf_of
             appended = service.audit.append(
                 session,
                 type="seal.applied",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
@@ -22,7 +23,7 @@ from core.errors import Problem
 from keys.access_tokens import AccessToken
 from seal.api.deps import SealCaller, SealingDep
 from seal.api.parameters import SealParameters, parse
-from seal.delegation import check_seal
+from seal.delegation import check_seal, on_behalf_of
 from seal.errors import InvalidSealRequest, PdfTooLarge, SealError
 from seal.idempotency import Sealing, seal_once
 from seal.runtime import SealingService
@@ -69,11 +70,15 @@ def _seal(
     idempotency_key: str | None,
 ) -> Sealing:
     check_seal(service, token, parameters.seal_id)
+    behalf = on_behalf_of(token)
+    described = parameters.model_dump()
+    if behalf is not None:  # an idempotency key is bound to the person too
+        described["on_behalf_of"] = behalf
     return seal_once(
         service,
         client_id=token.client_id,
-        request=parameters.to_request(),
-        described=parameters.model_dump(),
+        request=replace(parameters.to_request(), on_behalf_of=behalf),
+        described=described,
         data=data,
         idempotency_key=idempotency_key,
     )

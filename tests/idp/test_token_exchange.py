@@ -6,6 +6,7 @@ RFC 8693 §2.2.2 errors; revoking the authorisation stops the exchanged token at
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -132,6 +133,15 @@ def test_an_app_seals_for_the_organisation_its_agent_acts_for(
     sealed = seals.sign(token=body["access_token"])
     assert sealed.status_code == 200, sealed.text
     assert sealed.content.startswith(b"%PDF-")
+    with oidc.domain_of(client).keys.database.reading() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.type == "seal.applied")).one()
+        recorded = json.loads(entry.leaf)["details"]
+    assert recorded["client_id"] == "permits"
+    assert recorded["on_behalf_of"] == {
+        "sub": claims["sub"],
+        "org": sw.USCC,
+        "authorisation_id": world["authorisation_id"],
+    }
     # The subject token itself is no sealing token.
     assert seals.sign(token=subject).status_code == 401
 
