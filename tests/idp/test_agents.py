@@ -308,3 +308,47 @@ def test_the_account_page_refuses_a_decision_without_csrf_or_for_someone_else(
         assert found is not None and found.status == "offered"
     english = browser.get("/account", headers={"accept-language": "en"})
     assert "Agent authorisations" in english.text and "All business" in english.text
+
+
+def test_the_admin_api_refuses_a_token_issued_under_a_revoked_authorisation(
+    client: TestClient, world: w.World
+) -> None:
+    """A system administrator who also acts as an organisation's agent: the console token
+    made under the authorisation stops at the admin API when it is revoked."""
+    w.add_console(oidc.domain_of(client))
+    now = datetime.now(UTC)
+    offered = agent_rules.offer(
+        world.admin,
+        world.actor(w.ORG_ADMIN),
+        ref=world.organisation_id,
+        person=w.SYSTEM,
+        scope="all",
+        apps=[],
+        valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=1),
+    )
+    with oidc.domain_of(client).keys.database.transaction() as session:
+        agents.decide(
+            session,
+            events=world.admin.events,
+            authorisation_id=offered["id"],
+            user_id=offered["person_id"],
+            accept=True,
+        )
+    token = w.person_token(
+        client,
+        w.SYSTEM,
+        scope="openid admin:system",
+        organisation=agents.CHOICE_PREFIX + offered["id"],
+    )
+    assert oidc.jwt_claims(token)["gid"]
+    assert client.get("/admin/v1/people", headers=w.bearer(token)).status_code == 200
+    agent_rules.revoke(
+        world.admin,
+        world.actor(w.ORG_ADMIN),
+        ref=world.organisation_id,
+        authorisation_id=offered["id"],
+    )
+    refused = client.get("/admin/v1/people", headers=w.bearer(token))
+    assert refused.status_code == 401
+    assert refused.json()["type"] == "urn:tongxing:problem:invalid-token"
