@@ -336,6 +336,12 @@ def complete(idp: IdentityProvider, ended: Collection[Ended]) -> None:
 def notice_expiries(idp: IdentityProvider) -> int:
     """Expire every authorisation whose period has ended (:func:`expire_due`), then
     :func:`complete`; returns how many ended. Run periodically by every app process."""
+    with idp.database.reading() as session:  # the usual case: nothing due, no write lock
+        due = repository.agent_authorisations_ending(
+            session, statuses=OPEN, before=_now(), lock=False
+        )
+    if not due:
+        return 0
     with idp.database.transaction() as session:
         ended = expire_due(session, events=idp.events)
     complete(idp, ended)

@@ -280,18 +280,15 @@ def agents_page(
 
 
 def agent_authorisations_ending(
-    session: Session, *, statuses: Collection[str], before: datetime
+    session: Session, *, statuses: Collection[str], before: datetime, lock: bool = True
 ) -> Sequence[AgentAuthorisation]:
-    """Authorisations in ``statuses`` whose period ends before ``before`` (locked)."""
-    query = (
-        select(AgentAuthorisation)
-        .where(
-            AgentAuthorisation.status.in_(list(statuses)),
-            AgentAuthorisation.valid_until <= before,
-        )
-        .with_for_update()
+    """Authorisations in ``statuses`` whose period ends before ``before`` (locked unless
+    ``lock`` is false)."""
+    query = select(AgentAuthorisation).where(
+        AgentAuthorisation.status.in_(list(statuses)),
+        AgentAuthorisation.valid_until <= before,
     )
-    return session.scalars(query).all()
+    return session.scalars(query.with_for_update() if lock else query).all()
 
 
 def exchange_pairs(

@@ -352,3 +352,18 @@ def test_the_admin_api_refuses_a_token_issued_under_a_revoked_authorisation(
     refused = client.get("/admin/v1/people", headers=w.bearer(token))
     assert refused.status_code == 401
     assert refused.json()["type"] == "urn:tongxing:problem:invalid-token"
+
+
+def test_every_process_notices_an_ended_period_once(client: TestClient, world: w.World) -> None:
+    authorisation_id = _offer(world)
+    idp = runtime_of(client.app).get(IdentityProvider)
+    assert agents.notice_expiries(idp) == 0
+    with oidc.domain_of(client).keys.database.transaction() as session:
+        session.execute(
+            update(AgentAuthorisation)
+            .where(AgentAuthorisation.id == authorisation_id)
+            .values(valid_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert agents.notice_expiries(idp) == 1
+    assert agents.notice_expiries(idp) == 0
+    assert _events(client, authorisation_id) == ["agent.offered", "agent.expired"]
