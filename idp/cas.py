@@ -27,7 +27,7 @@ from typing import Any
 
 from core.store import Store
 from core.stored import read_record
-from idp import assurance, repository, step_up
+from idp import agents, assurance, repository, step_up
 from idp.authorization import ErrorPage, Redirect, ShowFactor, ShowLogin, ShowOrganisation, Step
 from idp.interactions import Interaction
 from idp.models import CasService
@@ -62,6 +62,8 @@ class Ticket:
     new_login: bool
     issued_at: int
     extra: dict[str, str] = field(default_factory=dict)
+    # The agent authorisation (idp.agents) the person acts for the organisation under.
+    agent_authorisation_id: str | None = None
 
 
 class Tickets:
@@ -92,6 +94,12 @@ class Tickets:
         gets it); None when unknown, used or expired."""
         raw = self.store.take(self._key(ticket))
         return read_record(Ticket, raw) if raw is not None else None
+
+
+def cas_client_id(service: CasService | str) -> str:
+    """The client id a CAS service has where apps are named by client id (an agent
+    authorisation's listed apps, logout deliveries): ``cas:<service id>``."""
+    return f"cas:{service if isinstance(service, str) else service.id}"
 
 
 def tickets(idp: IdentityProvider) -> Tickets:
@@ -195,16 +203,15 @@ class CasLogin:
                 return ShowLogin(interaction=interaction, client=None)
             assert user is not None
             assert handle is not None
-            choices = repository.memberships_of(session, user.id)
-            member_of = {m.organisation_id for m, _ in choices}
-            chosen_ok = sso.organisation_chosen and (
-                sso.organisation_id is None or sso.organisation_id in member_of
-            )
+            # As for an app (idp.authorization): memberships and the agent authorisations
+            # covering this service, read afresh on every request.
+            choices = agents.choices(session, user_id=user.id, client_id=cas_client_id(service))
+            chosen_ok = sso.organisation_chosen and agents.still_chosen(choices, sso)
             if choices and not chosen_ok:
                 if gateway:
                     return Redirect(service.service)
                 interaction = interaction or idp.interactions.start(browser=browser, params=params)
-                return ShowOrganisation(interaction=interaction, client=None, choices=list(choices))
+                return ShowOrganisation(interaction=interaction, client=None, choices=choices)
             short = step_up.need(
                 user=user,
                 methods=sso.methods,
@@ -246,6 +253,7 @@ class CasLogin:
             auth_time=current.auth_time,
             methods=list(current.methods),
             organisation_id=current.organisation_id,
+            agent_authorisation_id=current.agent_authorisation_id,
             new_login=new_login,
             issued_at=int(time.time()),
         )

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from core.store import StoreUnavailable
-from idp import assurance, repository
-from idp.cas import Ticket, audit, tickets
+from idp import agents, assurance, repository
+from idp.cas import Ticket, audit, cas_client_id, tickets
 from idp.protocol import cas
 from idp.runtime import IdentityProvider
 
@@ -134,19 +135,7 @@ def _person(idp: IdentityProvider, found: Ticket) -> tuple[str, dict[str, Any]]:
             "displayName": user.display_name,
         }
         if found.organisation_id is not None:
-            organisation = repository.organisation(session, found.organisation_id)
-            membership = repository.membership(
-                session, organisation_id=found.organisation_id, user_id=user.id
-            )
-            if organisation is None or organisation.disabled or membership is None:
-                raise cas.CasError(
-                    cas.INVALID_TICKET, "the person no longer acts for that organisation"
-                )
-            attributes |= {
-                "organisationCode": organisation.uscc,
-                "organisationName": organisation.name,
-                "organisationRole": membership.role,
-            }
+            attributes |= _acting_for(session, found, user_id=user.id)
         attributes |= {
             "authenticationDate": cas.instant(found.auth_time),
             "isFromNewLogin": "true" if found.new_login else "false",
@@ -155,3 +144,35 @@ def _person(idp: IdentityProvider, found: Ticket) -> tuple[str, dict[str, Any]]:
             "amr": assurance.amr(found.methods),
         }
         return user.username, attributes
+
+
+def _acting_for(session: Session, found: Ticket, *, user_id: str) -> dict[str, Any]:
+    """The attributes of the organisation the ticket's person acts for, while they still
+    do: a member still a member, an agent (经办人) under a still-current authorisation that
+    covers the service (:mod:`idp.agents`)."""
+    organisation = repository.organisation(session, str(found.organisation_id))
+    role: str | None = None
+    if found.agent_authorisation_id is not None:
+        authorisation = repository.agent_authorisation(session, found.agent_authorisation_id)
+        if (
+            authorisation is not None
+            and authorisation.user_id == user_id
+            and authorisation.organisation_id == found.organisation_id
+            and agents.is_current(authorisation, client_id=cas_client_id(found.service_id))
+        ):
+            role = "agent"
+    else:
+        membership = repository.membership(
+            session, organisation_id=str(found.organisation_id), user_id=user_id
+        )
+        role = membership.role if membership is not None else None
+    if organisation is None or organisation.disabled or role is None:
+        raise cas.CasError(cas.INVALID_TICKET, "the person no longer acts for that organisation")
+    attributes = {
+        "organisationCode": organisation.uscc,
+        "organisationName": organisation.name,
+        "organisationRole": role,
+    }
+    if found.agent_authorisation_id is not None:
+        attributes["organisationAuthorisationId"] = found.agent_authorisation_id
+    return attributes

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
 from core.csrf import BROWSER_COOKIE
-from idp import agents, device_cookies, first_factor, repository
+from idp import agents, device_cookies, first_factor
 from idp.api import page_parts, web
 from idp.api.deps import IdpDep
 from idp.authorization import (

@@ -365,3 +365,66 @@ def test_the_demo_registers_its_cas_app_and_follows_the_demos_address(
             found = cas_services.find(session, CAS_SERVICE_ID)
             assert found is not None and found.service == f"{base}{CAS_APP_PATH}"
             assert found.single_logout and not found.disabled
+
+
+def test_an_agent_acts_for_the_organisation_on_a_cas_service_until_revoked(
+    app: TestClient, service: tuple[str, list[dict[str, str]]]
+) -> None:
+    """The organisation choice of a CAS sign-in lists agent authorisations (经办人) covering
+    all business; the attributes say ``agent`` and the authorisation; a ticket validated
+    after the revocation no longer stands."""
+    from datetime import UTC, datetime, timedelta
+
+    from admin import agents as agent_rules
+    from admin.service import Administration
+    from core.api.deps import runtime_of
+    from idp.agents import CHOICE_PREFIX
+    from idp.runtime import IdentityProvider
+
+    url, _ = service
+    domain = oidc.domain_of(app)
+    world = w.build(domain, runtime_of(app.app).get(IdentityProvider))  # type: ignore[arg-type]
+    world.admin = runtime_of(app.app).get(Administration)  # type: ignore[arg-type]
+    oidc.add_person(domain, "agent1", name="王经办")
+    now = datetime.now(UTC)
+    offered = agent_rules.offer(
+        world.admin,
+        world.actor(w.ORG_ADMIN),
+        ref=world.organisation_id,
+        person="agent1",
+        scope="all",
+        apps=[],
+        valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(days=30),
+    )
+    authorisation_id = str(offered["id"])
+    agent = browser(app)
+    _sign_in_cas(agent, url, login="agent1")  # nothing accepted yet: no choice
+    page = agent.get("/account")
+    accepted = agent.post(
+        f"/account/agents/{authorisation_id}/accept",
+        data={"csrf_token": oidc.hidden(page.text, "csrf_token")},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303
+    target = _login(agent, url, renew="true")
+    page = agent.get(target)
+    response = oidc.submit_login(agent, page.text, login="agent1")
+    target = oidc.follow_to_rp(agent, response, organisation=CHOICE_PREFIX + authorisation_id)
+    ticket = parse_qs(urlsplit(target).query)["ticket"][0]
+    attributes = _attributes(_validate(app, url, ticket))
+    assert attributes["organisationRole"] == ["agent"]
+    assert attributes["organisationAuthorisationId"] == [authorisation_id]
+    assert attributes["organisationCode"] == [oidc.USCC]
+    pending = _login(agent, url)  # single sign-on: a ticket at once, acting for the company
+    assert pending.startswith(url + "?ticket=ST-")
+    agent_rules.revoke(
+        world.admin,
+        world.actor(w.ORG_ADMIN),
+        ref=world.organisation_id,
+        authorisation_id=authorisation_id,
+    )
+    ticket = parse_qs(urlsplit(pending).query)["ticket"][0]
+    assert _code(_validate(app, url, ticket)) == "INVALID_TICKET"
+    # The next sign-in to the service has no such choice any more: themselves only.
+    assert _login(agent, url).startswith(url + "?ticket=ST-")
