@@ -35,6 +35,7 @@ from idp.models import (
     PlatformRole,
     RecoveryCode,
     SignInRecord,
+    UpstreamLink,
     User,
 )
 
@@ -178,6 +179,7 @@ def anonymise(
         ("sign_ins", delete(SignInRecord).where(SignInRecord.user_id == user.id)),
         ("consents", delete(Consent).where(Consent.user_id == user.id)),
         ("memberships", delete(Membership).where(Membership.user_id == user.id)),
+        ("upstream_links", delete(UpstreamLink).where(UpstreamLink.user_id == user.id)),
     )
     for name, statement in tables:
         removed[name] = int(getattr(session.execute(statement), "rowcount", 0) or 0)

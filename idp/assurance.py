@@ -49,6 +49,42 @@ METHODS: dict[str, Method] = {
     "passkey-uv": Method(("hwk", "user"), frozenset({"possession", "knowledge"})),
     "face": Method(("face",), frozenset({"inherence"})),
 }
+# A sign-in at an upstream provider (idp.federation) is recorded as ``fed:<level>``: the level
+# the upstream's ``acr`` maps to, a floor for the session's strength (one factor of its own
+# kind from level 2, so a factor of ours added later makes two kinds), and ``fed`` in amr.
+# The upstream's own ``amr`` values pass on as ``fed-amr:<value>`` (amr only, no strength).
+FEDERATED = "fed:"
+FEDERATED_AMR = "fed-amr:"
+for _level in LEVELS:
+    METHODS[f"{FEDERATED}{_level}"] = Method(
+        ("fed",), frozenset({"federated"}) if _level >= 2 else frozenset()
+    )
+# RFC 8176 §2 values an upstream's amr may pass on.
+RFC8176_AMR = frozenset(
+    {
+        "face",
+        "fpt",
+        "geo",
+        "hwk",
+        "iris",
+        "kba",
+        "mca",
+        "mfa",
+        "otp",
+        "pin",
+        "pop",
+        "pwd",
+        "rba",
+        "retina",
+        "sc",
+        "sms",
+        "swk",
+        "tel",
+        "user",
+        "vbm",
+        "wia",
+    }
+)
 
 
 def acr(level: int) -> str:
@@ -67,6 +103,10 @@ def level_of(value: str) -> int | None:
 def strength(methods: Iterable[str]) -> int:
     """The level the sign-in methods reach (1 when none counts)."""
     used = [m for m in dict.fromkeys(methods) if m in METHODS]
+    return max(_strength_of_kinds(used), *(_federated_level(m) for m in used), 1)
+
+
+def _strength_of_kinds(used: list[str]) -> int:
     kinds = frozenset().union(*(METHODS[m].kinds for m in used)) if used else frozenset()
     if not kinds:
         return 1
@@ -77,6 +117,10 @@ def strength(methods: Iterable[str]) -> int:
     return 3
 
 
+def _federated_level(method: str) -> int:
+    return int(method.removeprefix(FEDERATED)) if method.startswith(FEDERATED) else 1
+
+
 def level(*, proofing_level: int, methods: Iterable[str]) -> int:
     """The sign-in's level of assurance: the lower of proofing and strength."""
     return min(proofing_level, strength(methods))
@@ -84,8 +128,18 @@ def level(*, proofing_level: int, methods: Iterable[str]) -> int:
 
 def amr(methods: Iterable[str]) -> list[str]:
     """RFC 8176 ``amr`` values of the methods, with ``mfa`` for two kinds of factor."""
+    methods = list(methods)
     used = [m for m in dict.fromkeys(methods) if m in METHODS]
-    values = list(dict.fromkeys(v for m in used for v in METHODS[m].amr))
+    passed_on = [
+        m.removeprefix(FEDERATED_AMR)
+        for m in methods
+        if m.startswith(FEDERATED_AMR) and m.removeprefix(FEDERATED_AMR) in RFC8176_AMR
+    ]
+    values = list(dict.fromkeys([*(v for m in used for v in METHODS[m].amr), *passed_on]))
+    if "mfa" in values:
+        values.remove("mfa")  # placed last, and only once
+        values.append("mfa")
+        return values
     kinds = frozenset().union(*(METHODS[m].kinds for m in used)) if used else frozenset()
     if len(kinds) >= 2:
         values.append("mfa")

@@ -291,3 +291,45 @@ class TokenExchangePair(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UpstreamProvider(Base):
+    """An upstream OpenID provider (the provincial platform) people may sign in through,
+    configured by an administrator (:mod:`idp.upstreams`)."""
+
+    __tablename__ = "upstream_providers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # a slug, in our URLs
+    name_zh: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128))
+    discovery_url: Mapped[str] = mapped_column(String(512))
+    # The issuer the discovery document must name (discovery URL minus the well-known path).
+    issuer: Mapped[str] = mapped_column(String(512), unique=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    # The client secret sealed under the ``upstream-secret`` data key (AES-GCM, bound to id).
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    # Which upstream claim is the name, the identity number, the phone number.
+    claim_map: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Upstream ``acr`` value -> our level (1..4); an unmapped or absent acr counts as 1.
+    acr_map: Mapped[dict[str, int]] = mapped_column(JSON)
+    # Upstream ``amr`` value -> the RFC 8176 value passed on in our ``amr`` (idp.assurance).
+    amr_map: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The proofing level a verified identity number earns (None: not trusted for it).
+    trusted_proofing_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UpstreamLink(Base):
+    """A person's account at an upstream provider (its issuer and ``sub``) linked to ours."""
+
+    __tablename__ = "upstream_links"
+
+    issuer: Mapped[str] = mapped_column(String(512), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    upstream_id: Mapped[str] = mapped_column(ForeignKey("upstream_providers.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -21,6 +21,7 @@ from idp.models import Client
 from idp.protocol.rfc7523 import ClientKeys
 from idp.sessions import SessionStore
 from idp.sms import SmsGateway
+from idp.upstream_metadata import UpstreamDirectory
 from keys import revocations
 from keys.access_tokens import AccessTokenVerifier
 from keys.custody import KeyCustody
@@ -58,6 +59,8 @@ class IdentityProvider:
     real_name: proofing.RealNameVerifier | None = field(init=False)
     face: proofing.FaceVerifier | None = field(init=False)
     proofing_limits: proofing.ProofingLimits = field(init=False)
+    # Upstream providers' documents and keys, and requests to them (idp.federation).
+    upstream_directory: UpstreamDirectory = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionStore(
@@ -78,6 +81,7 @@ class IdentityProvider:
         self.face = proofing.build_face(
             self.settings, store=self.store, key=lambda: self.data_key(proofing.LIVENESS_KEY)
         )
+        self.upstream_directory = UpstreamDirectory()
         self.proofing_limits = proofing.ProofingLimits(
             store=self.store,
             per_person=self.settings.proofing_attempts_per_person,

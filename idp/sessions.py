@@ -49,6 +49,10 @@ class SsoSession:
     created_at: int = 0
     user_agent: str = ""
     address: str = ""
+    # Set when the session came from an upstream provider (idp.federation): its id, the
+    # upstream's session id and ``sub`` (its back-channel logout names them) and the ID
+    # token it issued (the ``id_token_hint`` of our logout's call to its end-session endpoint).
+    upstream: dict[str, str] | None = None
 
 
 def _digest(handle: str) -> str:

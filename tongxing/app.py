@@ -66,6 +66,7 @@ from idp.api import sms as sms_routes
 from idp.api import step_up as step_up_routes
 from idp.api import token as token_routes
 from idp.api import totp as totp_routes
+from idp.api import upstream as upstream_routes
 from idp.api import userinfo as userinfo_routes
 from idp.runtime import IdentityProvider
 from keys.api import jwks, pki
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(password_routes.router)
     app.include_router(privacy_routes.router)
     app.include_router(qr_login_routes.router)
+    app.include_router(upstream_routes.router)
     app.include_router(factors_page_routes.router)
     app.include_router(recovery_routes.router)
     app.include_router(verify_routes.router)

@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from core.api.browser import browser_id
-from idp import backchannel, logout
+from idp import backchannel, federated_logout, logout
 from idp.api import web
 from idp.api.deps import IdpDep
 from idp.authorization import with_query
@@ -88,11 +88,13 @@ async def end_session(request: Request, idp: IdpDep) -> Response:
             if v
         }
         token = await run_in_threadpool(web.csrf_token, idp, browser, "logout")
+        upstream = await run_in_threadpool(federated_logout.end_session_origin, idp, sso)
+        targets = tuple(t for t in (web.origin(uri) if uri else None, upstream) if t)
         response = web.render(
             request,
             "logout.html",
             {"csrf_token": token, "carry": carry},
-            form_targets=(web.origin(uri),) if uri else (),
+            form_targets=targets,
         )
         if new:
             web.set_browser_cookie(response, idp, browser)
@@ -134,9 +136,17 @@ async def _finish(
     request: Request, idp: IdentityProvider, *, uri: str | None, state: str | None
 ) -> Response:
     ended = idp.sessions.end(request.cookies.get(SSO_COOKIE))
+    then = with_query(uri, {"state": state}) if uri is not None else None
+    upstream = (
+        await run_in_threadpool(federated_logout.end_session_url, idp, ended, then=then or "")
+        if ended is not None
+        else None
+    )
     response: Response
-    if uri is not None:
-        response = web.see_other(with_query(uri, {"state": state}))
+    if upstream is not None:  # a session from an upstream: its logout too, then back
+        response = web.see_other(upstream)
+    elif then is not None:
+        response = web.see_other(then)
     else:
         response = web.render(request, "logged_out.html", {})
     web.clear_sso_cookie(response, idp)

@@ -1,0 +1,516 @@
+"""Signing in through an upstream OpenID provider (the provincial platform): the code flow
+with PKCE to it, and what its verified answer makes of our accounts and sessions.
+
+Security contract: the authorization request carries PKCE (S256), a ``state`` and a
+``nonce``; the state lives in the shared store for ten minutes, bound to the browser, the
+upstream and the waiting interaction, and is taken once (any app process may receive the
+callback); a callback naming another upstream (``iss``, RFC 9207) or a state of another
+browser is refused. The code is redeemed at the upstream's token endpoint and the ID token
+checked by :func:`idp.protocol.oidc_rp.id_token_claims`. A person is found by the stored
+link (issuer + ``sub``); otherwise, only when the upstream is trusted for identity numbers,
+by the keyed digest of its verified identity number — and an account found that way that
+has a password is linked only after its holder types that password here (attempts limited
+like the password sign-in); otherwise a person is created, at the trusted proofing level
+when the identity number is trusted, else at level 1. The session's methods are
+``fed:<level>`` (the upstream's ``acr`` through the administrator's map, level 1 when
+unmapped) and the mapped ``amr`` values, so its ``acr`` never exceeds the person's
+proofing level (:mod:`idp.assurance`). Every refusal is a ``login.upstream_failed`` audit
+event and opens no session; identity numbers are never logged (masked in audit events).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+
+from core.stored import read_record
+from idp import accounts, passwords, repository, upstreams
+from idp.identifiers import InvalidIdentifier, normalise_national_id
+from idp.login import Opened, open_session
+from idp.models import UpstreamLink, UpstreamProvider, User
+from idp.protocol import oidc_rp, rfc7636
+from idp.runtime import IdentityProvider
+from idp.sessions import SsoSession
+from idp.upstream_metadata import UpstreamUnavailable
+
+STATE_TTL = 600
+CONFIRM_TTL = 600
+
+
+def callback_uri(idp: IdentityProvider, upstream_id: str) -> str:
+    """Our redirect URI registered at the upstream."""
+    return f"{idp.issuer}/login/upstream/{upstream_id}/callback"
+
+
+@dataclass
+class _Pending:
+    """A sign-in sent to an upstream, waiting for its callback."""
+
+    upstream_id: str
+    browser: str
+    interaction_id: str
+    nonce: str
+    verifier: str
+
+
+@dataclass
+class _Confirmation:
+    """A verified upstream sign-in waiting for the found account's password."""
+
+    upstream_id: str
+    browser: str
+    interaction_id: str
+    subject: str
+    user_id: str
+    methods: list[str]
+    upstream_session: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The person is signed in; continue the interaction."""
+
+    opened: Opened
+    interaction_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmPassword:
+    """An existing account matched by identity number: its holder must type its password."""
+
+    token: str
+    interaction_id: str
+    username: str
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """No session: ``reason`` names the text shown (``state``, ``upstream``, ``token``,
+    ``disabled``, ``unavailable``, ``locked``)."""
+
+    reason: str
+    interaction_id: str | None = None
+
+
+def _key(idp: IdentityProvider, purpose: str, ident: str) -> str:
+    return idp.store.key("idp", purpose, ident)
+
+
+def enabled_upstream(idp: IdentityProvider, upstream_id: str) -> UpstreamProvider | None:
+    with idp.database.reading() as session:
+        found = session.get(UpstreamProvider, upstream_id)
+        if found is not None:
+            session.expunge(found)
+    return found if found is not None and not found.disabled else None
+
+
+def start(
+    idp: IdentityProvider, *, upstream_id: str, browser: str, interaction_id: str
+) -> str | None:
+    """The upstream's authorization URL for this browser's interaction (None when the
+    upstream is unknown or disabled); raises :class:`UpstreamUnavailable`."""
+    upstream = enabled_upstream(idp, upstream_id)
+    if upstream is None:
+        return None
+    metadata = idp.upstream_directory.metadata(upstream)
+    state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+    pending = _Pending(
+        upstream_id=upstream_id,
+        browser=browser,
+        interaction_id=interaction_id,
+        nonce=secrets.token_urlsafe(24),
+        verifier=verifier,
+    )
+    idp.store.set(
+        _key(idp, "upstream-state", state), json.dumps(asdict(pending)).encode(), ttl=STATE_TTL
+    )
+    query = {
+        "response_type": "code",
+        "client_id": upstream.client_id,
+        "redirect_uri": callback_uri(idp, upstream_id),
+        "scope": " ".join(upstream.scopes),
+        "state": state,
+        "nonce": pending.nonce,
+        "code_challenge": rfc7636.s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    separator = "&" if "?" in metadata.authorization_endpoint else "?"
+    return metadata.authorization_endpoint + separator + urlencode(query)
+
+
+def _failed(
+    idp: IdentityProvider, *, upstream_id: str, reason: str, detail: str, interaction: str | None
+) -> Refused:
+    with idp.database.transaction() as session:
+        idp.events.record(
+            session,
+            type="login.upstream_failed",
+            actor="anonymous",
+            subject=f"upstream:{upstream_id}",
+            details={"reason": reason, "detail": detail[:200]},
+        )
+    return Refused(reason=reason, interaction_id=interaction)
+
+
+def finish(
+    idp: IdentityProvider,
+    *,
+    upstream_id: str,
+    params: dict[str, str],
+    browser: str | None,
+    address: str,
+    user_agent: str,
+    handle: str | None,
+) -> SignedIn | ConfirmPassword | Refused:
+    """Handle the upstream's callback (its query ``params``)."""
+    state = params.get("state", "")
+    raw = idp.store.take(_key(idp, "upstream-state", state)) if 0 < len(state) <= 64 else None
+    pending = read_record(_Pending, raw) if raw is not None else None
+    if (
+        pending is None
+        or browser is None
+        or not secrets.compare_digest(pending.browser, browser)
+        or pending.upstream_id != upstream_id
+    ):
+        return _failed(idp, upstream_id=upstream_id, reason="state", detail="", interaction=None)
+    interaction = pending.interaction_id
+    upstream = enabled_upstream(idp, upstream_id)
+    if upstream is None:
+        return _failed(
+            idp, upstream_id=upstream_id, reason="disabled", detail="", interaction=interaction
+        )
+    if "iss" in params and params["iss"] != upstream.issuer:  # RFC 9207 §2.4
+        return _failed(
+            idp, upstream_id=upstream_id, reason="state", detail="iss", interaction=interaction
+        )
+    if "error" in params or not params.get("code"):
+        detail = params.get("error", "no code")
+        return _failed(
+            idp, upstream_id=upstream_id, reason="upstream", detail=detail, interaction=interaction
+        )
+    try:
+        claims, session_info = _verified(idp, upstream, pending, params["code"])
+    except UpstreamUnavailable as exc:
+        return _failed(
+            idp,
+            upstream_id=upstream_id,
+            reason="unavailable",
+            detail=str(exc),
+            interaction=interaction,
+        )
+    except oidc_rp.UpstreamTokenError as exc:
+        return _failed(
+            idp, upstream_id=upstream_id, reason="token", detail=str(exc), interaction=interaction
+        )
+    methods = _methods(upstream, claims)
+    subject = str(claims["sub"])
+    user, confirm = _account(idp, upstream, claims, subject=subject)
+    if user is None:
+        return _failed(
+            idp,
+            upstream_id=upstream_id,
+            reason="disabled",
+            detail="account",
+            interaction=interaction,
+        )
+    if confirm:
+        token = secrets.token_urlsafe(24)
+        waiting = _Confirmation(
+            upstream_id=upstream_id,
+            browser=browser,
+            interaction_id=interaction,
+            subject=subject,
+            user_id=user.id,
+            methods=methods,
+            upstream_session=session_info,
+        )
+        idp.store.set(
+            _key(idp, "upstream-confirm", token),
+            json.dumps(asdict(waiting)).encode(),
+            ttl=CONFIRM_TTL,
+        )
+        return ConfirmPassword(token=token, interaction_id=interaction, username=user.username)
+    opened = _sign_in(
+        idp,
+        upstream,
+        user,
+        methods=methods,
+        session_info=session_info,
+        address=address,
+        user_agent=user_agent,
+        handle=handle,
+    )
+    return SignedIn(opened=opened, interaction_id=interaction)
+
+
+def _verified(
+    idp: IdentityProvider, upstream: UpstreamProvider, pending: _Pending, code: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ID token's claims (with userinfo's, for claims it lacks) and the upstream
+    session's details kept in ours."""
+    directory = idp.upstream_directory
+    metadata = directory.metadata(upstream)
+    with idp.database.reading() as session:
+        secret = upstreams.client_secret(session, data_keys=idp.data_keys, upstream=upstream)
+    tokens = directory.redeem(
+        metadata,
+        client_id=upstream.client_id,
+        client_secret=secret,
+        code=code,
+        redirect_uri=callback_uri(idp, upstream.id),
+        verifier=pending.verifier,
+    )
+    id_token = tokens["id_token"]
+    claims = oidc_rp.id_token_claims(
+        id_token,
+        keys=directory.key_loader(metadata),
+        algorithms=metadata.algorithms,
+        issuer=upstream.issuer,
+        client_id=upstream.client_id,
+        nonce=pending.nonce,
+    )
+    wanted = [c for c in upstream.claim_map.values() if c not in claims]
+    access_token = tokens.get("access_token")
+    if wanted and isinstance(access_token, str):
+        extra = directory.userinfo(metadata, access_token=access_token, subject=claims["sub"])
+        claims = {**{k: v for k, v in extra.items() if k in wanted}, **claims}
+    info = {"id": upstream.id, "sub": str(claims["sub"]), "id_token": id_token}
+    if isinstance(claims.get("sid"), str):
+        info["sid"] = claims["sid"]
+    return claims, info
+
+
+def _methods(upstream: UpstreamProvider, claims: dict[str, Any]) -> list[str]:
+    acr = claims.get("acr")
+    level = upstream.acr_map.get(acr, 1) if isinstance(acr, str) else 1
+    amr = claims.get("amr")
+    values = amr if isinstance(amr, list) else []
+    passed = [upstream.amr_map[a] for a in values if isinstance(a, str) and a in upstream.amr_map]
+    return [f"fed:{level}", *dict.fromkeys(f"fed-amr:{v}" for v in passed)]
+
+
+def _claim(upstream: UpstreamProvider, claims: dict[str, Any], name: str) -> str | None:
+    source = upstream.claim_map.get(name)
+    value = claims.get(source) if source else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _account(
+    idp: IdentityProvider, upstream: UpstreamProvider, claims: dict[str, Any], *, subject: str
+) -> tuple[User | None, bool]:
+    """The linked, matched or new person, and whether its password must confirm the link;
+    (None, False) when the person is disabled."""
+    number = None
+    if upstream.trusted_proofing_level is not None:
+        try:
+            raw = _claim(upstream, claims, "national_id")
+            number = normalise_national_id(raw) if raw else None
+        except InvalidIdentifier:
+            number = None
+    with idp.database.transaction() as session:
+        link = session.get(UpstreamLink, (upstream.issuer, subject))
+        if link is not None:
+            user = session.get(User, link.user_id)
+            link.last_used_at = datetime.now(UTC)
+            return (user if user is not None and not user.disabled else None), False
+        if number is not None:
+            digest = accounts.national_id_digest(session, data_keys=idp.data_keys, number=number)
+            holder = accounts.holder_of_national_id(session, digest)
+            if holder is not None:
+                if holder.disabled:
+                    return None, False
+                if holder.password_hash is not None:
+                    return holder, True
+                _link(idp, session, upstream, subject=subject, user=holder)
+                return holder, False
+        user = _new_person(idp, session, upstream, claims, number=number)
+        _link(idp, session, upstream, subject=subject, user=user)
+        return user, False
+
+
+def _new_person(
+    idp: IdentityProvider,
+    session: Any,
+    upstream: UpstreamProvider,
+    claims: dict[str, Any],
+    *,
+    number: str | None,
+) -> User:
+    phone = _claim(upstream, claims, "phone")
+    if phone is not None and repository.user_by_login(session, phone) is not None:
+        phone = None  # someone else's login here: the person can add a phone later
+    values: dict[str, Any] = {
+        "data_keys": idp.data_keys,
+        "events": idp.events,
+        "username": f"fed-{secrets.token_hex(6)}",
+        "display_name": (_claim(upstream, claims, "name") or "")[:128],
+        "actor": f"upstream:{upstream.id}",
+        "national_id": number,
+        "proofing_level": upstream.trusted_proofing_level if number is not None else 1,
+    }
+    try:
+        return accounts.create_user(session, phone=phone, **values)
+    except accounts.AccountError:
+        if phone is None:
+            raise
+        return accounts.create_user(session, **values)  # a phone number we cannot use
+
+
+def _link(
+    idp: IdentityProvider, session: Any, upstream: UpstreamProvider, *, subject: str, user: User
+) -> None:
+    now = datetime.now(UTC)
+    session.add(
+        UpstreamLink(
+            issuer=upstream.issuer,
+            subject=subject,
+            upstream_id=upstream.id,
+            user_id=user.id,
+            created_at=now,
+            last_used_at=now,
+        )
+    )
+    session.flush()
+    idp.events.record(
+        session,
+        type="upstream.linked",
+        actor=user.id,
+        subject=user.id,
+        details={"upstream": upstream.id, "issuer": upstream.issuer},
+    )
+
+
+def _sign_in(
+    idp: IdentityProvider,
+    upstream: UpstreamProvider,
+    user: User,
+    *,
+    methods: list[str],
+    session_info: dict[str, str],
+    address: str,
+    user_agent: str,
+    handle: str | None,
+) -> Opened:
+    opened = open_session(
+        idp,
+        user=user,
+        methods=methods,
+        address=address,
+        user_agent=user_agent,
+        handle=handle,
+        details={"upstream": upstream.id},
+    )
+
+    def remember(sso: SsoSession) -> None:
+        sso.upstream = dict(session_info)
+
+    updated = idp.sessions.update(opened.handle, remember)
+    if "sid" in session_info:
+        idp.store.set(
+            _key(idp, "upstream-sid", f"{upstream.id}:{session_info['sid']}"),
+            user.id.encode(),
+            ttl=idp.settings.sso_session_ttl_seconds,
+        )
+    return Opened(session=updated or opened.session, handle=opened.handle, ended=opened.ended)
+
+
+def pending_confirmation(
+    idp: IdentityProvider, token: str, *, browser: str | None
+) -> tuple[str, str] | None:
+    """(interaction id, username) of a confirmation waiting in this browser, or None."""
+    waiting = _confirmation(idp, token, browser=browser)
+    if waiting is None:
+        return None
+    with idp.database.reading() as session:
+        user = session.get(User, waiting.user_id)
+        return (waiting.interaction_id, user.username) if user is not None else None
+
+
+def _confirmation(
+    idp: IdentityProvider, token: str, *, browser: str | None
+) -> _Confirmation | None:
+    if not token or len(token) > 64 or browser is None:
+        return None
+    raw = idp.store.get(_key(idp, "upstream-confirm", token))
+    waiting = read_record(_Confirmation, raw) if raw is not None else None
+    if waiting is None or not secrets.compare_digest(waiting.browser, browser):
+        return None
+    return waiting
+
+
+def confirm(
+    idp: IdentityProvider,
+    *,
+    token: str,
+    browser: str | None,
+    password: str,
+    address: str,
+    user_agent: str,
+    handle: str | None,
+) -> SignedIn | ConfirmPassword | Refused:
+    """The matched account's holder typed ``password``: link and sign in, or say it failed."""
+    waiting = _confirmation(idp, token, browser=browser)
+    if waiting is None:
+        return Refused(reason="state")
+    with idp.database.reading() as session:
+        user = session.get(User, waiting.user_id)
+        if user is not None:
+            session.expunge(user)
+    upstream = enabled_upstream(idp, waiting.upstream_id)
+    if user is None or user.disabled or upstream is None:
+        return Refused(reason="disabled", interaction_id=waiting.interaction_id)
+    account = f"user:{user.id}"
+    refusal = idp.limits.begin(account=account, address=address)
+    if refusal is not None:
+        return Refused(reason="locked", interaction_id=waiting.interaction_id)
+    matches, _ = passwords.verify_password(user.password_hash, password)
+    if not matches:
+        idp.limits.failed(account=account)
+        with idp.database.transaction() as session:
+            idp.events.record(
+                session,
+                type="upstream.link_refused",
+                actor=user.id,
+                subject=user.id,
+                details={"upstream": upstream.id, "address": address},
+            )
+        return ConfirmPassword(
+            token=token, interaction_id=waiting.interaction_id, username=user.username, failed=True
+        )
+    idp.limits.succeeded(account=account, address=address)
+    if idp.store.take(_key(idp, "upstream-confirm", token)) is None:
+        return Refused(reason="state", interaction_id=waiting.interaction_id)
+    with idp.database.transaction() as session:
+        exists = session.scalars(
+            select(UpstreamLink).where(
+                UpstreamLink.issuer == upstream.issuer, UpstreamLink.subject == waiting.subject
+            )
+        ).first()
+        if exists is None:
+            _link(idp, session, upstream, subject=waiting.subject, user=user)
+    opened = _sign_in(
+        idp,
+        upstream,
+        user,
+        methods=waiting.methods,
+        session_info=waiting.upstream_session,
+        address=address,
+        user_agent=user_agent,
+        handle=handle,
+    )
+    return SignedIn(opened=opened, interaction_id=waiting.interaction_id)
+
+
+def pending_upstream(
+    idp: IdentityProvider, token: str, *, browser: str | None
+) -> UpstreamProvider | None:
+    """The upstream of a confirmation waiting in this browser (for its name), or None."""
+    waiting = _confirmation(idp, token, browser=browser)
+    return enabled_upstream(idp, waiting.upstream_id) if waiting is not None else None
