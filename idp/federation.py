@@ -141,6 +141,11 @@ def start(
         "code_challenge": rfc7636.s256(verifier),
         "code_challenge_method": "S256",
     }
+    if upstream.acr_map:  # Core §3.1.2.1: the levels we map, strongest first
+        ranked = sorted(upstream.acr_map, key=lambda v: -upstream.acr_map[v])
+        query["acr_values"] = " ".join(ranked)
+    if metadata.claims_parameter:  # ask for acr and amr in the ID token (Core §5.5.1)
+        query["claims"] = json.dumps({"id_token": {"acr": None, "amr": None}})
     separator = "&" if "?" in metadata.authorization_endpoint else "?"
     return metadata.authorization_endpoint + separator + urlencode(query)
 

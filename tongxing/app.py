@@ -32,6 +32,7 @@ from admin.api import roles as admin_roles
 from admin.api import seal_applications as admin_seal_applications
 from admin.api import seals as admin_seals
 from admin.api import token_exchange as admin_token_exchange
+from admin.api import upstreams as admin_upstreams
 from admin.console import registration as console_registration
 from admin.console import routes as console_routes
 from admin.service import Administration
@@ -204,6 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_clients.router)
     app.include_router(admin_cas_services.router)
     app.include_router(admin_token_exchange.router)
+    app.include_router(admin_upstreams.router)
     app.include_router(admin_audit.router)
     app.include_router(admin_keys.router)
     app.include_router(admin_dashboard.router)

@@ -49,6 +49,7 @@ class Metadata:
     end_session_endpoint: str | None
     token_auth_method: str  # client_secret_basic | client_secret_post
     algorithms: list[str]
+    claims_parameter: bool  # claims_parameter_supported (Core §5.5)
 
 
 def metadata(document: Any, *, issuer: str) -> Metadata:
@@ -89,6 +90,7 @@ def metadata(document: Any, *, issuer: str) -> Metadata:
         end_session_endpoint=optional("end_session_endpoint"),
         token_auth_method=method,
         algorithms=algorithms,
+        claims_parameter=document.get("claims_parameter_supported") is True,
     )
 
 

@@ -27,6 +27,7 @@ from tongxing.cli import (
     seals,
     server,
     token_exchange,
+    upstreams,
     users,
 )
 from tongxing.cli.runtime import AdminCommandError
@@ -51,6 +52,7 @@ app.add_typer(users.orgs, name="orgs")
 token_exchange.register(clients.app)
 app.add_typer(clients.app, name="clients")
 app.add_typer(cas_services.app, name="cas-services")
+app.add_typer(upstreams.app, name="upstreams")
 app.add_typer(seals.seals, name="seals")
 app.add_typer(grants.grants, name="grants")
 app.add_typer(maintenance.app, name="maintenance")
