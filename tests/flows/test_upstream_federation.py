@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin
 
 import httpx
 import pytest
@@ -126,6 +126,7 @@ class Browser:
     """A scripted browser: cookies kept, redirects followed while they stay on loopback."""
 
     def __init__(self, lang: str = "zh-CN") -> None:
+        self.button = ZH_BUTTON if lang == "zh-CN" else EN_BUTTON
         self.http = httpx.Client(
             follow_redirects=False, timeout=20, headers={"Accept-Language": lang}
         )
@@ -167,7 +168,7 @@ def _through_upstream(
     request = request or oidc.Request()
     page = browser.get(world.ours + request.url())
     assert page.status_code == 200 and "/login?interaction=" in str(page.url), page.text[:500]
-    form = browser.get(world.ours + _button(page, ZH_BUTTON))
+    form = browser.get(world.ours + _button(page, browser.button))
     assert str(form.url).startswith(world.peer.issuer + "/interaction/"), form.text[:500]
     action = re.search(r'action="([^"]+)"', form.text)
     assert action
@@ -374,11 +375,13 @@ def test_our_logout_continues_at_the_upstream_and_comes_back_to_the_app(world: W
     ended = browser.get(
         world.ours
         + "/logout?"
-        + httpx.QueryParams(
-            id_token_hint=claims["_raw"],
-            post_logout_redirect_uri=oidc.LOGOUT_REDIRECT,
-            state="app-state",
-        ).render()
+        + urlencode(
+            {
+                "id_token_hint": claims["_raw"],
+                "post_logout_redirect_uri": oidc.LOGOUT_REDIRECT,
+                "state": "app-state",
+            }
+        )
     )
     # At the upstream's end-session page, with our ID token hint from it.
     assert str(ended.url).startswith(world.peer.issuer + "/session/end"), ended.url

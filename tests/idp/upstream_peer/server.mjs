@@ -49,7 +49,7 @@ const provider = new Provider(ISSUER, {
   }],
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  claims: { openid: ['sub'], profile: ['name'], idcard: ['id_number'], phone: ['phone_number'] },
+  claims: { amr: null, openid: ['sub'], profile: ['name'], idcard: ['id_number'], phone: ['phone_number'] },
   scopes: ['openid', 'profile', 'idcard', 'phone'],
   acrValues: ['urn:province:loa:2', 'urn:province:loa:3'],
   pkce: { required: () => true },
@@ -64,6 +64,9 @@ const provider = new Provider(ISSUER, {
     rpInitiatedLogout: { enabled: true },
     userinfo: { enabled: true },
   },
+  // oidc-provider refuses to post to special-use addresses (SSRF protection); Tongxing runs
+  // on loopback in the tests, so the back-channel logout goes out without that dispatcher.
+  fetch: (url, options) => globalThis.fetch(url, { ...options, dispatcher: undefined }),
   findAccount: (ctx, id) => (PEOPLE[id]
     ? { accountId: id, claims: () => ({ sub: id, ...PEOPLE[id] }) }
     : undefined),
@@ -74,7 +77,7 @@ const provider = new Provider(ISSUER, {
   },
 });
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
-provider.on('backchannel.error', (ctx, err) => console.error('backchannel.error', err.message));
+provider.on('backchannel.error', (ctx, err) => console.error('backchannel.error', err.message, err.cause?.message || ''));
 provider.on('backchannel.success', (ctx, client) => console.log('backchannel.success', client.clientId));
 
 // --- faults for the negative tests -----------------------------------------------
