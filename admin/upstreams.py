@@ -12,11 +12,11 @@ from typing import Any
 
 from admin import policy
 from admin.actors import SYSTEM, Actor
-from admin.errors import Invalid, NotFound
+from admin.errors import Conflict, Invalid, NotFound
 from admin.service import Administration
 from idp import upstreams
 from idp.models import PLATFORM_ROLES, UpstreamProvider
-from idp.upstreams import UpstreamError
+from idp.upstreams import UpstreamError, UpstreamExists
 
 
 def list_upstreams(admin: Administration, actor: Actor) -> list[dict[str, Any]]:
@@ -52,6 +52,8 @@ def create(admin: Administration, actor: Actor, **registration: Any) -> dict[str
                 actor=actor.label,
                 **registration,
             )
+        except UpstreamExists as exc:
+            raise Conflict(str(exc)) from None
         except UpstreamError as exc:
             raise Invalid(str(exc)) from None
         return upstreams.view(created)

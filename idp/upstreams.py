@@ -38,6 +38,10 @@ class UpstreamError(ValueError):
     """An upstream's registration was refused; the message says why (no secret in it)."""
 
 
+class UpstreamExists(UpstreamError):
+    """An upstream with this id or issuer is registered already."""
+
+
 def issuer_of(discovery_url: str) -> str:
     """The issuer a discovery URL belongs to (Discovery §4), or :class:`UpstreamError`."""
     parts = urlsplit(discovery_url)
@@ -98,9 +102,9 @@ def create(
     if trusted_proofing_level is not None and trusted_proofing_level not in PROOFING_LEVELS[1:]:
         raise UpstreamError("a trusted identity number earns proofing level 2, 3 or 4")
     if session.get(UpstreamProvider, upstream_id) is not None:
-        raise UpstreamError(f"an upstream {upstream_id!r} exists")
+        raise UpstreamExists(f"an upstream {upstream_id!r} exists")
     if session.scalars(select(UpstreamProvider).where(UpstreamProvider.issuer == issuer)).first():
-        raise UpstreamError("an upstream with this issuer exists")
+        raise UpstreamExists("an upstream with this issuer exists")
     now = datetime.now(UTC)
     upstream = UpstreamProvider(
         id=upstream_id,
