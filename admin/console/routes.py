@@ -23,6 +23,7 @@ from admin.console import (
     seal_history,
     seals,
     signin,
+    upstreams,
     web,
 )
 from admin.console.web import ConsoleDep, SignInNeeded, bad_form, render, sign_in_redirect
@@ -139,5 +140,6 @@ def install(app: FastAPI) -> None:
     app.include_router(organisations.router)
     app.include_router(clients.router)
     app.include_router(cas_services.router)
+    app.include_router(upstreams.router)
     app.include_router(keys.router)
     app.include_router(seal_history.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin.console import agent_texts, cas_texts, proofing_texts
+from admin.console import agent_texts, cas_texts, proofing_texts, upstream_texts
 
 _ZH: dict[str, Any] = {
     "brand": "通行 · 管理控制台",
@@ -20,6 +20,7 @@ _ZH: dict[str, Any] = {
         "seals": "印章",
         "grants": "用章授权",
         "keys": "密钥状态",
+        "upstreams": "上级平台",
         "audit": "审计日志",
     },
     "sign_in": "统一身份认证登录",
@@ -241,6 +242,7 @@ _EN: dict[str, Any] = {
         "seals": "Seals",
         "grants": "Grants",
         "keys": "Key status",
+        "upstreams": "Upstreams",
         "audit": "Audit log",
     },
     "sign_in": "Sign in",
@@ -464,4 +466,6 @@ _ZH.update(cas_texts.ZH)
 _EN.update(cas_texts.EN)
 _ZH.update(agent_texts.ZH)
 _EN.update(agent_texts.EN)
+_ZH.update(upstream_texts.ZH)
+_EN.update(upstream_texts.EN)
 TEXT: dict[str, dict[str, Any]] = {"zh-CN": _ZH, "en": _EN}

@@ -141,6 +141,7 @@ def nav(c: Console) -> list[tuple[str, str]]:
         ("seals", "/admin/seals", role is not None or org),
         ("grants", "/admin/grants", role is not None or org),
         ("keys", "/admin/keys", role is not None),
+        ("upstreams", "/admin/upstreams", role is not None),
         ("audit", "/admin/audit", role == actors.AUDIT),
     ]
     return [(c.t["nav"][name], href) for name, href, shown in screens if shown]
