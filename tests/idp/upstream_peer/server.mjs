@@ -61,7 +61,19 @@ const provider = new Provider(ISSUER, {
     devInteractions: { enabled: false },
     backchannelLogout: { enabled: true },
     claimsParameter: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      // Plain pages: oidc-provider's defaults load a web font from the internet.
+      logoutSource: async (ctx, form) => {
+        ctx.body = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>退出</title></head><body>
+<h1>退出省统一身份认证平台？</h1>${form}
+<button type="submit" form="op.logoutForm" value="yes" name="logout" id="logout-yes">退出</button>
+<button type="submit" form="op.logoutForm">取消</button></body></html>`;
+      },
+      postLogoutSuccessSource: async (ctx) => {
+        ctx.body = '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>已退出</title></head><body><p id="signed-out">已退出</p></body></html>';
+      },
+    },
     userinfo: { enabled: true },
   },
   // oidc-provider refuses to post to special-use addresses (SSRF protection); Tongxing runs
@@ -178,6 +190,10 @@ const INTERACTION = /^\/interaction\/([\w-]+)(?:\/(\w+))?$/;
 
 const server = http.createServer((req, res) => {
   const path = req.url.split('?')[0];
+  if (path === '/favicon.ico') {
+    res.writeHead(204);
+    return res.end();
+  }
   if (path === '/test/fault' && req.method === 'POST') {
     readForm(req).then((form) => {
       fault = form.get('kind') || 'none';
