@@ -427,3 +427,48 @@ def test_the_cli_lists_and_disables_the_upstream(world: World) -> None:
     assert tongxing("upstreams", "disable", UPSTREAM, env=world.env).returncode == 0
     page = Browser().get(world.ours + oidc.Request().url())
     assert 'id="upstream-province"' not in page.text
+
+
+def _callback_url(world: World, browser: Browser) -> str:
+    """Sign in at the upstream and stop at our callback: its URL, not yet visited."""
+    page = browser.get(world.ours + oidc.Request().url())
+    form = browser.get(world.ours + _button(page, browser.button))
+    action = re.search(r'action="([^"]+)"', form.text)
+    assert action
+    answer = browser.http.post(
+        world.peer.issuer + html.unescape(action.group(1)),
+        data={"login": "wang", "password": PEER_PASSWORD},
+    )
+    for _ in range(5):
+        target = urljoin(str(answer.url), answer.headers["location"])
+        if "/callback?" in target:
+            return target
+        answer = browser.http.get(target)
+    raise AssertionError("no callback")
+
+
+def test_an_error_from_the_upstream_gets_a_clear_page(world: World) -> None:
+    browser = Browser("en")
+    target = _callback_url(world, browser)
+    params = oidc.query(target)
+    denied = {"error": "access_denied", "state": params["state"], "iss": params["iss"]}
+    page = browser.get(target.split("?")[0] + "?" + urlencode(denied))
+    assert page.status_code == 400 and "did not complete the sign-in (access_denied)" in page.text
+    assert "tx_sso" not in browser.http.cookies
+    assert [e["details"]["reason"] for e in _events(world, "login.upstream_failed")] == ["upstream"]
+
+
+def test_a_callback_naming_another_issuer_is_refused(world: World) -> None:
+    browser = Browser()
+    target = _callback_url(world, browser)
+    params = {**oidc.query(target), "iss": "https://mix-up.example"}  # RFC 9207
+    page = browser.get(target.split("?")[0] + "?" + urlencode(params))
+    assert page.status_code == 400 and "tx_sso" not in browser.http.cookies
+
+
+def test_an_unreachable_upstream_gets_a_clear_page(world: World) -> None:
+    world.peer.stop()
+    browser = Browser("en")
+    page = browser.get(world.ours + oidc.Request().url())
+    answer = browser.get(world.ours + _button(page, EN_BUTTON))
+    assert answer.status_code == 400 and "cannot be reached" in answer.text
