@@ -23,15 +23,14 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.stored import read_record
-from idp import accounts, passwords, repository, upstreams
-from idp.identifiers import InvalidIdentifier, normalise_national_id
+from idp import federated_accounts, passwords, upstreams
 from idp.login import Opened, open_session
 from idp.models import UpstreamLink, UpstreamProvider, User
 from idp.protocol import oidc_rp, rfc7636
@@ -216,7 +215,10 @@ def finish(
         )
     methods = _methods(upstream, claims)
     subject = str(claims["sub"])
-    user, confirm = _account(idp, upstream, claims, subject=subject)
+    try:
+        user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
+    except IntegrityError:  # the same person's first sign-in on another process won: its link
+        user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
     if user is None:
         return _failed(
             idp,
@@ -299,97 +301,6 @@ def _methods(upstream: UpstreamProvider, claims: dict[str, Any]) -> list[str]:
     values = amr if isinstance(amr, list) else []
     passed = [upstream.amr_map[a] for a in values if isinstance(a, str) and a in upstream.amr_map]
     return [f"fed:{level}", *dict.fromkeys(f"fed-amr:{v}" for v in passed)]
-
-
-def _claim(upstream: UpstreamProvider, claims: dict[str, Any], name: str) -> str | None:
-    source = upstream.claim_map.get(name)
-    value = claims.get(source) if source else None
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _account(
-    idp: IdentityProvider, upstream: UpstreamProvider, claims: dict[str, Any], *, subject: str
-) -> tuple[User | None, bool]:
-    """The linked, matched or new person, and whether its password must confirm the link;
-    (None, False) when the person is disabled."""
-    number = None
-    if upstream.trusted_proofing_level is not None:
-        try:
-            raw = _claim(upstream, claims, "national_id")
-            number = normalise_national_id(raw) if raw else None
-        except InvalidIdentifier:
-            number = None
-    with idp.database.transaction() as session:
-        link = session.get(UpstreamLink, (upstream.issuer, subject))
-        if link is not None:
-            user = session.get(User, link.user_id)
-            link.last_used_at = datetime.now(UTC)
-            return (user if user is not None and not user.disabled else None), False
-        if number is not None:
-            digest = accounts.national_id_digest(session, data_keys=idp.data_keys, number=number)
-            holder = accounts.holder_of_national_id(session, digest)
-            if holder is not None:
-                if holder.disabled:
-                    return None, False
-                if holder.password_hash is not None:
-                    return holder, True
-                _link(idp, session, upstream, subject=subject, user=holder)
-                return holder, False
-        user = _new_person(idp, session, upstream, claims, number=number)
-        _link(idp, session, upstream, subject=subject, user=user)
-        return user, False
-
-
-def _new_person(
-    idp: IdentityProvider,
-    session: Any,
-    upstream: UpstreamProvider,
-    claims: dict[str, Any],
-    *,
-    number: str | None,
-) -> User:
-    phone = _claim(upstream, claims, "phone")
-    if phone is not None and repository.user_by_login(session, phone) is not None:
-        phone = None  # someone else's login here: the person can add a phone later
-    values: dict[str, Any] = {
-        "data_keys": idp.data_keys,
-        "events": idp.events,
-        "username": f"fed-{secrets.token_hex(6)}",
-        "display_name": (_claim(upstream, claims, "name") or "")[:128],
-        "actor": f"upstream:{upstream.id}",
-        "national_id": number,
-        "proofing_level": upstream.trusted_proofing_level if number is not None else 1,
-    }
-    try:
-        return accounts.create_user(session, phone=phone, **values)
-    except accounts.AccountError:
-        if phone is None:
-            raise
-        return accounts.create_user(session, **values)  # a phone number we cannot use
-
-
-def _link(
-    idp: IdentityProvider, session: Any, upstream: UpstreamProvider, *, subject: str, user: User
-) -> None:
-    now = datetime.now(UTC)
-    session.add(
-        UpstreamLink(
-            issuer=upstream.issuer,
-            subject=subject,
-            upstream_id=upstream.id,
-            user_id=user.id,
-            created_at=now,
-            last_used_at=now,
-        )
-    )
-    session.flush()
-    idp.events.record(
-        session,
-        type="upstream.linked",
-        actor=user.id,
-        subject=user.id,
-        details={"upstream": upstream.id, "issuer": upstream.issuer},
-    )
 
 
 def _sign_in(
@@ -499,7 +410,7 @@ def confirm(
             )
         ).first()
         if exists is None:
-            _link(idp, session, upstream, subject=waiting.subject, user=user)
+            federated_accounts.link(idp, session, upstream, subject=waiting.subject, user=user)
     opened = _sign_in(
         idp,
         upstream,
