@@ -190,7 +190,20 @@ def finish(
         return _failed(
             idp, upstream_id=upstream_id, reason="disabled", detail="", interaction=interaction
         )
-    if "iss" in params and params["iss"] != upstream.issuer:  # RFC 9207 §2.4
+    try:
+        promised_iss = idp.upstream_directory.metadata(upstream).iss_parameter
+    except UpstreamUnavailable as exc:
+        return _failed(
+            idp,
+            upstream_id=upstream_id,
+            reason="unavailable",
+            detail=str(exc),
+            interaction=interaction,
+        )
+    # RFC 9207 §2.4: the issuer it names must be this upstream's, and present when promised.
+    if params.get("iss", upstream.issuer) != upstream.issuer or (
+        promised_iss and "iss" not in params
+    ):
         return _failed(
             idp, upstream_id=upstream_id, reason="state", detail="iss", interaction=interaction
         )

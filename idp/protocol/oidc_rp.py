@@ -50,6 +50,7 @@ class Metadata:
     token_auth_method: str  # client_secret_basic | client_secret_post
     algorithms: list[str]
     claims_parameter: bool  # claims_parameter_supported (Core §5.5)
+    iss_parameter: bool  # authorization_response_iss_parameter_supported (RFC 9207 §3)
 
 
 def metadata(document: Any, *, issuer: str) -> Metadata:
@@ -91,6 +92,7 @@ def metadata(document: Any, *, issuer: str) -> Metadata:
         token_auth_method=method,
         algorithms=algorithms,
         claims_parameter=document.get("claims_parameter_supported") is True,
+        iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
     )
 
 
