@@ -16,6 +16,7 @@ from admin.api.responses import ACT, READ
 router = APIRouter(prefix="/admin/v1/upstreams", tags=["admin: upstreams"])
 UpstreamId = Annotated[str, Path(min_length=2, max_length=32)]
 Short = Annotated[str, Field(min_length=1, max_length=64)]
+Level = Annotated[int, Field(ge=1, le=4)]
 
 
 class NewUpstream(StrictBody):
@@ -32,14 +33,17 @@ class NewUpstream(StrictBody):
         default={"name": "name"},
         description="which upstream claim is name, national_id, phone",
     )
-    acr_map: dict[str, int] = Field(
+    acr_map: dict[str, Level] = Field(
         default={}, description="upstream acr value -> our level 1-4 (unmapped: 1)"
     )
     amr_map: dict[str, Short] = Field(
         default={}, description="upstream amr value -> the RFC 8176 value passed on"
     )
     trusted_proofing_level: int | None = Field(
-        default=None, description="the proofing level its identity number earns (null: none)"
+        default=None,
+        ge=2,
+        le=4,
+        description="the proofing level its identity number earns (null: none)",
     )
 
 
