@@ -50,3 +50,37 @@ def test_the_system_administrator_disables_an_upstream_on_the_console(
     )
     assert done.status_code == 303
     assert upstreams.get(world.admin, world.actor(w.SYSTEM), upstream_id="province")["disabled"]
+
+
+def test_the_system_administrator_registers_an_upstream_on_the_console(
+    client: TestClient,
+) -> None:
+    world = w.build(oidc.domain_of(client))
+    system = console.sign_in(client, w.SYSTEM)
+    page = system.get("/admin/upstreams")
+    assert 'id="register-upstream"' in page.text
+    form = console.hidden(page.text, "/admin/upstreams")
+    data = {
+        "upstream_id": "province",
+        "name_zh": "省统一身份认证平台",
+        "name_en": "the Provincial Identity Platform",
+        "discovery_url": "https://idp.province.example/.well-known/openid-configuration",
+        "client_id": "tongxing",
+        "client_secret": SECRET,
+        "scopes": "openid profile idcard",
+        "claim_map": "name=name\nnational_id=id_number\n",
+        "acr_map": "urn:province:loa:2=2\nurn:province:loa:3=3",
+        "amr_map": "pwd=pwd",
+        "trusted_proofing_level": "2",
+    }
+    bad = system.post("/admin/upstreams", data={**form, **data, "acr_map": "x=9"})
+    assert bad.status_code in (400, 422) and SECRET not in bad.text
+    made = system.post("/admin/upstreams", data={**form, **data}, follow_redirects=False)
+    assert made.status_code == 303
+    view = upstreams.get(world.admin, world.actor(w.SYSTEM), upstream_id="province")
+    assert view["acr_map"] == {"urn:province:loa:2": 2, "urn:province:loa:3": 3}
+    assert view["claim_map"] == {"name": "name", "national_id": "id_number"}
+    assert view["trusted_proofing_level"] == 2
+    assert SECRET not in system.get("/admin/upstreams").text
+    security = console.sign_in(client, w.SECURITY)
+    assert 'id="register-upstream"' not in security.get("/admin/upstreams").text
