@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-from idp import logout
+from idp import logout, upstreams
 from idp.federation import enabled_upstream
 from idp.models import UpstreamLink
 from idp.protocol import oidc_rp
@@ -49,14 +49,18 @@ def end_session_url(idp: IdentityProvider, ended: SsoSession, *, then: str) -> s
     upstream = enabled_upstream(idp, info["id"])
     if upstream is None:
         return None
+    with idp.database.reading() as session:
+        platform = upstreams.ticket_platform(session, data_keys=idp.data_keys, upstream=upstream)
+    if platform is not None:  # a ticket platform: its logout, back to our landing
+        back = f"{landing_uri(idp, upstream.id)}?{urlencode({'state': _remember(idp, then)})}"
+        return platform.logout_url(service=back)
     try:
         endpoint = idp.upstream_directory.metadata(upstream).end_session_endpoint
     except UpstreamUnavailable:
         return None
     if endpoint is None:
         return None
-    state = secrets.token_urlsafe(24)
-    idp.store.set(idp.store.key("idp", "upstream-landing", state), then.encode(), ttl=LANDING_TTL)
+    state = _remember(idp, then)
     query = {
         "id_token_hint": info.get("id_token", ""),
         "client_id": upstream.client_id,
@@ -67,6 +71,12 @@ def end_session_url(idp: IdentityProvider, ended: SsoSession, *, then: str) -> s
     return endpoint + separator + urlencode({k: v for k, v in query.items() if v})
 
 
+def _remember(idp: IdentityProvider, then: str) -> str:
+    state = secrets.token_urlsafe(24)
+    idp.store.set(idp.store.key("idp", "upstream-landing", state), then.encode(), ttl=LANDING_TTL)
+    return state
+
+
 def end_session_origin(idp: IdentityProvider, sso: SsoSession) -> str | None:
     """The origin of the upstream's end-session endpoint a logout of ``sso`` goes on to
     (our confirmation form's CSP must allow it), or None."""
@@ -74,6 +84,9 @@ def end_session_origin(idp: IdentityProvider, sso: SsoSession) -> str | None:
     upstream = enabled_upstream(idp, info["id"]) if info and "id" in info else None
     if upstream is None:
         return None
+    if upstream.protocol != "oidc":
+        parts = urlsplit(upstream.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
     try:
         endpoint = idp.upstream_directory.metadata(upstream).end_session_endpoint
     except UpstreamUnavailable:

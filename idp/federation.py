@@ -30,12 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.stored import read_record
-from idp import federated_accounts, passwords, upstreams
+from idp import federated_accounts, passwords, repository, upstreams
 from idp.login import Opened, open_session
 from idp.models import UpstreamLink, UpstreamProvider, User
 from idp.protocol import oidc_rp, rfc7636
 from idp.runtime import IdentityProvider
 from idp.sessions import SsoSession
+from idp.ticket_bridge import BridgeError, TicketPlatform
 from idp.upstream_metadata import UpstreamUnavailable
 
 STATE_TTL = 600
@@ -110,15 +111,34 @@ def enabled_upstream(idp: IdentityProvider, upstream_id: str) -> UpstreamProvide
     return found if found is not None and not found.disabled else None
 
 
+def _platform(idp: IdentityProvider, upstream: UpstreamProvider) -> TicketPlatform | None:
+    with idp.database.reading() as session:
+        return upstreams.ticket_platform(session, data_keys=idp.data_keys, upstream=upstream)
+
+
+def _service(idp: IdentityProvider, upstream_id: str, state: str) -> str:
+    """A ticket platform's service URL: our callback, naming the state."""
+    return f"{callback_uri(idp, upstream_id)}?{urlencode({'state': state})}"
+
+
 def start(
-    idp: IdentityProvider, *, upstream_id: str, browser: str, interaction_id: str
+    idp: IdentityProvider,
+    *,
+    upstream_id: str,
+    browser: str,
+    interaction_id: str,
+    switch: bool = False,
 ) -> str | None:
     """The upstream's authorization URL for this browser's interaction (None when the
-    upstream is unknown or disabled); raises :class:`UpstreamUnavailable`."""
+    upstream is unknown or disabled, or ``switch`` is asked of an OpenID upstream: only
+    ticket platforms switch to an enterprise account); raises :class:`UpstreamUnavailable`."""
     upstream = enabled_upstream(idp, upstream_id)
     if upstream is None:
         return None
-    metadata = idp.upstream_directory.metadata(upstream)
+    platform = _platform(idp, upstream)
+    if switch and platform is None:
+        return None
+    metadata = idp.upstream_directory.metadata(upstream) if platform is None else None
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     pending = _Pending(
         upstream_id=upstream_id,
@@ -130,6 +150,9 @@ def start(
     idp.store.set(
         _key(idp, "upstream-state", state), json.dumps(asdict(pending)).encode(), ttl=STATE_TTL
     )
+    if platform is not None:
+        return platform.login_url(service=_service(idp, upstream_id, state), switch=switch)
+    assert metadata is not None
     query = {
         "response_type": "code",
         "client_id": upstream.client_id,
@@ -190,6 +213,29 @@ def finish(
         return _failed(
             idp, upstream_id=upstream_id, reason="disabled", detail="", interaction=interaction
         )
+    platform = _platform(idp, upstream)
+    if platform is not None:
+        bridged = _bridged(idp, platform, upstream, state=state, ticket=params.get("ticket"))
+        if isinstance(bridged, str):
+            return _failed(
+                idp,
+                upstream_id=upstream_id,
+                reason="upstream",
+                detail=bridged,
+                interaction=interaction,
+            )
+        claims, session_info = bridged
+        return _finish_as(
+            idp,
+            upstream,
+            claims,
+            session_info,
+            browser=browser,
+            interaction=interaction,
+            address=address,
+            user_agent=user_agent,
+            handle=handle,
+        )
     try:
         promised_iss = idp.upstream_directory.metadata(upstream).iss_parameter
     except UpstreamUnavailable as exc:
@@ -226,6 +272,56 @@ def finish(
         return _failed(
             idp, upstream_id=upstream_id, reason="token", detail=str(exc), interaction=interaction
         )
+    return _finish_as(
+        idp,
+        upstream,
+        claims,
+        session_info,
+        browser=browser,
+        interaction=interaction,
+        address=address,
+        user_agent=user_agent,
+        handle=handle,
+    )
+
+
+def _bridged(
+    idp: IdentityProvider,
+    platform: TicketPlatform,
+    upstream: UpstreamProvider,
+    *,
+    state: str,
+    ticket: str | None,
+) -> tuple[dict[str, Any], dict[str, str]] | str:
+    """A ticket platform's user for ``ticket`` as claims (``sub`` its user id) and the
+    session details, or why not."""
+    if not ticket or len(ticket) > 512:
+        return "no ticket"
+    try:
+        token = platform.redeem(ticket=ticket, service=_service(idp, upstream.id, state))
+        user = platform.user_info(token=token)
+    except BridgeError as exc:
+        return str(exc)
+    info = {"id": upstream.id, "sub": user.subject, "protocol": upstream.protocol}
+    if user.organisation_uscc:
+        info["org"] = user.organisation_uscc
+    return {**user.claims, "sub": user.subject}, info
+
+
+def _finish_as(
+    idp: IdentityProvider,
+    upstream: UpstreamProvider,
+    claims: dict[str, Any],
+    session_info: dict[str, str],
+    *,
+    browser: str,
+    interaction: str,
+    address: str,
+    user_agent: str,
+    handle: str | None,
+) -> SignedIn | ConfirmPassword | Refused:
+    """The verified upstream sign-in: find the person, ask for a password or sign in."""
+    upstream_id = upstream.id
     methods = _methods(upstream, claims)
     subject = str(claims["sub"])
     try:
@@ -337,8 +433,12 @@ def _sign_in(
         details={"upstream": upstream.id},
     )
 
+    organisation_id = _organisation(idp, user, session_info.get("org"))
+
     def remember(sso: SsoSession) -> None:
         sso.upstream = dict(session_info)
+        if organisation_id is not None:  # 法人账号切换: acting for the enterprise chosen there
+            sso.organisation_id, sso.organisation_chosen = organisation_id, True
 
     updated = idp.sessions.update(opened.handle, remember)
     if "sid" in session_info:
@@ -348,6 +448,19 @@ def _sign_in(
             ttl=idp.settings.sso_session_ttl_seconds,
         )
     return Opened(session=updated or opened.session, handle=opened.handle, ended=opened.ended)
+
+
+def _organisation(idp: IdentityProvider, user: User, uscc: str | None) -> str | None:
+    """The organisation a ticket platform's enterprise account names, when the person is a
+    member of it here (an upstream's word alone makes nobody a member)."""
+    if not uscc:
+        return None
+    with idp.database.reading() as session:
+        found = repository.organisation(session, uscc)
+        if found is None or found.disabled:
+            return None
+        member = repository.membership(session, organisation_id=found.id, user_id=user.id)
+        return found.id if member is not None else None
 
 
 def pending_confirmation(

@@ -300,6 +300,9 @@ class UpstreamProvider(Base):
     __tablename__ = "upstream_providers"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # a slug, in our URLs
+    # "oidc", or "ticket:<mapping>" for a ticket-style platform (idp.ticket_bridge), whose
+    # base URL is then in discovery_url and issuer.
+    protocol: Mapped[str] = mapped_column(String(32), default="oidc")
     name_zh: Mapped[str] = mapped_column(String(128))
     name_en: Mapped[str] = mapped_column(String(128))
     discovery_url: Mapped[str] = mapped_column(String(512))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.events import EventRecorder
 from idp.assurance import LEVELS, RFC8176_AMR
 from idp.models import PROOFING_LEVELS, UpstreamProvider
+from idp.ticket_bridge import MAPPINGS, TicketPlatform
 from keys.data_keys import DataKeys
 
 DATA_KEY_PURPOSE = "upstream-secret"
@@ -42,15 +43,24 @@ class UpstreamExists(UpstreamError):
     """An upstream with this id or issuer is registered already."""
 
 
-def issuer_of(discovery_url: str) -> str:
-    """The issuer a discovery URL belongs to (Discovery §4), or :class:`UpstreamError`."""
-    parts = urlsplit(discovery_url)
+def _secure(url: str) -> bool:
+    parts = urlsplit(url)
     secure = parts.scheme == "https" or (
         parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
     )
-    if not secure or not parts.netloc or parts.query or parts.fragment:
+    return secure and bool(parts.netloc) and not parts.query and not parts.fragment
+
+
+def issuer_of(discovery_url: str, protocol: str = "oidc") -> str:
+    """The issuer a discovery URL belongs to (Discovery §4), or a ticket platform's base
+    URL; :class:`UpstreamError` when it is not one."""
+    if not _secure(discovery_url):
         raise UpstreamError("the discovery URL must be https (http only to a loopback address)")
-    if not parts.path.endswith(WELL_KNOWN) or len(discovery_url) > 512:
+    if protocol != "oidc":
+        if len(discovery_url) > 512:
+            raise UpstreamError("the base URL is too long")
+        return discovery_url.rstrip("/")
+    if not urlsplit(discovery_url).path.endswith(WELL_KNOWN) or len(discovery_url) > 512:
         raise UpstreamError(f"the discovery URL must end with {WELL_KNOWN}")
     return discovery_url.removesuffix(WELL_KNOWN)
 
@@ -85,11 +95,17 @@ def create(
     acr_map: dict[str, int],
     amr_map: dict[str, str] | None = None,
     trusted_proofing_level: int | None = None,
+    protocol: str = "oidc",
 ) -> UpstreamProvider:
-    """Register an upstream provider (enabled)."""
+    """Register an upstream provider (enabled): ``protocol`` "oidc" (``discovery_url`` its
+    discovery document), or "ticket:<mapping>" (``discovery_url`` the platform's base URL,
+    ``client_id`` and ``client_secret`` its app id and secret)."""
     if not _ID.match(upstream_id):
         raise UpstreamError("an upstream id has 2-32 characters: a-z, 0-9, '-'")
-    issuer = issuer_of(discovery_url)
+    mappings = [f"ticket:{name}" for name in MAPPINGS]
+    if protocol not in ("oidc", *mappings):
+        raise UpstreamError(f"the protocol is oidc or one of {', '.join(mappings)}")
+    issuer = issuer_of(discovery_url, protocol)
     if not name_zh.strip() or not name_en.strip() or max(len(name_zh), len(name_en)) > 128:
         raise UpstreamError("the display names (zh and en) have 1-128 characters")
     if not client_id or len(client_id) > 255 or not client_secret or len(client_secret) > 512:
@@ -108,6 +124,7 @@ def create(
     now = datetime.now(UTC)
     upstream = UpstreamProvider(
         id=upstream_id,
+        protocol=protocol,
         name_zh=name_zh.strip(),
         name_en=name_en.strip(),
         discovery_url=discovery_url,
@@ -166,16 +183,28 @@ def enabled(session: Session) -> list[UpstreamProvider]:
 
 
 def client_secret(session: Session, *, data_keys: DataKeys, upstream: UpstreamProvider) -> str:
-    """The clear client secret (for the token request only)."""
+    """The clear client secret (for the token request, or a ticket's redemption, only)."""
     key = data_keys.get(session, DATA_KEY_PURPOSE)
     sealed = upstream.secret_sealed
     return AESGCM(key).decrypt(sealed[:12], sealed[12:], upstream.id.encode()).decode()
+
+
+def ticket_platform(
+    session: Session, *, data_keys: DataKeys, upstream: UpstreamProvider
+) -> TicketPlatform | None:
+    """The ticket platform of a ticket-style upstream (None for an OpenID one)."""
+    if not upstream.protocol.startswith("ticket:"):
+        return None
+    mapping = MAPPINGS[upstream.protocol.removeprefix("ticket:")]
+    secret = client_secret(session, data_keys=data_keys, upstream=upstream)
+    return mapping(base_url=upstream.issuer, app_id=upstream.client_id, app_secret=secret)
 
 
 def view(upstream: UpstreamProvider) -> dict[str, Any]:
     """What administrators see of an upstream (never its secret)."""
     return {
         "id": upstream.id,
+        "protocol": upstream.protocol,
         "name_zh": upstream.name_zh,
         "name_en": upstream.name_en,
         "discovery_url": upstream.discovery_url,

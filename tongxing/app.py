@@ -74,7 +74,15 @@ from keys.api import jwks, pki
 from seal.api import short_link as short_link_routes
 from seal.api import sign as seal_routes
 from seal.api import verify as verify_routes
-from tongxing import demo_apps, demo_cas_app, demo_data, demo_sealing, pages, preflight
+from tongxing import (
+    demo_apps,
+    demo_cas_app,
+    demo_data,
+    demo_province,
+    demo_sealing,
+    pages,
+    preflight,
+)
 from tongxing.composition import (
     Domain,
     build_administration,
@@ -214,6 +222,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(demo_apps.router)
         app.include_router(demo_cas_app.router)
         app.include_router(demo_sealing.router)
+        app.include_router(demo_province.router)
     app.mount(
         "/static/idp",
         StaticFiles(directory=Path(idp_package.__file__).parent / "static"),
@@ -259,6 +268,7 @@ def _start(services: Services, domain: Domain, administration: Administration) -
             )
         if demo:
             demo_data.seed(domain, issuer=settings.issuer, administration=administration)
+            demo_province.seed(domain, issuer=settings.issuer)
     services.membership.join()
     log.info(
         "started",

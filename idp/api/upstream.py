@@ -42,7 +42,10 @@ def _buttons(
 ) -> dict[str, Any] | None:
     """One button per enabled upstream provider."""
     with idp.database.reading() as session:
-        shown = [{"id": u.id, "name": _name(request, u)} for u in upstreams.enabled(session)]
+        shown = [
+            {"id": u.id, "name": _name(request, u), "switch": u.protocol != "oidc"}
+            for u in upstreams.enabled(session)
+        ]
     return {"upstreams": shown} if shown else None
 
 
@@ -140,7 +143,26 @@ async def confirm_submit(
 async def start(
     request: Request, idp: IdpDep, upstream_id: str, interaction: str | None = None
 ) -> Response:
-    """Send the browser to the upstream's authorization endpoint."""
+    """Send the browser to the upstream's authorization endpoint (or login page)."""
+    return await _start(request, idp, upstream_id, interaction, switch=False)
+
+
+@router.get("/login/upstream/{upstream_id}/switch")
+async def switch(
+    request: Request, idp: IdpDep, upstream_id: str, interaction: str | None = None
+) -> Response:
+    """法人账号切换: to a ticket platform's page choosing an enterprise account."""
+    return await _start(request, idp, upstream_id, interaction, switch=True)
+
+
+async def _start(
+    request: Request,
+    idp: IdentityProvider,
+    upstream_id: str,
+    interaction: str | None,
+    *,
+    switch: bool,
+) -> Response:
     browser = request.cookies.get(BROWSER_COOKIE)
     found = idp.interactions.get(interaction, browser=browser)
     if found is None or browser is None or len(upstream_id) > 32:
@@ -150,7 +172,11 @@ async def start(
     try:
         url = await run_in_threadpool(
             lambda: federation.start(
-                idp, upstream_id=upstream_id, browser=browser, interaction_id=found.id
+                idp,
+                upstream_id=upstream_id,
+                browser=browser,
+                interaction_id=found.id,
+                switch=switch,
             )
         )
     except UpstreamUnavailable:

@@ -4,6 +4,7 @@ TEXT = {
     "zh-CN": {
         "upstream_heading": "其他平台账号登录",
         "upstream_button": "使用{name}登录",
+        "upstream_switch": "法人账号登录",
         "upstream_confirm_title": "关联已有账号",
         "upstream_confirm_intro": (
             "{name}核验的身份证号与本平台账号 {username} 相同。"
@@ -25,6 +26,7 @@ TEXT = {
     "en": {
         "upstream_heading": "Other platforms",
         "upstream_button": "Sign in with {name}",
+        "upstream_switch": "as an enterprise",
         "upstream_confirm_title": "Link your existing account",
         "upstream_confirm_intro": (
             "The identity number {name} verified is the one of the account {username} here. "

@@ -13,6 +13,7 @@ def upgrade() -> None:
     op.create_table(
         "upstream_providers",
         sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("protocol", sa.String(length=32), nullable=False),
         sa.Column("name_zh", sa.String(length=128), nullable=False),
         sa.Column("name_en", sa.String(length=128), nullable=False),
         sa.Column("discovery_url", sa.String(length=512), nullable=False),
