@@ -135,17 +135,22 @@ def _issue(request: Request, *, person: str, corp: str | None, service: str) -> 
 
 
 @router.get("/login")
-async def login_page(request: Request, service: str = "", appId: str = "") -> Response:  # noqa: N803
+async def login_page(
+    request: Request,
+    service: str = "",
+    appId: str = "",  # noqa: N803
+    switch: str = "",
+) -> Response:
     """Who are you? (a simulator: pick a person)."""
     if not _service_ok(request, appId, service):
         return _page("未登记的应用", "<p>service 或 appId 不正确。</p>", status=400)
     person = _signed_in(request)
-    if person is not None:  # signed in at the platform already: a ticket at once
+    if person is not None and not switch:  # signed in at the platform already: a ticket
         return _issue(request, person=person, corp=None, service=service)
     buttons = "".join(
         _form(
             "/demo/province/login",
-            {"person": key, "service": service, "appId": appId},
+            {"person": key, "service": service, "appId": appId, "switch": switch},
             f"以 {p['userName']} 登录",
             f"province-{key}",
         )
@@ -160,13 +165,20 @@ async def login(
     person: Annotated[str, Form(max_length=32)] = "",
     service: Annotated[str, Form(max_length=1024)] = "",
     appId: Annotated[str, Form(max_length=64)] = "",  # noqa: N803
+    switch: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    """Signed in at the platform: its session cookie, and a ticket for the service."""
+    """Signed in at the platform: its session cookie, and a ticket for the service (or, on
+    the way to 法人账号切换, the enterprise accounts to pick from)."""
     if person not in PEOPLE or not _service_ok(request, appId, service):
         return _page("无法登录", "<p>请求不正确。</p>", status=400)
     store, sid = _store(request), secrets.token_urlsafe(24)
     store.set(store.key("demo", "province-session", sid), person.encode(), ttl=SESSION_TTL)
-    response = _issue(request, person=person, corp=None, service=service)
+    response: Response
+    if switch:
+        query = urlencode({"service": service, "appId": appId})
+        response = RedirectResponse(f"/demo/province/switchCorp?{query}", status_code=303)
+    else:
+        response = _issue(request, person=person, corp=None, service=service)
     response.set_cookie(COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="lax")
     return response
 
@@ -178,7 +190,7 @@ async def switch_page(request: Request, service: str = "", appId: str = "") -> R
         return _page("未登记的应用", "<p>service 或 appId 不正确。</p>", status=400)
     person = _signed_in(request)
     if person is None:
-        return await login_page(request, service=service, appId=appId)
+        return await login_page(request, service=service, appId=appId, switch="1")
     corps = PEOPLE[person]["corps"]
     buttons = "".join(
         _form(

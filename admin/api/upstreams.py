@@ -3,7 +3,7 @@ registered and disabled by the system administrator; the client secret goes in, 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path
 from pydantic import Field
@@ -23,6 +23,10 @@ class NewUpstream(StrictBody):
     """An upstream to register (the rules of ``tongxing upstreams create``)."""
 
     id: str = Field(min_length=2, max_length=32, description="a slug: a-z, 0-9, '-'")
+    protocol: Literal["oidc", "ticket:json-v1"] = Field(
+        default="oidc",
+        description="oidc, or a ticket-style platform (discovery_url is then its base URL)",
+    )
     name_zh: str = Field(min_length=1, max_length=128)
     name_en: str = Field(min_length=1, max_length=128)
     discovery_url: str = Field(min_length=1, max_length=512)

@@ -125,7 +125,10 @@ def world(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Wo
 class Browser:
     """A scripted browser: cookies kept, redirects followed while they stay on loopback."""
 
-    def __init__(self, lang: str = "zh-CN") -> None:
+    def __init__(
+        self, lang: str = "zh-CN", *, local: tuple[str, ...] = ("http://127.0.0.1:",)
+    ) -> None:
+        self.local = local
         self.button = ZH_BUTTON if lang == "zh-CN" else EN_BUTTON
         self.http = httpx.Client(
             follow_redirects=False, timeout=20, headers={"Accept-Language": lang}
@@ -136,7 +139,7 @@ class Browser:
             if response.status_code not in (301, 302, 303, 307):
                 return response
             target = urljoin(str(response.url), response.headers["location"])
-            if not target.startswith("http://127.0.0.1:"):
+            if not target.startswith(self.local):
                 return response  # an app's address: where the flow hands over
             response = self.http.get(target)
         raise AssertionError("too many redirects")

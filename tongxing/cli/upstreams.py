@@ -56,6 +56,14 @@ def create(
         list[str] | None,
         typer.Option("--amr", help="UPSTREAM_AMR=RFC8176_VALUE (repeatable)."),
     ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="oidc, or ticket:json-v1 for a ticket-style platform (then --discovery-url is "
+            "its base URL, --client-id and the secret its app id and secret).",
+        ),
+    ] = "oidc",
     trusted_proofing_level: Annotated[
         int | None,
         typer.Option(
@@ -90,6 +98,7 @@ def create(
                 acr_map=levels,
                 amr_map=_pairs(amr, what="amr"),
                 trusted_proofing_level=trusted_proofing_level,
+                protocol=protocol,
             )
         except AdminError as exc:
             raise refused(exc) from None
