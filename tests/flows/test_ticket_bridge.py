@@ -93,6 +93,25 @@ def test_sign_in_switch_to_the_enterprise_and_out(tmp_path: Path) -> None:
         assert 'id="who">王五<' in app.text
         assert "代表 某某科技有限公司" in app.text, app.text[:1500]
 
+        # Our callback with a ticket is good once: the state is taken by the first visit.
+        browser.get(f"{base}/demo/apps/permits/logout")
+        login = browser.get(f"{base}/demo/apps/permits/login")
+        platform = browser.get(base + _link(login, "upstream-province-sim"))
+        form = re.search(
+            r'<form method="post" action="([^"]+)">(.*?)id="province-sunqi"', platform.text, re.S
+        )
+        assert form
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+        ticketed = browser.http.post(
+            base + form.group(1), data={k: html.unescape(v) for k, v in fields.items()}
+        )
+        callback = ticketed.headers["location"]
+        assert (
+            "/login/upstream/province-sim/callback?state=" in callback and "ticket=ST-" in callback
+        )
+        assert 'id="who">孙七<' in browser.get(callback).text
+        assert browser.get(callback).status_code == 400
+
         # A ticket is single use, and only for the service it was issued for.
         answer = httpx.post(
             f"{base}/demo/province/api/ticket/validate",
