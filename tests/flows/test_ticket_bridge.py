@@ -8,6 +8,7 @@ are a member of it here."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from audit.models import AuditEntry
 from core.database import Database
 from idp.models import UpstreamLink, User
 from tests.browser import running_demo
@@ -111,6 +113,30 @@ def test_sign_in_switch_to_the_enterprise_and_out(tmp_path: Path) -> None:
         )
         assert 'id="who">孙七<' in browser.get(callback).text
         assert browser.get(callback).status_code == 400
+
+        # A forged ticket (with a good state): the platform refuses it, so do we.
+        browser.get(f"{base}/demo/apps/permits/logout")
+        login = browser.get(f"{base}/demo/apps/permits/login")
+        platform = browser.get(base + _link(login, "upstream-province-sim"))
+        form = re.search(
+            r'<form method="post" action="([^"]+)">(.*?)id="province-sunqi"', platform.text, re.S
+        )
+        assert form
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+        ticketed = browser.http.post(
+            base + form.group(1), data={k: html.unescape(v) for k, v in fields.items()}
+        )
+        forged = re.sub(r"ticket=[^&]+", "ticket=ST-forged", ticketed.headers["location"])
+        refused = browser.get(forged)
+        assert refused.status_code == 400 and "tx_sso" not in browser.http.cookies
+        database = Database(f"sqlite:///{tmp_path / 'var' / 'tongxing.db'}")
+        try:
+            with database.reading() as session:
+                query = select(AuditEntry).where(AuditEntry.type == "login.upstream_failed")
+                details = [json.loads(e.leaf)["details"] for e in session.scalars(query).all()]
+        finally:
+            database.dispose()
+        assert details[-1] == {"reason": "upstream", "detail": "refused (code 1001)"}
 
         # A ticket is single use, and only for the service it was issued for.
         answer = httpx.post(
