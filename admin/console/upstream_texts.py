@@ -19,7 +19,9 @@ ZH: dict[str, Any] = {
     "upstream_register": "登记上级平台",
     "upstream_name_zh": "中文名称（按钮显示“使用…登录”）",
     "upstream_name_en": "英文名称",
-    "upstream_discovery": "发现文档地址（…/.well-known/openid-configuration）",
+    "upstream_protocol": "协议（oidc，或票据式平台的映射）",
+    "upstream_discovery": "发现文档地址（…/.well-known/openid-configuration；"
+    "票据式平台填其根地址）",
     "upstream_client_id": "本平台在上级平台的客户端标识",
     "upstream_secret": "客户端密钥（加密保存，不再显示）",
     "upstream_scopes": "申请的范围（空格分隔）",
@@ -43,7 +45,9 @@ EN: dict[str, Any] = {
     "upstream_register": "Register an upstream",
     "upstream_name_zh": "Chinese name (the button says 使用…登录)",
     "upstream_name_en": "English name",
-    "upstream_discovery": "Discovery URL (…/.well-known/openid-configuration)",
+    "upstream_protocol": "Protocol (oidc, or a ticket platform's mapping)",
+    "upstream_discovery": "Discovery URL (…/.well-known/openid-configuration; a ticket "
+    "platform's base URL)",
     "upstream_client_id": "Our client id at the upstream",
     "upstream_secret": "Client secret (sealed, never shown again)",
     "upstream_scopes": "Scopes to ask for (space-separated)",

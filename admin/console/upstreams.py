@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from admin import upstreams
 from admin.console.web import ConsoleDep, act, page
 from admin.errors import Invalid
+from idp.ticket_bridge import MAPPINGS
 
 router = APIRouter(prefix="/admin/upstreams", include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -25,6 +26,7 @@ async def list_page(c: ConsoleDep) -> Response:
         return {
             "upstreams": upstreams.list_upstreams(c.admin, c.actor),
             "ok": c.request.query_params.get("ok") == "1",
+            "protocols": ["oidc", *(f"ticket:{name}" for name in MAPPINGS)],
         }
 
     return await run_in_threadpool(page, c, "upstreams.html", build)
@@ -63,6 +65,7 @@ async def register(
     acr_map: Annotated[str, Form(max_length=2000)] = "",
     amr_map: Annotated[str, Form(max_length=2000)] = "",
     trusted_proofing_level: Annotated[str, Form(max_length=1)] = "",
+    protocol: Annotated[str, Form(max_length=32)] = "oidc",
     csrf_token: Csrf = "",
 ) -> Response:
     """Register an upstream (system administrator); the secret is never shown again."""
@@ -84,6 +87,7 @@ async def register(
             trusted_proofing_level=int(trusted_proofing_level)
             if trusted_proofing_level.isdigit()
             else None,
+            protocol=protocol,
         )
 
     return await act(c, "upstreams", csrf_token, run, "/admin/upstreams?ok=1")
