@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin import appointments
 from admin.service import Administration
-from idp import accounts, cas_services, repository, totp
+from idp import accounts, agents, cas_services, repository, totp
 from idp import clients as registry
 from idp.assurance import acr
 from idp.models import PROOFING_METHODS, Authenticator, Client, User
@@ -77,6 +77,12 @@ PEOPLE = (
     ),
     DemoPerson(
         "officer", "王五", "住建局工作人员 bureau officer (seal administrator)", proofing_level=4
+    ),
+    DemoPerson(
+        "agent",
+        "吴十",
+        "经办人 agent acting for 某某科技有限公司 (authorised, not an employee)",
+        proofing_level=3,
     ),
     DemoPerson("sysadmin", "赵六", "系统管理员 system administrator", proofing_level=4),
     DemoPerson("secadmin", "钱七", "安全管理员 security administrator", proofing_level=4),
@@ -163,8 +169,38 @@ def seed(domain: Domain, *, issuer: str, administration: Administration) -> None
                 loopback_server_uris=True,
             )
         _seed_cas_service(session, domain, issuer=issuer)
+        _seed_agent(session, domain)
     _seed_sealing(domain)
     _seed_roles(domain, administration)
+
+
+def _seed_agent(session: Session, domain: Domain) -> None:
+    """吴十 acts for 某某科技有限公司 as its agent (经办人) for all business, for a year from the
+    demo's first start: offered by its administrator 李四 and accepted, as on the console and
+    the account page."""
+    organisation = repository.organisation(session, ENTERPRISE_USCC)
+    person = repository.user_by_login(session, "agent")
+    if organisation is None or person is None:
+        return
+    if repository.agent_authorisations_of(
+        session, person.id, statuses=("offered", "accepted", "declined", "revoked", "expired")
+    ):
+        return  # seeded before (or changed since by an administrator: left as it is)
+    now = datetime.now(UTC)
+    offered = agents.offer(
+        session,
+        events=domain.audit,
+        organisation=organisation,
+        user=person,
+        scope="all",
+        client_ids=(),
+        valid_from=now,
+        valid_until=now + timedelta(days=365),
+        actor="demo",
+    )
+    agents.decide(
+        session, events=domain.audit, authorisation_id=offered.id, user_id=person.id, accept=True
+    )
 
 
 def _seed_cas_service(session: Session, domain: Domain, *, issuer: str) -> None:

@@ -137,6 +137,24 @@ def test_enterprise_staff_act_for_their_company(demo: TestClient) -> None:
     assert ENTERPRISE_USCC in page
 
 
+def test_the_demo_agent_acts_for_the_company_as_its_agent(demo: TestClient) -> None:
+    """吴十 is no employee: the company's accepted authorisation (经办人) is the choice."""
+    from idp import repository
+    from idp.agents import CHOICE_PREFIX
+
+    domain = oidc.domain_of(demo)
+    with domain.keys.database.reading() as session:
+        person = repository.user_by_login(session, "agent")
+        assert person is not None
+        [(authorisation, organisation)] = repository.agent_authorisations_of(
+            session, person.id, statuses=("accepted",)
+        )
+    assert organisation.uscc == ENTERPRISE_USCC and authorisation.scope == "all"
+    page = _sign_in(demo, "housing", "agent", organisation=CHOICE_PREFIX + authorisation.id)
+    assert "吴十" in page
+    assert "某某科技有限公司" in page and "agent" in page
+
+
 def test_an_unverified_name_cannot_reach_the_housing_app(demo: TestClient) -> None:
     """周九's name is self-declared (level 1): no sign-in makes it level 3, and the app
     says why instead of asking for factors."""
