@@ -18,6 +18,7 @@ from tongxing.cli.runtime import (
     acting_as,
     admin_domain,
     administration,
+    listed,
     refused,
     shares_sessions,
 )
@@ -81,20 +82,14 @@ def authorise_agent(
 
 def list_agents(org: OrgOption, as_json: JsonOption = False, acting: AsOption = None) -> None:
     """An organisation's agent authorisations."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SYSTEM, organisation=org)
-        admin = administration(domain)
-        rows = []
-        cursor: str | None = None
-        try:
-            while True:
-                found = agents.list_agents(admin, actor, ref=org, limit=200, cursor=cursor)
-                rows.extend(found["items"])
-                cursor = found["next_cursor"]
-                if cursor is None:
-                    break
-        except AdminError as exc:
-            raise refused(exc) from None
+    rows = listed(
+        acting,
+        role=SYSTEM,
+        organisation=org,
+        page=lambda admin, actor, cursor: agents.list_agents(
+            admin, actor, ref=org, limit=200, cursor=cursor
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from admin import cas_services
 from admin.actors import SYSTEM
 from admin.errors import AdminError
-from tongxing.cli.runtime import AsOption, acting_as, admin_domain, administration, refused
+from tongxing.cli.runtime import (
+    AsOption,
+    acting_as,
+    admin_domain,
+    administration,
+    listed,
+    refused,
+)
 
 app = typer.Typer(help="CAS services (legacy apps speaking CAS 3.0).", no_args_is_help=True)
 
@@ -46,19 +53,14 @@ def create(
 @app.command("list")
 def list_services(as_json: JsonOption = False, acting: AsOption = None) -> None:
     """Registered CAS services."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
-        admin = administration(domain)
-        rows: list[dict[str, Any]] = []
-        cursor = None
-        try:
-            while True:
-                page = cas_services.list_services(admin, actor, limit=200, cursor=cursor)
-                rows.extend(page["items"])
-                if (cursor := page["next_cursor"]) is None:
-                    break
-        except AdminError as exc:
-            raise refused(exc) from None
+    rows = listed(
+        acting,
+        role=SYSTEM,
+        setup=True,
+        page=lambda admin, actor, cursor: cas_services.list_services(
+            admin, actor, limit=200, cursor=cursor
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return

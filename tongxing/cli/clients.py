@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,6 +17,7 @@ from tongxing.cli.runtime import (
     acting_as,
     admin_domain,
     administration,
+    listed,
     read_secret,
     refused,
 )
@@ -108,19 +109,14 @@ def create(
 @app.command("list")
 def list_clients(as_json: JsonOption = False, acting: AsOption = None) -> None:
     """Registered clients (never their secrets)."""
-    with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=SYSTEM, setup=True)
-        admin = administration(domain)
-        rows: list[dict[str, Any]] = []
-        cursor = None
-        try:
-            while True:
-                page = clients.list_clients(admin, actor, limit=200, cursor=cursor)
-                rows.extend(page["items"])
-                if (cursor := page["next_cursor"]) is None:
-                    break
-        except AdminError as exc:
-            raise refused(exc) from None
+    rows = listed(
+        acting,
+        role=SYSTEM,
+        setup=True,
+        page=lambda admin, actor, cursor: clients.list_clients(
+            admin, actor, limit=200, cursor=cursor
+        ),
+    )
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return

@@ -145,11 +145,14 @@ def listed(
     *,
     role: str,
     page: Callable[[Administration, Actor, str | None], dict[str, Any]],
+    organisation: str | None = None,
+    setup: bool = False,
 ) -> list[dict[str, Any]]:
-    """Every item of a paged admin list, read as ``--as`` (or the demo's holder of ``role``);
-    a refusal becomes the command's one-line error."""
+    """Every item of a paged admin list, read as ``--as`` (or as :func:`acting_as` picks
+    with ``role``, ``organisation`` and ``setup``); a refusal becomes the command's
+    one-line error."""
     with admin_domain() as domain:
-        actor = acting_as(domain, acting, role=role)
+        actor = acting_as(domain, acting, role=role, organisation=organisation, setup=setup)
         admin = administration(domain)
         items: list[dict[str, Any]] = []
         cursor: str | None = None
