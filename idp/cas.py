@@ -231,7 +231,13 @@ class CasLogin:
                     interaction.factor_need = kept
                     idp.interactions.save(interaction)
                 return ShowFactor(interaction=interaction, client=None, need=short)
-        return self._issue(service, handle, new_login=signed_in_here, interaction=interaction)
+        return self._issue(
+            service,
+            handle,
+            new_login=signed_in_here,
+            interaction=interaction,
+            still_chosen=chosen_ok,
+        )
 
     def _issue(
         self,
@@ -240,8 +246,16 @@ class CasLogin:
         *,
         new_login: bool,
         interaction: Interaction | None,
+        still_chosen: bool,
     ) -> Step:
         idp = self.idp
+        if not still_chosen:  # the organisation it acted for is no choice any more: oneself
+
+            def act_for_oneself(s: SsoSession) -> None:
+                s.organisation_id, s.agent_authorisation_id = None, None
+                s.organisation_chosen = False
+
+            idp.sessions.update(handle, act_for_oneself)
         current = idp.sessions.get(handle)
         if current is None:
             return ErrorPage("cas_session_ended")
@@ -280,8 +294,15 @@ class CasLogin:
                 "sid": current.sid,
                 "new_login": new_login,
                 "acr": assurance.acr(level),
+                "organisation_id": current.organisation_id,
+                "agent_authorisation_id": current.agent_authorisation_id,
             },
         )
+        if current.agent_authorisation_id is not None:
+            with idp.database.transaction() as session:
+                agents.record_use(
+                    session, events=idp.events, sso=current, client_id=cas_client_id(service)
+                )
         return Redirect(with_ticket(service.service, ticket))
 
 

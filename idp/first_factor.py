@@ -5,11 +5,15 @@ Security contract: the first factor (the password) is held only in the browser's
 interaction (bound to its browser id, :mod:`idp.interactions`), for at most
 :data:`HOLD_SECONDS`, with a fingerprint of the password hash it proved: a password changed
 or reset meanwhile, a disabled or locked account, or an expired hold sends the person back
-to the app to sign in again. No SSO session exists until the sign-in reaches the level the
-request asks, so an abandoned second step leaves no weaker session behind for other apps,
-and the sign-in is recorded once, when it completes, with all its methods (one history
-line, one ``login.succeeded`` event, :func:`idp.login.open_session`). A refused second
-factor is a ``login.factor_failed`` event under the factor's attempt limits, as in step-up
+to the app to sign in again. For an app's request, no SSO session exists until the sign-in
+reaches the level it asks (a CAS service's minimum level still steps up a session), so an
+abandoned second step leaves no weaker session behind for other apps. The held password is
+a line of the person's sign-in history at once (``first-factor``: they see a right password
+whose second step never came); the sign-in is recorded when it completes, with all its
+methods (a history line and one ``login.succeeded`` event, :func:`idp.login.open_session`).
+A hold completes once (an atomic take in the store: two second factors posted at once open
+one session), only with a method it does not hold yet; a refused second factor is a
+``login.factor_failed`` event under the factor's attempt limits, as in step-up
 (:func:`idp.step_up.check_factor`). What the request needs is decided by
 :meth:`idp.authorization.AuthorizationFlow.need_beyond`; once the session is open, the
 request continues through the full decision again.
@@ -22,7 +26,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
-from idp import assurance, repository
+from idp import assurance, history, repository
 from idp.authorization import AuthorizationFlow, ShowFactor
 from idp.interactions import Interaction
 from idp.login import Opened, open_session
@@ -85,8 +89,18 @@ def held(interaction: Interaction, *, now: float | None = None) -> Held | None:
     return found if 0 <= moment - found.at <= HOLD_SECONDS else None
 
 
+def _once_key(idp: IdentityProvider, held_id: str) -> str:
+    return idp.store.key("idp", "first-factor", held_id)
+
+
 def hold(
-    idp: IdentityProvider, interaction: Interaction, *, user: User, methods: list[str]
+    idp: IdentityProvider,
+    interaction: Interaction,
+    *,
+    user: User,
+    methods: list[str],
+    address: str,
+    user_agent: str,
 ) -> ShowFactor | None:
     """Hold ``methods`` (just proved by ``user``) in ``interaction`` when its request needs
     more that the person can give: the factor page to show. None when the methods are
@@ -104,6 +118,17 @@ def hold(
         at=now,
         credential=credential_of(user),
     )
+    with idp.database.transaction() as session:
+        history.record(
+            session,
+            user_id=user.id,
+            kind="first-factor",
+            methods=methods,
+            acr=assurance.acr(assurance.level(proofing_level=user.proofing_level, methods=methods)),
+            address=address,
+            user_agent=user_agent,
+        )
+    idp.store.set(_once_key(idp, first.id), b"1", ttl=HOLD_SECONDS)
     interaction.first_factor = asdict(first)
     interaction.factor_need = need.kept(first.as_session(proofing_level=user.proofing_level))
     idp.interactions.save(interaction)
@@ -133,14 +158,17 @@ def complete(
     details: dict[str, object] | None = None,
 ) -> Opened | None:
     """Open the browser's session with the held methods and ``method`` (just verified by the
-    caller); None when the first factor no longer stands (:func:`person`)."""
+    caller); None when ``method`` is one the hold has, when the first factor no longer
+    stands (:func:`person`), or when another request completed it first."""
+    if method in first.methods:
+        return None
     user = person(idp, first)
-    if user is None:
+    if user is None or idp.store.take(_once_key(idp, first.id)) is None:
         return None
     interaction.first_factor = None
     interaction.factor_need = None
     idp.interactions.save(interaction)
-    methods = [*first.methods, method] if method not in first.methods else list(first.methods)
+    methods = [*first.methods, method]
     return open_session(
         idp,
         user=user,

@@ -248,7 +248,14 @@ async def login_submit(
         return page
     # A request that needs a second factor gets it before any session opens.
     held = await run_in_threadpool(
-        lambda: first_factor.hold(idp, found, user=checked.user, methods=["pwd"])
+        lambda: first_factor.hold(
+            idp,
+            found,
+            user=checked.user,
+            methods=["pwd"],
+            address=address,
+            user_agent=user_agent,
+        )
     )
     if held is not None:
         response = _step_response(request, idp, held, browser=found.browser, new_browser=False)
@@ -265,6 +272,7 @@ async def login_submit(
         )
     )
     found.login_at = opened.session.auth_time
+    found.first_factor = None  # someone else's password held here before no longer counts
     idp.interactions.save(found)
     response = await _resume(request, idp, found, opened.handle)
     web.set_sso_cookie(response, idp, opened.handle)

@@ -26,6 +26,7 @@ async def carry_on(
     nothing was waiting) as the newly signed-in person."""
     if found is not None:
         found.login_at = opened.session.auth_time
+        found.first_factor = None  # a password held here before is not this sign-in's
         idp.interactions.save(found)
         response = await _resume(request, idp, found, opened.handle)
     else:

@@ -426,5 +426,10 @@ def test_an_agent_acts_for_the_organisation_on_a_cas_service_until_revoked(
     )
     ticket = parse_qs(urlsplit(pending).query)["ticket"][0]
     assert _code(_validate(app, url, ticket)) == "INVALID_TICKET"
-    # The next sign-in to the service has no such choice any more: themselves only.
-    assert _login(agent, url).startswith(url + "?ticket=ST-")
+    assert "agent.used" in audit_types(app)
+    # The next ticket has no such choice any more: the person acts for themselves (a stale
+    # choice would make every ticket fail validation until they sign out).
+    after = _login(agent, url)
+    assert after.startswith(url + "?ticket=ST-")
+    attributes = _attributes(_validate(app, url, parse_qs(urlsplit(after).query)["ticket"][0]))
+    assert "organisationCode" not in attributes and attributes["username"] == ["agent1"]

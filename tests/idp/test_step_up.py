@@ -121,7 +121,8 @@ def test_a_sign_in_asked_for_two_factors_opens_its_session_after_the_second(
     assert claims["acr"] == LOA(3) and claims["amr"] == ["pwd", "otp", "mfa"]
     signed_in, step_ups, kinds, spent = _records(rp, "strong")
     assert [d["amr"] for d in signed_in] == [["pwd", "otp", "mfa"]] and step_ups == []
-    assert kinds == ["sign-in"] and spent == 1
+    # The person's history shows the right password at once, then the sign-in.
+    assert kinds == ["first-factor", "sign-in"] and spent == 1
     assert COOKIE in rp.cookies
     # The session serves a later level-3 request without asking anything.
     again = oidc.Request(extra={"acr_values": LOA(3)})
@@ -158,6 +159,50 @@ def test_a_held_password_does_not_survive_a_password_change(rp: TestClient) -> N
 
     assert COOKIE not in rp.cookies
     assert _records(rp, "strong")[0] == []
+
+
+def test_a_held_password_completes_once_and_only_with_another_factor(rp: TestClient) -> None:
+    from idp import first_factor, repository
+    from idp.sessions import COOKIE
+    from tests.idp.sms_world import idp_of
+
+    request = oidc.Request(extra={"acr_values": LOA(3)})
+    response = _sign_in_password(rp, request, "strong")
+    page = rp.get(location(response))
+    form = {
+        "interaction": oidc.hidden(page.text, "interaction"),
+        "csrf_token": oidc.hidden(page.text, "csrf_token"),
+    }
+    # The password again is not a second factor: refused, nothing opened.
+    again = rp.post(
+        "/login/factor/password",
+        data={**form, "password": oidc.PASSWORD},
+        follow_redirects=False,
+    )
+    assert again.status_code == 400
+    assert COOKIE not in rp.cookies and _records(rp, "strong")[0] == []
+    # Two second factors completing the same hold at once open one session.
+    response = _sign_in_password(rp, request, "strong")
+    page = rp.get(location(response))
+    form = {"interaction": oidc.hidden(page.text, "interaction")}
+    idp = idp_of(rp)
+    cookies = {c.name: c.value for c in rp.cookies.jar}
+    from core.csrf import BROWSER_COOKIE
+
+    found = idp.interactions.get(form["interaction"], browser=cookies[BROWSER_COOKIE])
+    assert found is not None
+    held = first_factor.held(found)
+    assert held is not None
+    opened = [
+        first_factor.complete(
+            idp, found, held, method=m, address="127.0.0.1", user_agent="t", handle=None
+        )
+        for m in ("totp", "sms")
+    ]
+    assert opened[0] is not None and opened[1] is None
+    assert len(_records(rp, "strong")[0]) == 1
+    with idp.database.reading() as session:
+        assert repository.user_by_login(session, "strong") is not None
 
 
 def test_a_held_password_expires(rp: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
