@@ -84,17 +84,23 @@ def _validate(
             )
         user, attributes = _person(idp, found)
     except cas.CasError as exc:
-        audit(
-            idp,
-            type="cas.ticket.refused",
-            actor="anonymous",
-            subject=service_ref,
-            details={
-                "code": exc.code,
-                "ticket_digest": _digest(ticket) if ticket else None,
-                "version": version,
-            },
-        )
+        details = {
+            "code": exc.code,
+            "ticket_digest": _digest(ticket) if ticket else None,
+            "version": version,
+        }
+        if service_ref == "unknown":
+            # No ticket of ours was spent (malformed, unknown, used or expired): anyone can
+            # send these, so they are logged, not appended to the audit log one by one.
+            log.info("CAS validation refused", extra=details)
+        else:
+            audit(
+                idp,
+                type="cas.ticket.refused",
+                actor="anonymous",
+                subject=service_ref,
+                details=details,
+            )
         return Answer(body=cas.failure(exc.code, exc.message), ok=False)
     audit(
         idp,

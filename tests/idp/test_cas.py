@@ -295,9 +295,15 @@ def test_a_disabled_service_gets_no_tickets_and_its_outstanding_ones_fail(
         "cas.ticket.issued",
         "cas.ticket.refused",
         "cas.service.disabled",
-        "cas.login.refused",
     ):
         assert event in types, types
+    # Refusals anyone can cause without a ticket of ours are logged, not audited one by one.
+    assert "cas.login.refused" not in types
+    before = len(audit_types(app))
+    for _ in range(3):
+        assert _code(_validate(app, url, "ST-forged")) == "INVALID_TICKET"
+        app.get("/cas/login?" + urlencode({"service": "https://nobody.example/"}))
+    assert len(audit_types(app)) == before
 
 
 def test_a_failed_single_logout_is_recorded_and_logged_without_the_ticket(
