@@ -19,7 +19,9 @@ Security contract:
   ``client_id`` and ``act.sub`` the app, the same ``gid`` (revoking the person's grant stops
   it too), ``acr``/``amr``/``auth_time`` of the sign-in, ``org`` (code, name, role, and for
   an agent the authorisation) while the person still acts for that organisation; it lives
-  no longer than the subject token; no refresh token. Every exchange is an audit event
+  no longer than the subject token, than :data:`MAX_EXCHANGED_LIFETIME` (the sealing API
+  learns of revocations only from the store's announcement) and than the agent
+  authorisation it acts under; no refresh token. Every exchange is an audit event
   (``token.exchanged``).
 
 Not checked here: what the target then allows (the sealing API checks the app's seal grant,
@@ -30,9 +32,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from core.clock import as_utc
 from idp import grants, repository
 from idp.errors import (
     InvalidRequest,
@@ -41,7 +46,7 @@ from idp.errors import (
     UnauthorizedClient,
 )
 from idp.models import Client
-from idp.protocol import token_response
+from idp.protocol import oidc_core, token_response
 from idp.runtime import IdentityProvider
 from idp.token_exchange import TARGETS
 from keys import access_tokens
@@ -50,6 +55,11 @@ from keys.access_tokens import TokenError
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a type name
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+# The longest an exchanged token lives. The sealing API cannot read the IdP's SQL: it learns
+# of a revoked grant (logout, an ended agent authorisation, a disabled person) only from the
+# store's one-off announcement, so a missed announcement must not leave a sealing token
+# standing for long.
+MAX_EXCHANGED_LIFETIME = timedelta(seconds=120)
 
 
 def _target(idp: IdentityProvider, form: Mapping[str, str]) -> str:
@@ -64,6 +74,19 @@ def _target(idp: IdentityProvider, form: Mapping[str, str]) -> str:
     if path not in TARGETS:
         raise InvalidTarget("no token is issued for this target")
     return path
+
+
+def _within_authorisation(
+    session: Session, acting: oidc_core.ActingFor, lifetime: timedelta
+) -> timedelta:
+    """``lifetime``, cut to end with the agent authorisation the person acts under."""
+    if acting.authorisation_id is None:
+        return lifetime
+    authorisation = repository.agent_authorisation(session, acting.authorisation_id)
+    if authorisation is None:
+        raise InvalidRequest("the person no longer acts for the organisation")
+    left = int((as_utc(authorisation.valid_until) - datetime.now(UTC)).total_seconds())
+    return min(lifetime, timedelta(seconds=max(left, 1)))
 
 
 def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> dict[str, Any]:
@@ -107,7 +130,9 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
     if not isinstance(grant_id, str) or idp.is_grant_revoked(grant_id):
         raise InvalidRequest("the subject token is not a person's, or it is revoked")
     remaining = int(subject.claims["exp"]) - int(time.time())
-    lifetime = min(idp.access_token_lifetime, timedelta(seconds=max(remaining, 1)))
+    lifetime = min(
+        idp.access_token_lifetime, MAX_EXCHANGED_LIFETIME, timedelta(seconds=max(remaining, 1))
+    )
     with idp.database.transaction() as session:
         found = grants.active(session, grant_id)
         user = repository.user(session, found.user_id) if found and found.user_id else None
@@ -123,6 +148,7 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         }
         if acting is not None:
             extra["org"] = acting.claim()
+            lifetime = _within_authorisation(session, acting, lifetime)
         scope = " ".join(scopes)
         access_token = access_tokens.mint(
             session,

@@ -254,3 +254,26 @@ def test_only_the_system_administrator_registers_pairs(
     _allow(client)
     listed = exchange_rules.list_pairs(admin, actors.server(actors.SETUP))
     assert [(p["client_id"], p["resource"]) for p in listed["items"]] == [("permits", "/seal")]
+
+
+def test_an_exchanged_token_lives_briefly_and_never_beyond_the_authorisation(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    from idp.protocol import rfc8693
+
+    _allow(client)
+    personal = _exchange(client, _person_token(client, organisation="")).json()
+    assert 0 < personal["expires_in"] <= rfc8693.MAX_EXCHANGED_LIFETIME.total_seconds() == 120
+    claims = oidc.jwt_claims(personal["access_token"])
+    assert claims["exp"] - claims["iat"] <= 120
+    agent = agents.CHOICE_PREFIX + world["authorisation_id"]
+    subject = _person_token(client, organisation=agent)
+    idp: IdentityProvider = world["idp"]
+    with idp.database.transaction() as session:
+        found = repository.agent_authorisation(session, world["authorisation_id"])
+        assert found is not None
+        found.valid_until = datetime.now(UTC) + timedelta(seconds=30)
+    answer = _exchange(client, subject).json()
+    assert answer["expires_in"] <= 30
+    claims = oidc.jwt_claims(answer["access_token"])
+    assert claims["exp"] - claims["iat"] <= 31
