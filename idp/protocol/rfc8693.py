@@ -11,14 +11,15 @@ Security contract:
 - ``subject_token_type`` is an access token (or JWT); no ``actor_token`` (the app itself is
   the actor); ``requested_token_type``, if given, an access token: else ``invalid_request``.
 - The subject token is ours (signature, issuer, expiry), for userinfo, issued to this very
-  app, a person's (``gid``) whose grant is active in SQL and not announced revoked, and the
-  person is enabled; otherwise ``invalid_request``, as §2.2.2 requires for an invalid or
-  unacceptable subject token.
+  app, a person's (``gid``) whose grant is active in SQL and not announced revoked, the
+  grant's SSO session (``sid``) is still going, and the person is enabled; otherwise
+  ``invalid_request``, as §2.2.2 requires for an invalid or unacceptable subject token.
 - ``scope`` may only narrow the pair's scopes (``invalid_scope``).
 - The issued token (RFC 9068): audience the target, the subject token's ``sub``,
   ``client_id`` and ``act.sub`` the app, the same ``gid`` (revoking the person's grant stops
-  it too), ``acr``/``amr``/``auth_time`` of the sign-in, ``org`` (code, name, role, and for
-  an agent the authorisation) while the person still acts for that organisation; it lives
+  it too), ``amr``/``auth_time`` of the sign-in, ``acr`` the lower of the sign-in's and
+  what the person's current proofing level allows, ``org`` (code, name, role, and for an
+  agent the authorisation) while the person still acts for that organisation; it lives
   no longer than the subject token, than :data:`MAX_EXCHANGED_LIFETIME` (the sealing API
   learns of revocations only from the store's announcement) and than the agent
   authorisation it acts under; no refresh token. Every exchange is an audit event
@@ -38,7 +39,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
-from idp import grants, repository
+from idp import assurance, grants, repository
 from idp.errors import (
     InvalidRequest,
     InvalidScope,
@@ -74,6 +75,12 @@ def _target(idp: IdentityProvider, form: Mapping[str, str]) -> str:
     if path not in TARGETS:
         raise InvalidTarget("no token is issued for this target")
     return path
+
+
+def _acr(signed: str, *, proofing_level: int) -> str:
+    """The lower of the sign-in's level and what the person's proofing level now allows (a
+    lowered proofing level lowers what an exchange vouches for, as in the admin API)."""
+    return assurance.acr(min(assurance.level_of(signed) or 1, proofing_level))
 
 
 def _within_authorisation(
@@ -138,12 +145,16 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         user = repository.user(session, found.user_id) if found and found.user_id else None
         if found is None or found.client_id != client.client_id or user is None or user.disabled:
             raise InvalidRequest("the subject token is revoked")
+        # A sealing token is for a person signed in now: not after a logout, nor from a grant
+        # that belongs to no sign-in session.
+        if not idp.sessions.alive(found.sid):
+            raise InvalidRequest("the person's sign-in has ended")
         acting = token_response.acting_for(session, found)
         extra: dict[str, Any] = {
             "gid": found.id,
             "act": {"sub": client.client_id},
             "auth_time": found.context["auth_time"],
-            "acr": found.context["acr"],
+            "acr": _acr(found.context["acr"], proofing_level=user.proofing_level),
             "amr": found.context["amr"],
         }
         if acting is not None:

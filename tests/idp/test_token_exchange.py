@@ -277,3 +277,26 @@ def test_an_exchanged_token_lives_briefly_and_never_beyond_the_authorisation(
     assert answer["expires_in"] <= 30
     claims = oidc.jwt_claims(answer["access_token"])
     assert claims["exp"] - claims["iat"] <= 31
+
+
+def test_the_person_must_still_be_signed_in_and_proofed(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    _allow(client)
+    idp: IdentityProvider = world["idp"]
+    subject = _person_token(client)
+    assert oidc.jwt_claims(_exchange(client, subject).json()["access_token"])["acr"] == LEVEL_3
+    # A lowered proofing level lowers what the exchange vouches for.
+    with idp.database.transaction() as session:
+        person = repository.user_by_login(session, "zhangsan")
+        assert person is not None
+        person.proofing_level = 2
+        user_id = person.id
+    lowered = _exchange(client, subject).json()
+    assert oidc.jwt_claims(lowered["access_token"])["acr"] == "urn:tongxing:loa:2"
+    # Signed out (the session ends; the grant is still active in SQL): no more exchanges.
+    for reference, _ in idp.sessions.of_user(user_id):
+        idp.sessions.end_by_reference(user_id, reference)
+    ended = _exchange(client, subject)
+    assert ended.status_code == 400 and ended.json()["error"] == "invalid_request"
+    assert "sign-in has ended" in ended.json()["error_description"]
