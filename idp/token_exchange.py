@@ -4,8 +4,9 @@ app may get there. The exchange itself is :mod:`idp.protocol.rfc8693`.
 
 Security contract: only targets listed in :data:`TARGETS` can be registered (never the
 admin API: administrator power is never delegated to an app), with scopes among that
-target's; registering and removing a pair is an audit event. Not checked here: who may
-register (the rule book, ``admin.token_exchange``).
+target's, for confidential clients only (a public client proves nothing about who asks);
+registering and removing a pair is an audit event. Not checked here: who may register
+(the rule book, ``admin.token_exchange``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from idp.models import TokenExchangePair
 # The resource servers an exchanged token may be aimed at (paths under the issuer) and the
 # scopes each accepts.
 TARGETS: dict[str, frozenset[str]] = {"/seal": frozenset({"seal:sign"})}
+# The authentication method of public clients, which never exchange tokens.
+PUBLIC = "none"
 
 
 class ExchangePairError(ValueError):
@@ -50,6 +53,11 @@ def register(
         raise ExchangePairError(f"there is no active client {client_id!r}")
     if "authorization_code" not in client.grant_types:
         raise ExchangePairError("only apps people sign in to hold tokens to exchange")
+    if client.auth_method == PUBLIC:
+        raise ExchangePairError(
+            "a public client (no client authentication) cannot exchange tokens: "
+            "anyone holding a person's token could speak as it"
+        )
     if repository.exchange_pair(session, client_id=client_id, resource=resource) is not None:
         raise ExchangePairError(f"{client_id} may exchange tokens for {resource} already")
     pair = TokenExchangePair(

@@ -5,7 +5,8 @@ token a person's sign-in gave it for one aimed at another of our resource server
 Security contract:
 
 - The app is authenticated by the token endpoint; it needs a registered pair
-  (``idp.token_exchange``): none at all is ``unauthorized_client`` (RFC 6749 §5.2).
+  (``idp.token_exchange``): none at all, or a public client, is ``unauthorized_client``
+  (RFC 6749 §5.2).
 - Exactly one target, by ``resource`` or ``audience`` (§2.1), naming ``<issuer><path>`` of a
   pair registered for this app; anything else is ``invalid_target`` (§2.2.2).
 - ``subject_token_type`` is an access token (or JWT); no ``actor_token`` (the app itself is
@@ -49,7 +50,7 @@ from idp.errors import (
 from idp.models import Client
 from idp.protocol import oidc_core, token_response
 from idp.runtime import IdentityProvider
-from idp.token_exchange import TARGETS
+from idp.token_exchange import PUBLIC, TARGETS
 from keys import access_tokens
 from keys.access_tokens import TokenError
 
@@ -107,6 +108,8 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         raise InvalidRequest("actor tokens are not supported: the client is the actor")
     if form.get("requested_token_type", ACCESS_TOKEN_TYPE) != ACCESS_TOKEN_TYPE:
         raise InvalidRequest("only access tokens are issued")
+    if client.auth_method == PUBLIC:  # never registered; refused even if a pair exists
+        raise UnauthorizedClient("a public client may not exchange tokens")
     with idp.database.reading() as session:
         pairs = {
             p.resource: p for p in repository.exchange_pairs(session, client_id=client.client_id)

@@ -34,6 +34,9 @@ def test_over_the_admin_api(client: TestClient) -> None:
     assert made.status_code == 201, made.text
     assert made.json()["scopes"] == ["seal:sign"]
     assert client.post(PATH, json=body, headers=system).status_code == 422  # once
+    oidc.add_rp(domain, "spa", public=True, redirect_uri="https://spa.example/cb")
+    public = client.post(PATH, json={**body, "client_id": "spa"}, headers=system)
+    assert public.status_code == 422 and "public client" in public.text
     listed = client.get(PATH, headers=auditor)
     assert [p["client_id"] for p in listed.json()["items"]] == ["permits"]
     assert client.delete(f"{PATH}/permits?resource=/seal", headers=auditor).status_code == 403
@@ -68,6 +71,15 @@ def test_through_the_cli(tmp_path: Path) -> None:
         "clients", "allow-exchange", "--client", "permits", "--resource", "/admin", env=env
     )
     assert refused.returncode != 0 and "/seal" in refused.stderr
+    public = tongxing(
+        "clients", "create", "--client-id", "spa", "--grant-type", "authorization_code",
+        "--scope", "openid", "--redirect-uri", oidc.REDIRECT, "--public", env=env,
+    )  # fmt: skip
+    assert public.returncode == 0, public.stderr
+    refused = tongxing(
+        "clients", "allow-exchange", "--client", "spa", "--resource", "/seal", env=env
+    )
+    assert refused.returncode != 0 and "public client" in refused.stderr
     listed = tongxing("clients", "exchanges", "--json", env=env)
     assert json.loads(listed.stdout)[0]["resource"] == "/seal"
     withdrawn = tongxing(

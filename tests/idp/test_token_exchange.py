@@ -300,3 +300,38 @@ def test_the_person_must_still_be_signed_in_and_proofed(
     ended = _exchange(client, subject)
     assert ended.status_code == 400 and ended.json()["error"] == "invalid_request"
     assert "sign-in has ended" in ended.json()["error_description"]
+
+
+def test_a_public_client_never_exchanges(client: TestClient, world: dict[str, Any]) -> None:
+    from idp.errors import UnauthorizedClient
+    from idp.models import TokenExchangePair
+    from idp.protocol import rfc8693
+
+    domain = oidc.domain_of(client)
+    oidc.add_rp(domain, "spa", public=True, redirect_uri="https://spa.example/cb")
+    admin = runtime_of(client.app).get(Administration)
+    with pytest.raises(Invalid, match="public client"):
+        exchange_rules.allow(
+            admin, actors.server(actors.SETUP), client_id="spa", resource="/seal", scopes=[]
+        )
+    idp: IdentityProvider = world["idp"]
+    with idp.database.transaction() as session:  # a pair from before the rule, say
+        session.add(
+            TokenExchangePair(
+                client_id="spa",
+                resource="/seal",
+                scopes=["seal:sign"],
+                created_by="test",
+                created_at=datetime.now(UTC),
+            )
+        )
+    with idp.database.reading() as session:
+        spa = repository.client(session, "spa")
+        assert spa is not None
+    form = {
+        "subject_token": "x",
+        "subject_token_type": ACCESS_TOKEN,
+        "resource": _issuer(client) + "/seal",
+    }
+    with pytest.raises(UnauthorizedClient):
+        rfc8693.grant(idp, client=spa, form=form)
