@@ -3,7 +3,9 @@
 Rules (those of an organisation's members, ``admin.organisations``): the system
 administrator, or an administrator of the organisation (单位管理员, acting for it in this
 act), offers a person an authorisation to act for the organisation — for all business or
-for listed apps, for a period — and revokes it; nobody authorises themselves. The three
+for listed apps, for a period — and revokes it; nobody authorises themselves, and a
+machine client (a service account with ``org:admin``) neither offers nor revokes: whom an
+organisation trusts to act for it is a person's decision (``policy.require_person``). The three
 platform roles and the organisation's administrators read its authorisations. The person
 accepts or declines on their account page (``idp.api.agents``), not here. Revocation takes
 effect at once (``idp.agents.revoke`` and ``complete``).
@@ -77,6 +79,7 @@ def offer(
 ) -> dict[str, Any]:
     """Authorise a person to act for the organisation; it waits for them to accept."""
     with admin.acting(actor, "organisations.authorise_agent") as session:
+        policy.require_person(actor, what="an agent authorisation")
         organisation = _organisation(session, actor, ref, manage=True)
         user = find_person(session, person)
         if user is None:
@@ -150,6 +153,7 @@ def revoke(
     """End an offered or accepted authorisation now: the grants made under it are revoked,
     sessions acting under it choose again."""
     with admin.acting(actor, "organisations.revoke_agent") as session:
+        policy.require_person(actor, what="revoking an agent authorisation")
         organisation = _organisation(session, actor, ref, manage=True)
         authorisation, user = _authorisation(
             session, organisation, authorisation_id, for_update=True

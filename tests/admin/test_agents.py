@@ -211,3 +211,23 @@ def test_through_the_cli(tmp_path: Path) -> None:
     again = run("orgs", "revoke-agent", "--org", oidc.USCC, "--id", authorisation_id,
                 "--as", "boss")  # fmt: skip
     assert again.returncode != 0 and "revoked already" in again.stderr
+
+
+def test_a_machine_client_neither_offers_nor_revokes(world: w.World) -> None:
+    from admin.actors import Actor
+
+    robot = Actor(
+        kind="client",
+        id="robot",
+        name="robot",
+        role=None,
+        organisations=frozenset({world.organisation_id}),
+    )
+    arguments: dict[str, Any] = {"person": w.NOBODY, "scope": "all", "apps": [], **PERIOD}
+    with pytest.raises(Forbidden, match="decided by a person"):
+        agents.offer(world.admin, robot, ref=world.organisation_id, **arguments)
+    offered = _offer(world, w.ORG_ADMIN)
+    with pytest.raises(Forbidden, match="decided by a person"):
+        agents.revoke(world.admin, robot, ref=world.organisation_id, authorisation_id=offered["id"])
+    assert _refusals(world, "organisations.authorise_agent") == 1
+    assert _refusals(world, "organisations.revoke_agent") == 1
