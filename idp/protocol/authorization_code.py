@@ -5,7 +5,9 @@ the grant (every token) the first redemption produced; the code must have been i
 the authenticated client, for exactly this ``redirect_uri``; the PKCE ``code_verifier`` must
 match the S256 challenge (RFC 7636 §4.6); the SSO session it was issued in must still be
 going (a logout in between would otherwise leave tokens no logout can reach); the person
-must still exist and be enabled.
+must still exist and be enabled; a code issued under an agent authorisation (经办人) that has
+ended since gets ``invalid_grant`` (and its grant is revoked), never tokens acting for
+oneself in its place.
 """
 
 from __future__ import annotations
@@ -82,13 +84,29 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
             )
         except grants.GrantRevoked:
             raise InvalidGrant("the code has already been used; its tokens are revoked") from None
-        return token_response.issue(
-            session,
-            idp=idp,
-            client=client,
-            user=user,
-            grant=created,
-            scopes=found.scopes,
-            nonce=found.nonce,
-            with_refresh_token=True,
-        )
+        # Made under an agent authorisation that ended since the code: no tokens acting for
+        # oneself in its place; the grant is revoked (committed) and the code answered
+        # invalid_grant.
+        agent_ended = agents.ended_for(session, created)
+        if agent_ended:
+            grants.revoke(session, created.id, reason="agent-ended")
+            idp.events.record(
+                session,
+                type="grant.revoked",
+                actor=client.client_id,
+                subject=created.id,
+                details={"reason": "agent-ended"},
+            )
+        else:
+            return token_response.issue(
+                session,
+                idp=idp,
+                client=client,
+                user=user,
+                grant=created,
+                scopes=found.scopes,
+                nonce=found.nonce,
+                with_refresh_token=True,
+            )
+    idp.grant_revoked(created.id)
+    raise InvalidGrant("the agent authorisation this code was issued under has ended")

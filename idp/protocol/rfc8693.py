@@ -20,7 +20,9 @@ Security contract:
   ``client_id`` and ``act.sub`` the app, the same ``gid`` (revoking the person's grant stops
   it too), ``amr``/``auth_time`` of the sign-in, ``acr`` the lower of the sign-in's and
   what the person's current proofing level allows, ``org`` (code, name, role, and for an
-  agent the authorisation) while the person still acts for that organisation; it lives
+  agent the authorisation) while the person still acts for that organisation (a grant made
+  under an agent authorisation that has ended is ``invalid_request``, never a token acting
+  for oneself); it lives
   no longer than the subject token, than :data:`MAX_EXCHANGED_LIFETIME` (the sealing API
   learns of revocations only from the store's announcement) and than the agent
   authorisation it acts under; no refresh token. Every exchange is an audit event
@@ -40,7 +42,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
-from idp import assurance, grants, repository
+from idp import agents, assurance, grants, repository
 from idp.errors import (
     InvalidRequest,
     InvalidScope,
@@ -153,6 +155,8 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
         if not idp.sessions.alive(found.sid):
             raise InvalidRequest("the person's sign-in has ended")
         acting = token_response.acting_for(session, found)
+        if acting is None and agents.ended_for(session, found):
+            raise InvalidRequest("the agent authorisation the person acted under has ended")
         extra: dict[str, Any] = {
             "gid": found.id,
             "act": {"sub": client.client_id},

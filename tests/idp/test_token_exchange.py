@@ -335,3 +335,47 @@ def test_a_public_client_never_exchanges(client: TestClient, world: dict[str, An
     }
     with pytest.raises(UnauthorizedClient):
         rfc8693.grant(idp, client=spa, form=form)
+
+
+def _end_period(idp: IdentityProvider, authorisation_id: str) -> None:
+    """The authorisation's period ends (nothing has noticed it yet: no sweep ran)."""
+    with idp.database.transaction() as session:
+        found = repository.agent_authorisation(session, authorisation_id)
+        assert found is not None
+        found.valid_until = datetime.now(UTC) - timedelta(seconds=1)
+
+
+def test_a_code_or_token_of_an_ended_authorisation_acts_for_nobody(
+    client: TestClient, world: dict[str, Any]
+) -> None:
+    from idp import grants as idp_grants
+
+    _allow(client)
+    idp: IdentityProvider = world["idp"]
+    agent = agents.CHOICE_PREFIX + world["authorisation_id"]
+    subject = _person_token(client, organisation=agent)
+    browser = TestClient(client.app, base_url=str(client.base_url))
+    request = oidc.Request(client_id="permits", scope="openid profile")
+    callback = oidc.sign_in(browser, request, organisation=agent)
+    _end_period(idp, world["authorisation_id"])
+    # The exchange refuses instead of issuing a token acting for the person themselves.
+    refused = _exchange(client, subject)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert "agent authorisation" in refused.json()["error_description"]
+    # So does the code issued under it; its grant is revoked.
+    redeemed = oidc.redeem(client, request, callback["code"])
+    assert redeemed.status_code == 400, redeemed.text
+    assert redeemed.json()["error"] == "invalid_grant"
+    with idp.database.reading() as session:
+        user = repository.user_by_login(session, "zhangsan")
+        assert user is not None
+        under = [
+            g
+            for g in idp_grants.of_user(session, user.id)
+            if g.context.get(agents.CONTEXT_KEY) == world["authorisation_id"]
+        ]
+        assert len(under) == 1  # the subject token's grant; the code's is revoked
+        revoked = session.scalars(
+            select(AuditEntry.leaf).where(AuditEntry.type == "grant.revoked")
+        ).all()
+    assert [json.loads(leaf)["details"]["reason"] for leaf in revoked] == ["agent-ended"]
