@@ -26,7 +26,9 @@ Security contract:
   no longer than the subject token, than :data:`MAX_EXCHANGED_LIFETIME` (the sealing API
   learns of revocations only from the store's announcement) and than the agent
   authorisation it acts under; no refresh token. Every exchange is an audit event
-  (``token.exchanged``).
+  (``token.exchanged``, with the person's ``sub`` and, for an agent, the authorisation);
+  every refusal after client authentication too (``token.exchange_refused``: the error
+  and its reason, never the token).
 
 Not checked here: what the target then allows (the sealing API checks the app's seal grant,
 the seal's organisation and the sign-in's level).
@@ -47,6 +49,7 @@ from idp.errors import (
     InvalidRequest,
     InvalidScope,
     InvalidTarget,
+    OAuthError,
     UnauthorizedClient,
 )
 from idp.models import Client
@@ -100,7 +103,24 @@ def _within_authorisation(
 
 
 def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> dict[str, Any]:
-    """The token exchange response (§2.2.1), or an OAuth error (§2.2.2)."""
+    """The token exchange response (§2.2.1), or an OAuth error (§2.2.2); a refusal of the
+    authenticated client is an audit event (``token.exchange_refused``: the error and its
+    reason, never the token)."""
+    try:
+        return _exchange(idp, client=client, form=form)
+    except OAuthError as exc:
+        with idp.database.transaction() as session:
+            idp.events.record(
+                session,
+                type="token.exchange_refused",
+                actor=client.client_id,
+                subject=client.client_id,
+                details={"error": exc.error, "reason": exc.description},
+            )
+        raise
+
+
+def _exchange(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> dict[str, Any]:
     subject_token = form.get("subject_token")
     if not subject_token:
         raise InvalidRequest("subject_token is missing")
@@ -187,7 +207,9 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
             details={
                 "resource": path,
                 "scopes": scopes,
+                "sub": subject.subject,
                 "organisation": extra["org"]["code"] if acting is not None else None,
+                "authorisation_id": acting.authorisation_id if acting is not None else None,
             },
         )
     return {

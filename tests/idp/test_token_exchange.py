@@ -160,10 +160,21 @@ def test_an_app_seals_for_the_organisation_its_agent_acts_for(
     again = _exchange(client, subject)
     assert again.status_code == 400 and again.json()["error"] == "invalid_request"
     with oidc.domain_of(client).keys.database.reading() as session:
-        types = session.scalars(
-            select(AuditEntry.type).where(AuditEntry.type.like("token%")).order_by(AuditEntry.index)
+        entries = session.scalars(
+            select(AuditEntry.leaf).where(AuditEntry.type.like("token%")).order_by(AuditEntry.index)
         ).all()
-    assert list(types) == ["token_exchange.allowed", "token.exchanged"]
+    recorded = [json.loads(leaf) for leaf in entries]
+    assert [e["type"] for e in recorded] == [
+        "token.exchange_refused",
+        "token_exchange.allowed",
+        "token.exchanged",
+        "token.exchange_refused",
+    ]
+    assert recorded[0]["details"]["error"] == "unauthorized_client"
+    assert recorded[2]["details"]["sub"] == claims["sub"]
+    assert recorded[2]["details"]["authorisation_id"] == world["authorisation_id"]
+    assert recorded[3]["details"]["error"] == "invalid_request"
+    assert all(subject.encode() not in leaf for leaf in entries)  # never the token
 
 
 def test_the_sealing_api_wants_a_strong_sign_in_and_the_organisations_seal(
