@@ -281,28 +281,47 @@ def revoke(
     return ended
 
 
+def _expire(session: Session, authorisation: AgentAuthorisation, *, events: EventRecorder) -> Ended:
+    ended = _end(session, authorisation, status="expired", actor="system")
+    events.record(
+        session,
+        type="agent.expired",
+        actor="system",
+        subject=authorisation.id,
+        details={
+            "organisation_id": authorisation.organisation_id,
+            "person_id": authorisation.user_id,
+            "valid_until": as_utc(authorisation.valid_until).isoformat(),
+            "grants_ended": len(ended.grants),
+        },
+    )
+    return ended
+
+
 def expire_due(session: Session, *, events: EventRecorder) -> list[Ended]:
     """Mark every open authorisation whose period has ended as expired (one audit event
-    each) and revoke its grants; call :func:`complete` after the commit."""
-    done = []
-    for authorisation in repository.agent_authorisations_ending(
-        session, statuses=OPEN, before=_now()
-    ):
-        ended = _end(session, authorisation, status="expired", actor="system")
-        events.record(
-            session,
-            type="agent.expired",
-            actor="system",
-            subject=authorisation.id,
-            details={
-                "organisation_id": authorisation.organisation_id,
-                "person_id": authorisation.user_id,
-                "valid_until": as_utc(authorisation.valid_until).isoformat(),
-                "grants_ended": len(ended.grants),
-            },
+    each) and revoke its grants; call :func:`complete` after the commit. The periodic
+    sweep: rows are locked in id order, skipping those another sweep holds."""
+    return [
+        _expire(session, authorisation, events=events)
+        for authorisation in repository.agent_authorisations_ending(
+            session, statuses=OPEN, before=_now()
         )
-        done.append(ended)
-    return done
+    ]
+
+
+def expire_one(session: Session, *, events: EventRecorder, authorisation_id: str) -> list[Ended]:
+    """Expire this one authorisation if it is open and its period has ended (locked by id;
+    as :func:`expire_due` otherwise): what a request that notices its own grant's ended
+    authorisation does, never a system-wide sweep inside a request."""
+    authorisation = repository.agent_authorisation(session, authorisation_id, for_update=True)
+    if (
+        authorisation is None
+        or authorisation.status not in OPEN
+        or as_utc(authorisation.valid_until) > _now()
+    ):
+        return []
+    return [_expire(session, authorisation, events=events)]
 
 
 def record_use(session: Session, *, events: EventRecorder, sso: SsoSession, client_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from idp.models import (
@@ -283,12 +283,27 @@ def agent_authorisations_ending(
     session: Session, *, statuses: Collection[str], before: datetime, lock: bool = True
 ) -> Sequence[AgentAuthorisation]:
     """Authorisations in ``statuses`` whose period ends before ``before`` (locked unless
-    ``lock`` is false)."""
-    query = select(AgentAuthorisation).where(
-        AgentAuthorisation.status.in_(list(statuses)),
-        AgentAuthorisation.valid_until <= before,
+    ``lock`` is false: see :func:`agent_authorisations_ending_query`)."""
+    return session.scalars(
+        agent_authorisations_ending_query(statuses=statuses, before=before, lock=lock)
+    ).all()
+
+
+def agent_authorisations_ending_query(
+    *, statuses: Collection[str], before: datetime, lock: bool
+) -> Select[AgentAuthorisation]:
+    """The query of :func:`agent_authorisations_ending`: by id, and when locking, rows
+    another process holds are skipped where the dialect can (it ends them itself), so
+    concurrent sweeps neither wait on nor deadlock with each other."""
+    query = (
+        select(AgentAuthorisation)
+        .where(
+            AgentAuthorisation.status.in_(list(statuses)),
+            AgentAuthorisation.valid_until <= before,
+        )
+        .order_by(AgentAuthorisation.id)
     )
-    return session.scalars(query.with_for_update() if lock else query).all()
+    return query.with_for_update(skip_locked=True) if lock else query
 
 
 def exchange_pairs(

@@ -48,7 +48,11 @@ def grant(idp: IdentityProvider, *, client: Client, form: Mapping[str, str]) -> 
             ended = True
         elif rotation.grant is not None and agents.ended_for(session, rotation.grant):
             # Revoked or expired (the expiry noticed now, if no one noticed it before).
-            agent_ended = agents.expire_due(session, events=idp.events)
+            agent_ended = agents.expire_one(
+                session,
+                events=idp.events,
+                authorisation_id=str(rotation.grant.context[agents.CONTEXT_KEY]),
+            )
             grants.revoke(session, rotation.grant.id, reason="agent-ended")
         elif rotation.grant is not None:
             found = rotation.grant

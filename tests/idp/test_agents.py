@@ -270,8 +270,19 @@ def test_declined_and_expired_authorisations_are_not_offered(
             .values(valid_until=datetime.now(UTC) - timedelta(seconds=1))
         )
     assert _choice_page(browser) == ""
+    # Another authorisation is due too: the refresh ends only its own grant's.
+    other = _offer(world)
+    with database.transaction() as session:
+        session.execute(
+            update(AgentAuthorisation)
+            .where(AgentAuthorisation.id == other)
+            .values(valid_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
     failed = _refresh(client, body["refresh_token"])
     assert failed.json()["error"] == "invalid_grant"
+    with database.reading() as session:
+        untouched = session.get(AgentAuthorisation, other)
+        assert untouched is not None and untouched.status == "offered"
     assert client.get("/userinfo", headers=w.bearer(body["access_token"])).status_code == 401
     assert _events(client, declined) == ["agent.offered", "agent.declined"]
     assert _events(client, expiring) == [
@@ -367,3 +378,16 @@ def test_every_process_notices_an_ended_period_once(client: TestClient, world: w
     assert agents.notice_expiries(idp) == 1
     assert agents.notice_expiries(idp) == 0
     assert _events(client, authorisation_id) == ["agent.offered", "agent.expired"]
+
+
+def test_the_sweep_locks_in_id_order_and_skips_locked_rows() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from idp import repository
+
+    query = repository.agent_authorisations_ending_query(
+        statuses=agents.OPEN, before=datetime.now(UTC), lock=True
+    )
+    sql = str(query.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert "ORDER BY agent_authorisations.id" in sql
+    assert sql.rstrip().endswith("FOR UPDATE SKIP LOCKED")
