@@ -112,7 +112,8 @@ def _strength_of_kinds(used: list[str]) -> int:
         return 1
     if len(kinds) == 1:
         return 2
-    if "passkey-uv" in used and len(used) >= 2:
+    # Only methods with a factor kind count as one of the "two methods" (a ``fed:1`` has none).
+    if "passkey-uv" in used and sum(1 for m in used if METHODS[m].kinds) >= 2:
         return 4
     return 3
 

@@ -179,3 +179,9 @@ def test_a_federated_sign_in_reaches_its_mapped_level_and_says_fed() -> None:
     assert assurance.strength(["fed:2", "totp"]) == 3
     assert assurance.amr(["fed:2", "totp"]) == ["fed", "otp", "mfa"]
     assert assurance.helps("totp", have=["fed:2"], target=3)
+
+
+def test_a_federated_method_without_factor_kinds_is_not_a_second_method() -> None:
+    assert assurance.strength(["passkey-uv"]) == 3
+    assert assurance.strength(["fed:1", "passkey-uv"]) == 3
+    assert assurance.strength(["fed:2", "passkey-uv"]) == 4
