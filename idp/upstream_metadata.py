@@ -57,7 +57,11 @@ class UpstreamDirectory:
         except (httpx.HTTPError, ValueError) as exc:
             raise UpstreamUnavailable(f"discovery document: {type(exc).__name__}") from None
         try:
-            checked = oidc_rp.metadata(document, issuer=upstream.issuer)
+            checked = oidc_rp.metadata(
+                document,
+                issuer=upstream.issuer,
+                allow_loopback_http=upstream.discovery_url.startswith("http://"),
+            )
         except oidc_rp.UpstreamTokenError as exc:
             raise UpstreamUnavailable(f"discovery document: {exc}") from None
         self._documents.put(cache_key, checked)

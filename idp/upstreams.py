@@ -6,8 +6,9 @@ Security contract: the client secret is sealed under the ``upstream-secret`` dat
 clear; the expected issuer is the discovery URL without ``/.well-known/openid-configuration``
 (OpenID Connect Discovery 1.0 §4.3: the document must name exactly it, checked when it is
 fetched, :mod:`idp.upstream_metadata`); discovery URLs are https, or http to a loopback
-address (development); every change is an audit event in the same transaction (the secret
-never in it). This module does not decide who may configure upstreams (``admin.upstreams``).
+address (development), never to a link-local address literal (169.254.0.0/16, fe80::/10);
+every change is an audit event in the same transaction (the secret never in it). This module
+does not decide who may configure upstreams (``admin.upstreams``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from core.events import EventRecorder
 from idp.assurance import LEVELS, RFC8176_AMR
 from idp.models import PROOFING_LEVELS, UpstreamProvider
+from idp.protocol.oidc_rp import endpoint_allowed
 from idp.ticket_bridge import MAPPINGS, TicketPlatform
 from keys.data_keys import DataKeys
 
@@ -32,7 +34,6 @@ DATA_KEY_PURPOSE = "upstream-secret"
 WELL_KNOWN = "/.well-known/openid-configuration"
 CLAIMS = ("name", "national_id", "phone")  # what a claim map may name
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class UpstreamError(ValueError):
@@ -44,10 +45,11 @@ class UpstreamExists(UpstreamError):
 
 
 def _secure(url: str) -> bool:
-    parts = urlsplit(url)
-    secure = parts.scheme == "https" or (
-        parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
-    )
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    secure = endpoint_allowed(url, allow_loopback_http=True)
     return secure and bool(parts.netloc) and not parts.query and not parts.fragment
 
 

@@ -2,7 +2,9 @@
 (Discovery 1.0 §4.3), its ID tokens (Core 1.0 §3.1.3.7) and its logout tokens (Back-Channel
 Logout 1.0 §2.6).
 
-Security contract: a JWS verifies only with ES256, RS256, PS256 or EdDSA (never ``none`` or
+Security contract: every endpoint a discovery document names that we use is https (http only
+to a loopback address when the discovery URL itself is, in demo and tests), never to a
+link-local address literal. A JWS verifies only with ES256, RS256, PS256 or EdDSA (never ``none`` or
 HMAC) under a key of the upstream's JWKS, asked for again (at most every 30 s, see
 :class:`idp.protocol.rfc7523.ClientKeys`) when no cached key verifies it, so a key rotation
 at the upstream is followed. An ID token needs ``iss`` equal to the issuer, our client id in
@@ -17,11 +19,13 @@ response came straight from the upstream's token endpoint over TLS, §3.1.3.8).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc import jws
 from joserfc.jwk import KeySet
@@ -53,9 +57,11 @@ class Metadata:
     iss_parameter: bool  # authorization_response_iss_parameter_supported (RFC 9207 §3)
 
 
-def metadata(document: Any, *, issuer: str) -> Metadata:
+def metadata(document: Any, *, issuer: str, allow_loopback_http: bool = False) -> Metadata:
     """The discovery document checked: issuer identical to ``issuer`` (§4.3), the endpoints
-    we need present, the code flow and one of our client authentication methods offered."""
+    we need present, every endpoint it names that we use https (see :func:`endpoint_allowed`;
+    http to a loopback address only with ``allow_loopback_http``), the code flow and one of
+    our client authentication methods offered."""
     if not isinstance(document, dict):
         raise UpstreamTokenError("the discovery document is not a JSON object")
     if document.get("issuer") != issuer:
@@ -65,6 +71,8 @@ def metadata(document: Any, *, issuer: str) -> Metadata:
         value = document.get(name)
         if not isinstance(value, str) or not value.startswith(("https://", "http://")):
             raise UpstreamTokenError(f"the discovery document has no {name}")
+        if not endpoint_allowed(value, allow_loopback_http=allow_loopback_http):
+            raise UpstreamTokenError(f"the discovery document's {name} is not an https URL")
         endpoints[name] = value
     if "code" not in (document.get("response_types_supported") or []):
         raise UpstreamTokenError("the upstream does not offer the code flow")
@@ -80,7 +88,11 @@ def metadata(document: Any, *, issuer: str) -> Metadata:
 
     def optional(name: str) -> str | None:
         value = document.get(name)
-        return value if isinstance(value, str) and value.startswith("http") else None
+        if not isinstance(value, str) or not value.startswith("http"):
+            return None
+        if not endpoint_allowed(value, allow_loopback_http=allow_loopback_http):
+            raise UpstreamTokenError(f"the discovery document's {name} is not an https URL")
+        return value
 
     return Metadata(
         issuer=issuer,
@@ -93,6 +105,36 @@ def metadata(document: Any, *, issuer: str) -> Metadata:
         algorithms=algorithms,
         claims_parameter=document.get("claims_parameter_supported") is True,
         iss_parameter=document.get("authorization_response_iss_parameter_supported") is True,
+    )
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+
+
+def link_local(host: str) -> bool:
+    """Whether ``host`` is a link-local address literal (169.254.0.0/16, fe80::/10): cloud
+    metadata services live there, so no upstream URL may name one."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return any(address in network for network in _LINK_LOCAL)
+
+
+def endpoint_allowed(url: str, *, allow_loopback_http: bool) -> bool:
+    """Whether an upstream URL may be used: https to a host that is not a link-local address
+    literal, or (only when ``allow_loopback_http``, i.e. the discovery URL itself is http to
+    a loopback address: demo and tests) http to a loopback address."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if not host or link_local(host) or parts.fragment:
+        return False
+    return parts.scheme == "https" or (
+        allow_loopback_http and parts.scheme == "http" and host in LOOPBACK
     )
 
 

@@ -169,6 +169,39 @@ def test_the_discovery_document_is_checked() -> None:
             oidc_rp.metadata(_document(**changes), issuer=ISSUER)
 
 
+@pytest.mark.parametrize(
+    "name", ["authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"]
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example/x",
+        "http://127.0.0.1/x",  # loopback http only when the discovery URL is http itself
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fe80::1]/x",
+    ],
+)
+def test_every_endpoint_of_the_discovery_document_must_be_https(name: str, url: str) -> None:
+    with pytest.raises(UpstreamTokenError, match=f"{name} is not an https URL"):
+        oidc_rp.metadata(_document(**{name: url}), issuer=ISSUER)
+
+
+def test_an_http_end_session_endpoint_is_refused_and_loopback_http_only_in_demo() -> None:
+    with pytest.raises(UpstreamTokenError, match="end_session_endpoint"):
+        oidc_rp.metadata(_document(end_session_endpoint="http://evil.example/x"), issuer=ISSUER)
+    local = "http://127.0.0.1:9/x"
+    demo = oidc_rp.metadata(
+        _document(jwks_uri=local, end_session_endpoint=local),
+        issuer=ISSUER,
+        allow_loopback_http=True,
+    )
+    assert demo.jwks_uri == local and demo.end_session_endpoint == local
+    with pytest.raises(UpstreamTokenError, match="jwks_uri"):
+        oidc_rp.metadata(
+            _document(jwks_uri="http://evil.example/k"), issuer=ISSUER, allow_loopback_http=True
+        )
+
+
 def test_a_federated_sign_in_reaches_its_mapped_level_and_says_fed() -> None:
     assert assurance.strength(["fed:3"]) == 3
     assert assurance.strength(["fed:1"]) == 1

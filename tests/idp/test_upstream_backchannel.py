@@ -151,6 +151,8 @@ def test_the_client_secret_is_sealed_at_rest(client: TestClient, upstream_issuer
     [
         ({"discovery_url": "http://idp.example/.well-known/openid-configuration"}, "https"),
         ({"discovery_url": "https://idp.example/other"}, "must end with"),
+        ({"discovery_url": "https://169.254.169.254/.well-known/openid-configuration"}, "https"),
+        ({"discovery_url": "https://[fe80::1]/.well-known/openid-configuration"}, "https"),
         ({"upstream_id": "Not A Slug"}, "upstream id"),
         ({"acr_map": {"x": 7}}, "acr map"),
         ({"amr_map": {"x": "made-up"}}, "amr map"),
