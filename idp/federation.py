@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.stored import read_record
 from idp import federated_accounts, passwords, repository, upstreams
+from idp.checks import max_age as max_age_rule
+from idp.errors import InvalidRequest
 from idp.login import Opened, open_session
 from idp.models import UpstreamLink, UpstreamProvider, User
 from idp.protocol import oidc_rp, rfc7636
@@ -57,6 +60,7 @@ class _Pending:
     interaction_id: str
     nonce: str
     verifier: str
+    max_age: int | None = None  # sent upstream: its ID token must then carry a fresh auth_time
 
 
 @dataclass
@@ -70,6 +74,7 @@ class _Confirmation:
     user_id: str
     methods: list[str]
     upstream_session: dict[str, str]
+    auth_time: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class ConfirmPassword:
 @dataclass(frozen=True)
 class Refused:
     """No session: ``reason`` names the text shown (``state``, ``upstream``, ``token``,
-    ``disabled``, ``unavailable``, ``locked``)."""
+    ``disabled``, ``unavailable``, ``locked``, ``fresh``)."""
 
     reason: str
     interaction_id: str | None = None
@@ -121,6 +126,15 @@ def _service(idp: IdentityProvider, upstream_id: str, state: str) -> str:
     return f"{callback_uri(idp, upstream_id)}?{urlencode({'state': state})}"
 
 
+def _freshness(params: dict[str, str]) -> tuple[bool, int | None]:
+    """Whether the app's request asks ``prompt=login``, and its ``max_age``."""
+    try:
+        max_age = max_age_rule.check(params)
+    except InvalidRequest:
+        max_age = None
+    return "login" in params.get("prompt", "").split(), max_age
+
+
 def start(
     idp: IdentityProvider,
     *,
@@ -128,16 +142,28 @@ def start(
     browser: str,
     interaction_id: str,
     switch: bool = False,
-) -> str | None:
+) -> str | Refused | None:
     """The upstream's authorization URL for this browser's interaction (None when the
     upstream is unknown or disabled, or ``switch`` is asked of an OpenID upstream: only
-    ticket platforms switch to an enterprise account); raises :class:`UpstreamUnavailable`."""
+    ticket platforms switch to an enterprise account); raises :class:`UpstreamUnavailable`.
+    The interaction's ``prompt=login`` and ``max_age`` pass on to an OpenID upstream (Core
+    §3.1.2.1); a ticket platform cannot prove a fresh sign-in, so it is refused for them."""
     upstream = enabled_upstream(idp, upstream_id)
     if upstream is None:
         return None
     platform = _platform(idp, upstream)
     if switch and platform is None:
         return None
+    interaction = idp.interactions.get(interaction_id, browser=browser)
+    fresh_login, max_age = _freshness(interaction.params if interaction is not None else {})
+    if platform is not None and (fresh_login or max_age is not None):
+        return _failed(
+            idp,
+            upstream_id=upstream_id,
+            reason="fresh",
+            detail="prompt=login or max_age asked of a ticket platform",
+            interaction=interaction_id,
+        )
     metadata = idp.upstream_directory.metadata(upstream) if platform is None else None
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     pending = _Pending(
@@ -146,6 +172,7 @@ def start(
         interaction_id=interaction_id,
         nonce=secrets.token_urlsafe(24),
         verifier=verifier,
+        max_age=max_age,
     )
     idp.store.set(
         _key(idp, "upstream-state", state), json.dumps(asdict(pending)).encode(), ttl=STATE_TTL
@@ -163,6 +190,10 @@ def start(
         "code_challenge": rfc7636.s256(verifier),
         "code_challenge_method": "S256",
     }
+    if fresh_login:
+        query["prompt"] = "login"
+    if max_age is not None:
+        query["max_age"] = str(max_age)
     if upstream.acr_map:  # Core §3.1.2.1: the levels we map, strongest first
         ranked = sorted(upstream.acr_map, key=lambda v: -upstream.acr_map[v])
         query["acr_values"] = " ".join(ranked)
@@ -323,6 +354,7 @@ def _finish_as(
     """The verified upstream sign-in: find the person, ask for a password or sign in."""
     upstream_id = upstream.id
     methods = _methods(upstream, claims)
+    auth_time = _auth_time(claims, max_age=None)
     subject = str(claims["sub"])
     try:
         user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
@@ -346,6 +378,7 @@ def _finish_as(
             user_id=user.id,
             methods=methods,
             upstream_session=session_info,
+            auth_time=auth_time,
         )
         idp.store.set(
             _key(idp, "upstream-confirm", token),
@@ -362,6 +395,7 @@ def _finish_as(
         address=address,
         user_agent=user_agent,
         handle=handle,
+        auth_time=auth_time,
     )
     return SignedIn(opened=opened, interaction_id=interaction)
 
@@ -392,6 +426,7 @@ def _verified(
         client_id=upstream.client_id,
         nonce=pending.nonce,
     )
+    _auth_time(claims, max_age=pending.max_age)
     wanted = [c for c in upstream.claim_map.values() if c not in claims]
     access_token = tokens.get("access_token")
     if wanted and isinstance(access_token, str):
@@ -401,6 +436,22 @@ def _verified(
     if isinstance(claims.get("sid"), str):
         info["sid"] = claims["sid"]
     return claims, info
+
+
+def _auth_time(claims: dict[str, Any], *, max_age: int | None) -> int | None:
+    """The upstream's ``auth_time`` (never later than now), or None; when we sent ``max_age``
+    it must be present and no older than that (30 s leeway for clocks, Core §3.1.3.7 item 13),
+    else :class:`oidc_rp.UpstreamTokenError`."""
+    now = int(time.time())
+    value = claims.get("auth_time")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        if max_age is not None:
+            raise oidc_rp.UpstreamTokenError("auth_time is missing although max_age was sent")
+        return None
+    at = min(int(value), now)
+    if max_age is not None and now - at > max_age + oidc_rp.LEEWAY:
+        raise oidc_rp.UpstreamTokenError("auth_time is older than max_age")
+    return at
 
 
 def _methods(upstream: UpstreamProvider, claims: dict[str, Any]) -> list[str]:
@@ -422,6 +473,7 @@ def _sign_in(
     address: str,
     user_agent: str,
     handle: str | None,
+    auth_time: int | None,
 ) -> Opened:
     opened = open_session(
         idp,
@@ -431,6 +483,7 @@ def _sign_in(
         user_agent=user_agent,
         handle=handle,
         details={"upstream": upstream.id},
+        auth_time=auth_time,
     )
 
     organisation_id = _organisation(idp, user, session_info.get("org"))
@@ -546,6 +599,7 @@ def confirm(
         address=address,
         user_agent=user_agent,
         handle=handle,
+        auth_time=waiting.auth_time,
     )
     return SignedIn(opened=opened, interaction_id=waiting.interaction_id)
 

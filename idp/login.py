@@ -155,13 +155,16 @@ def open_session(
     user_agent: str,
     handle: str | None,
     details: dict[str, Any] | None = None,
+    auth_time: int | None = None,
 ) -> Opened:
     """Open the browser's SSO session for ``user`` signed in with ``methods`` (or start the
     person's session afresh with them), record the sign-in in the person's history and as a
     ``login.succeeded`` audit event. Every sign-in (password, passkey, SMS code, QR
     approval, federation, a password completed by its second factor) ends here; the caller
-    has verified the methods."""
+    has verified the methods. ``auth_time`` is when the person authenticated when that was
+    not now (an upstream provider's sign-in): never later than now."""
     now = int(time.time())
+    at = now if auth_time is None else min(auth_time, now)
     level = assurance.level(proofing_level=user.proofing_level, methods=methods)
     acr, amr = assurance.acr(level), assurance.amr(methods)
     current = idp.sessions.get(handle)
@@ -169,7 +172,7 @@ def open_session(
     if current is not None and current.user_id == user.id and handle is not None:
 
         def refresh(s: SsoSession) -> None:
-            s.auth_time, s.methods, s.amr, s.acr = now, list(methods), amr, acr
+            s.auth_time, s.methods, s.amr, s.acr = at, list(methods), amr, acr
 
         refreshed = idp.sessions.update(handle, refresh)
         if refreshed is not None:
@@ -184,6 +187,7 @@ def open_session(
             user_agent=user_agent,
             address=address,
             now=now,
+            auth_time=at,
         )
         opened = Opened(session=created, handle=new_handle, ended=ended)
     with idp.database.transaction() as session:

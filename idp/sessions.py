@@ -90,14 +90,16 @@ class SessionStore:
         user_agent: str,
         address: str,
         now: int | None = None,
+        auth_time: int | None = None,
     ) -> tuple[str, SsoSession]:
-        """A new session; returns the cookie handle (shown once) and the record."""
+        """A new session (authenticated at ``auth_time``, default ``now``); returns the cookie
+        handle (shown once) and the record."""
         now = int(time.time()) if now is None else now
         handle = secrets.token_urlsafe(32)
         session = SsoSession(
             sid=secrets.token_urlsafe(16),
             user_id=user_id,
-            auth_time=now,
+            auth_time=now if auth_time is None else auth_time,
             amr=amr,
             acr=acr,
             methods=list(methods),

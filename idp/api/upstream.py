@@ -183,6 +183,8 @@ async def _start(
         return _refused(request, federation.Refused(reason="unavailable"))
     if url is None:
         return _refused(request, federation.Refused(reason="disabled"))
+    if isinstance(url, federation.Refused):
+        return _refused(request, url)
     return web.see_other(url)
 
 

@@ -331,6 +331,43 @@ def test_a_bad_id_token_is_refused_without_a_session(world: World, fault: str) -
     assert [e["details"]["reason"] for e in refused] == ["token"]
 
 
+def test_prompt_login_and_max_age_pass_upstream(world: World) -> None:
+    browser = Browser()
+    request = oidc.Request(extra={"prompt": "login", "max_age": "300"})
+    page = browser.get(world.ours + request.url())
+    sent = browser.http.get(world.ours + _button(page, ZH_BUTTON))
+    assert sent.status_code in (302, 303)
+    query = oidc.query(sent.headers["location"])
+    assert query["prompt"] == "login" and query["max_age"] == "300"
+    plain = Browser()
+    page = plain.get(world.ours + oidc.Request().url())
+    query = oidc.query(plain.http.get(world.ours + _button(page, ZH_BUTTON)).headers["location"])
+    assert "prompt" not in query and "max_age" not in query
+
+
+@pytest.mark.parametrize("fault", ["old-auth-time", "no-auth-time"])
+def test_with_max_age_a_stale_or_missing_upstream_auth_time_is_refused(
+    world: World, fault: str
+) -> None:
+    browser = Browser("en")
+    world.peer.fault(fault)
+    request = oidc.Request(extra={"max_age": "300"})
+    page = _through_upstream(world, browser, "wang", request=request)
+    assert page.status_code == 400, page.text[:500]
+    assert "did not pass our checks" in page.text
+    assert "tx_sso" not in browser.http.cookies
+    refused = _events(world, "login.upstream_failed")
+    assert [e["details"]["reason"] for e in refused] == ["token"]
+    assert "auth_time" in refused[0]["details"]["detail"]
+
+
+def test_the_session_keeps_the_upstreams_auth_time(world: World) -> None:
+    world.peer.fault("earlier-auth-time")  # the person signed in there 100 s ago
+    request = oidc.Request(extra={"max_age": "300"})
+    claims = _id_token(world, _through_upstream(world, Browser(), "wang", request=request), request)
+    assert claims["auth_time"] <= time.time() - 90
+
+
 def test_a_callback_replayed_or_from_another_browser_is_refused(world: World) -> None:
     browser = Browser()
     request = oidc.Request()

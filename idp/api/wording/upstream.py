@@ -22,6 +22,9 @@ TEXT = {
         ),
         "upstream_failed_disabled": "该登录方式或账号已停用。",
         "upstream_failed_locked": "尝试次数过多，请稍后再试。",
+        "upstream_failed_fresh": (
+            "应用要求您刚刚重新验证身份，该平台无法证明这一点，请使用其他方式登录。"
+        ),
     },
     "en": {
         "upstream_heading": "Other platforms",
@@ -50,5 +53,9 @@ TEXT = {
         ),
         "upstream_failed_disabled": "This way of signing in, or the account, is disabled.",
         "upstream_failed_locked": "Too many attempts; try again later.",
+        "upstream_failed_fresh": (
+            "The app asks for a fresh sign-in, which this platform cannot prove; "
+            "sign in another way."
+        ),
     },
 }

@@ -9,7 +9,7 @@
 // People sign in on a plain form (any password "province-pass"); the form's `acr` field
 // chooses the acr of the sign-in (the test plays a person choosing a stronger method).
 // For the negative tests, POST /test/fault with `kind` (tamper | expired | nonce |
-// foreign-key | none) makes the next token response carry a broken ID token: re-signed
+// foreign-key | old-auth-time | no-auth-time | earlier-auth-time | none) makes the next token response carry a broken ID token: re-signed
 // here with the provider's own key (expired, nonce) or a stranger's (foreign-key), or
 // with its signature altered (tamper).
 import http from 'node:http';
@@ -121,6 +121,12 @@ function broken(idToken, kind) {
       return resign(idToken, (c) => { c.nonce = 'not-the-nonce-you-sent'; }, privateKey, signingKey.kid);
     case 'foreign-key':
       return resign(idToken, () => {}, strangerKey, 'stranger');
+    case 'old-auth-time':
+      return resign(idToken, (c) => { c.auth_time = now - 3600; }, privateKey, signingKey.kid);
+    case 'no-auth-time':
+      return resign(idToken, (c) => { delete c.auth_time; }, privateKey, signingKey.kid);
+    case 'earlier-auth-time':
+      return resign(idToken, (c) => { c.auth_time = now - 100; }, privateKey, signingKey.kid);
     default:
       return idToken;
   }
