@@ -21,6 +21,11 @@ from idp.models import UpstreamLink, UpstreamProvider, User
 from idp.runtime import IdentityProvider
 
 
+class Raced(RuntimeError):
+    """Another process made this person first (the holder of the identity number, or the
+    link): the caller asks :func:`find` again, which finds the winner's."""
+
+
 def _claim(upstream: UpstreamProvider, claims: dict[str, Any], name: str) -> str | None:
     source = upstream.claim_map.get(name)
     value = claims.get(source) if source else None
@@ -31,7 +36,8 @@ def find(
     idp: IdentityProvider, upstream: UpstreamProvider, claims: dict[str, Any], *, subject: str
 ) -> tuple[User | None, bool]:
     """The linked, matched or new person, and whether its password must confirm the link;
-    (None, False) when the person is disabled."""
+    (None, False) when the person is disabled. Raises :class:`Raced` or ``IntegrityError``
+    when another process made the person or the link first (nothing is written then)."""
     number = None
     if upstream.trusted_proofing_level is not None:
         try:
@@ -55,7 +61,13 @@ def find(
                     return holder, True
                 link(idp, session, upstream, subject=subject, user=holder)
                 return holder, False
-        user = _new_person(idp, session, upstream, claims, number=number)
+        try:
+            user = _new_person(idp, session, upstream, claims, number=number)
+        except accounts.AccountError:
+            if number is None:
+                raise
+            # The number's unique constraint: a first sign-in on another process won.
+            raise Raced("the identity number's holder was created meanwhile") from None
         link(idp, session, upstream, subject=subject, user=user)
         return user, False
 

@@ -358,7 +358,9 @@ def _finish_as(
     subject = str(claims["sub"])
     try:
         user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
-    except IntegrityError:  # the same person's first sign-in on another process won: its link
+    except (IntegrityError, federated_accounts.Raced):
+        # The same person's first sign-in on another process won: its link, or its holder
+        # of the identity number.
         user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
     if user is None:
         return _failed(
