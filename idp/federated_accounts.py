@@ -3,7 +3,9 @@
 
 Security contract: see :mod:`idp.federation` (linking by identity number only when the
 upstream is trusted for it, and only after the password of an account that has one; a
-new person proofed to the trusted level only with a valid, trusted identity number); every
+new person proofed to the trusted level only with a valid, trusted identity number, and
+given the upstream's phone as a login only when the upstream is trusted and says
+``phone_number_verified``); every
 link is an ``upstream.linked`` audit event in the transaction that makes it.
 """
 
@@ -80,7 +82,11 @@ def _new_person(
     *,
     number: str | None,
 ) -> User:
-    phone = _claim(upstream, claims, "phone")
+    # The phone becomes a login: only from an upstream trusted for identity numbers that says
+    # it verified the number (Core §5.1 ``phone_number_verified``).
+    trusted = upstream.trusted_proofing_level is not None
+    verified = claims.get("phone_number_verified") is True
+    phone = _claim(upstream, claims, "phone") if trusted and verified else None
     if phone is not None and repository.user_by_login(session, phone) is not None:
         phone = None  # someone else's login here: the person can add a phone later
     values: dict[str, Any] = {

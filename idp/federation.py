@@ -430,6 +430,8 @@ def _verified(
     )
     _auth_time(claims, max_age=pending.max_age)
     wanted = [c for c in upstream.claim_map.values() if c not in claims]
+    if upstream.claim_map.get("phone") in wanted:  # its verified flag from the same answer
+        wanted.append("phone_number_verified")
     access_token = tokens.get("access_token")
     if wanted and isinstance(access_token, str):
         extra = directory.userinfo(metadata, access_token=access_token, subject=claims["sub"])

@@ -256,7 +256,9 @@ def test_an_untrusted_or_missing_identity_number_makes_a_level_1_person(world: W
     request = oidc.Request()
     claims = _id_token(world, _through_upstream(world, Browser(), "qian", request=request), request)
     assert claims["acr"] == "urn:tongxing:loa:1" and "fed" in claims["amr"]
-    assert _user(world, _user_of_sub(world, "qian")).proofing_level == 1
+    qian = _user(world, _user_of_sub(world, "qian"))
+    assert qian.proofing_level == 1
+    assert qian.phone is None  # phone_number_verified false: not a login here
 
 
 def _existing(world: World, username: str, national_id: str, *, password: str | None) -> str:

@@ -85,3 +85,22 @@ def test_a_first_sign_in_losing_the_identity_number_race_finds_the_winner(
     with idp.database.reading() as session:
         assert session.get(UpstreamLink, ("https://idp.province.example", "wang")) is not None
         assert len(session.scalars(select(User)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("trusted", "verified", "kept"),
+    [(2, True, True), (2, False, False), (2, None, False), (None, True, False)],
+)
+def test_the_upstreams_phone_is_kept_only_when_trusted_and_verified(
+    client: TestClient, trusted: int | None, verified: bool | None, kept: bool
+) -> None:
+    idp = _idp(client, trusted=trusted)
+    claims: dict[str, Any] = {"sub": "wang", "name": "王五", "phone_number": "13900000001"}
+    if verified is not None:
+        claims["phone_number_verified"] = verified
+    outcome = _finish(idp, claims)
+    assert isinstance(outcome, federation.SignedIn)
+    with idp.database.reading() as session:
+        person = session.get(User, outcome.opened.session.user_id)
+        assert person is not None
+        assert person.phone == ("13900000001" if kept else None)

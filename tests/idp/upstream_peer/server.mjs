@@ -27,10 +27,10 @@ const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: crypto.random
 const strangerKey = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
 const PEOPLE = {
-  wang: { name: '王五', id_number: '110101199003074477', phone_number: '13900000001' },
-  zhao: { name: '赵六', id_number: '350102200001012463', phone_number: '13900000002' },
-  sun: { name: '孙七', id_number: '11010519491231002X', phone_number: '13900000003' },
-  qian: { name: '钱八', phone_number: '13900000004' },
+  wang: { name: '王五', id_number: '110101199003074477', phone_number: '13900000001', phone_number_verified: true },
+  zhao: { name: '赵六', id_number: '350102200001012463', phone_number: '13900000002', phone_number_verified: true },
+  sun: { name: '孙七', id_number: '11010519491231002X', phone_number: '13900000003', phone_number_verified: true },
+  qian: { name: '钱八', phone_number: '13900000004', phone_number_verified: false },
 };
 
 const provider = new Provider(ISSUER, {
@@ -49,7 +49,7 @@ const provider = new Provider(ISSUER, {
   }],
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
-  claims: { amr: null, openid: ['sub'], profile: ['name'], idcard: ['id_number'], phone: ['phone_number'] },
+  claims: { amr: null, openid: ['sub'], profile: ['name'], idcard: ['id_number'], phone: ['phone_number', 'phone_number_verified'] },
   scopes: ['openid', 'profile', 'idcard', 'phone'],
   acrValues: ['urn:province:loa:2', 'urn:province:loa:3'],
   pkce: { required: () => true },
