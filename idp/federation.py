@@ -494,8 +494,11 @@ def _sign_in(
 
     def remember(sso: SsoSession) -> None:
         sso.upstream = dict(session_info)
-        if organisation_id is not None:  # 法人账号切换: acting for the enterprise chosen there
-            sso.organisation_id, sso.organisation_chosen = organisation_id, True
+        # 法人账号切换: acting for the enterprise chosen there (as a member, never as an
+        # agent); a personal sign-in drops whatever the session had chosen before.
+        sso.organisation_id = organisation_id
+        sso.agent_authorisation_id = None
+        sso.organisation_chosen = organisation_id is not None
 
     updated = idp.sessions.update(opened.handle, remember)
     if "sid" in session_info:

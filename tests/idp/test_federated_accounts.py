@@ -104,3 +104,25 @@ def test_the_upstreams_phone_is_kept_only_when_trusted_and_verified(
         person = session.get(User, outcome.opened.session.user_id)
         assert person is not None
         assert person.phone == ("13900000001" if kept else None)
+
+
+def test_signing_in_again_drops_the_sessions_earlier_organisation_choice(
+    client: TestClient,
+) -> None:
+    idp = _idp(client)
+    claims = {"sub": "wang", "name": "王五", "id_number": NUMBER}
+    first = _finish(idp, claims)
+    assert isinstance(first, federation.SignedIn)
+
+    def chosen(sso: Any) -> None:
+        sso.organisation_id, sso.agent_authorisation_id = "org-1", "agent-1"
+        sso.organisation_chosen = True
+
+    idp.sessions.update(first.opened.handle, chosen)
+    again = _finish(idp, claims, handle=first.opened.handle)
+    assert isinstance(again, federation.SignedIn)
+    assert again.opened.handle == first.opened.handle  # the same session, refreshed
+    session = idp.sessions.get(again.opened.handle)
+    assert session is not None
+    assert session.organisation_id is None and session.agent_authorisation_id is None
+    assert session.organisation_chosen is False
