@@ -58,8 +58,10 @@ def create_user(
     phone: str | None = None,
     national_id: str | None = None,
     proofing_level: int = 1,
+    proofing_method: str | None = None,
 ) -> User:
-    """A new person; the username is lower-cased and must be unused."""
+    """A new person; the username is lower-cased and must be unused. ``proofing_method`` is
+    how the level was reached (default: the level's own method, ``PROOFING_METHODS``)."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise AccountError(
@@ -86,7 +88,7 @@ def create_user(
         display_name=display_name.strip() or username,
         password_hash=password_hash,
         proofing_level=proofing_level,
-        proofing_method=PROOFING_METHODS[proofing_level],
+        proofing_method=proofing_method or PROOFING_METHODS[proofing_level],
         proofed_at=now if proofing_level > 1 else None,
         disabled=False,
         created_at=now,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from idp import accounts, repository
 from idp.identifiers import InvalidIdentifier, normalise_national_id
-from idp.models import UpstreamLink, UpstreamProvider, User
+from idp.models import UPSTREAM_PROOFING, UpstreamLink, UpstreamProvider, User
 from idp.runtime import IdentityProvider
 
 
@@ -97,6 +97,8 @@ def _new_person(
         "actor": f"upstream:{upstream.id}",
         "national_id": number,
         "proofing_level": upstream.trusted_proofing_level if number is not None else 1,
+        # The upstream vouched for the number: no face or counter check happened here.
+        "proofing_method": UPSTREAM_PROOFING if number is not None else None,
     }
     try:
         return accounts.create_user(session, phone=phone, **values)

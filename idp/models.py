@@ -15,6 +15,9 @@ from core.database import Base
 PROOFING_LEVELS = (1, 2, 3, 4)
 # How each level is reached (the ``proofing_method`` recorded with it).
 PROOFING_METHODS = {1: "self", 2: "authority", 3: "face", 4: "counter"}
+# A person created from an upstream provider trusted for identity numbers: the upstream
+# vouched for the number (idp.federated_accounts); no check of ours happened.
+UPSTREAM_PROOFING = "upstream"
 ROLES = ("admin", "member")
 # The three platform roles (三权分立): nobody holds two of them (``platform_roles.user_id``
 # is the primary key, so the database refuses a second role too).

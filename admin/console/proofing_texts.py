@@ -10,6 +10,7 @@ ZH: dict[str, Any] = {
         "authority": "权威核验",
         "face": "人脸核验",
         "counter": "现场核验",
+        "upstream": "上级平台核验",
     },
     "proofing_in_person": "现场核验（L4）",
     "proofing_in_person_intro": "此人已持身份证件到服务窗口当面核验时记录。不能为自己记录。",
@@ -29,6 +30,7 @@ EN: dict[str, Any] = {
         "authority": "confirmed by the authority",
         "face": "face check",
         "counter": "in person at a counter",
+        "upstream": "vouched for by an upstream platform",
     },
     "proofing_in_person": "In-person check (L4)",
     "proofing_in_person_intro": "Record it once the person showed their identity document at a "

@@ -126,3 +126,16 @@ def test_signing_in_again_drops_the_sessions_earlier_organisation_choice(
     assert session is not None
     assert session.organisation_id is None and session.agent_authorisation_id is None
     assert session.organisation_chosen is False
+
+
+@pytest.mark.parametrize("trusted", [2, 3])
+def test_a_person_from_a_trusted_upstream_is_proofed_by_the_upstream(
+    client: TestClient, trusted: int
+) -> None:
+    idp = _idp(client, trusted=trusted)
+    outcome = _finish(idp, {"sub": "wang", "name": "王五", "id_number": NUMBER})
+    assert isinstance(outcome, federation.SignedIn)
+    with idp.database.reading() as session:
+        person = session.get(User, outcome.opened.session.user_id)
+        assert person is not None
+        assert (person.proofing_level, person.proofing_method) == (trusted, "upstream")
