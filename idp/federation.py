@@ -14,8 +14,12 @@ like the password sign-in); otherwise a person is created, at the trusted proofi
 when the identity number is trusted, else at level 1. The session's methods are
 ``fed:<level>`` (the upstream's ``acr`` through the administrator's map, level 1 when
 unmapped) and the mapped ``amr`` values, so its ``acr`` never exceeds the person's
-proofing level (:mod:`idp.assurance`). Every refusal is a ``login.upstream_failed`` audit
-event and opens no session; identity numbers are never logged (masked in audit events).
+proofing level (:mod:`idp.assurance`). The app's ``prompt=login`` and ``max_age`` pass on
+upstream; with ``max_age`` the ID token's ``auth_time`` must be present and no older (30 s
+leeway), and the session's ``auth_time`` is the upstream's (never later than now); a ticket
+platform, which cannot prove a fresh sign-in, is refused such a request. Every refusal is a
+``login.upstream_failed`` audit event and opens no session; identity numbers are never
+logged (masked in audit events).
 """
 
 from __future__ import annotations
