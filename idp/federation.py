@@ -25,6 +25,7 @@ logged (masked in audit events).
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -46,6 +47,7 @@ from idp.sessions import SsoSession
 from idp.ticket_bridge import BridgeError, TicketPlatform
 from idp.upstream_metadata import UpstreamUnavailable
 
+log = logging.getLogger("tongxing.idp.federation")
 STATE_TTL = 600
 CONFIRM_TTL = 600
 
@@ -241,7 +243,10 @@ def finish(
         or not secrets.compare_digest(pending.browser, browser)
         or pending.upstream_id != upstream_id
     ):
-        return _failed(idp, upstream_id=upstream_id, reason="state", detail="", interaction=None)
+        # No sign-in of ours is behind it (anyone can call the callback): logged, not audited
+        # one by one; a state that was ours is spent all the same.
+        log.info("upstream callback without a valid state", extra={"upstream": upstream_id[:64]})
+        return Refused(reason="state", interaction_id=None)
     interaction = pending.interaction_id
     upstream = enabled_upstream(idp, upstream_id)
     if upstream is None:

@@ -459,7 +459,8 @@ def test_a_logout_token_that_does_not_verify_is_refused(world: World) -> None:
     forged = "eyJhbGciOiJub25lIn0." + oidc.b64json({"iss": world.peer.issuer}) + "."
     answer = httpx.post(url, data={"logout_token": forged}, timeout=10)
     assert answer.status_code == 400 and answer.headers["cache-control"] == "no-store"
-    assert _events(world, "logout.upstream_refused")
+    # Anyone can post here: logged, not appended to the audit log one by one.
+    assert not _events(world, "logout.upstream_refused")
 
 
 def test_the_cli_lists_and_disables_the_upstream(world: World) -> None:
