@@ -15,7 +15,8 @@ two kinds of login alternate in rounds of ``--seconds`` each, so both meet the s
 A TOTP code is accepted once per authenticator and 30-second step, so ``--people`` people
 (proofed at level 4, one shared argon2id password hash) get ``--authenticators`` TOTP
 authenticators each, and the driver hands out each (authenticator, step) once, for the
-current step or the next. The second factor's cost is measured two ways: logins per wall
+current step or the next. The rounds alternate the order (password first, then TOTP first,
+…): use an even ``--rounds``. The second factor's cost is measured two ways: logins per wall
 second (the ratio TOTP / password) and our server's CPU seconds per login (from /proc),
 which other sessions' load on a shared machine disturbs less; the target is a second factor
 costing under 10 % of the login.
@@ -217,8 +218,11 @@ async def measure(args: argparse.Namespace, target: Target) -> dict[str, list[di
     await password()  # one of each: a misconfiguration fails loudly
     await with_totp()
     results: dict[str, list[dict]] = {"password": [], "password+totp": []}
+    kinds = (("password", password), ("password+totp", with_totp))
     for round_ in range(args.rounds):
-        for name, op in (("password", password), ("password+totp", with_totp)):
+        # ABBA: the order alternates, so a cost that drifts during the run (a database and an
+        # audit log growing, caches warming) falls on both kinds alike.
+        for name, op in kinds if round_ % 2 == 0 else kinds[::-1]:
             cpu0 = _cpu(target.server_pid)
             result = await run_load(
                 op, args.seconds, args.warmup, args.concurrency, server_pid=target.server_pid

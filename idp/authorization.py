@@ -154,7 +154,9 @@ class AuthorizationFlow:
         person acts for is not chosen yet: a level that an organisation's administrator role
         adds is asked for after that choice, as a step-up of the session."""
         try:
-            target = checks.verify_target(interaction.params, find_client=self._find_client)
+            # The per-process client cache (a few seconds old at most) is enough here: nothing
+            # is issued; the request is decided in full, from a fresh read, once signed in.
+            target = checks.verify_target(interaction.params, find_client=self.idp.client)
             request = checks.validate(interaction.params, target=target)
         except (UntrustedRedirect, OAuthError):
             return None
