@@ -103,7 +103,7 @@ def hold(
     user_agent: str,
 ) -> ShowFactor | None:
     """Hold ``methods`` (just proved by ``user``) in ``interaction`` when its request needs
-    more that the person can give: the factor page to show. None when the methods are
+    more than the person gave: the factor page to show. None when the methods are
     enough, or when the need cannot be met (open the session: the decision says why)."""
     if interaction.return_to is not None:  # our own pages: a session is what they need
         return None
