@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.stored import read_record
-from idp import federated_accounts, passwords, repository, upstreams
+from idp import federated_accounts, passwords, repository, upstream_answer, upstreams
 from idp.checks import max_age as max_age_rule
 from idp.errors import InvalidRequest
 from idp.login import Opened, open_session
@@ -299,7 +298,15 @@ def finish(
             idp, upstream_id=upstream_id, reason="upstream", detail=detail, interaction=interaction
         )
     try:
-        claims, session_info = _verified(idp, upstream, pending, params["code"])
+        claims, session_info = upstream_answer.verified(
+            idp,
+            upstream,
+            code=params["code"],
+            redirect_uri=callback_uri(idp, upstream.id),
+            verifier=pending.verifier,
+            nonce=pending.nonce,
+            max_age=pending.max_age,
+        )
     except UpstreamUnavailable as exc:
         return _failed(
             idp,
@@ -362,8 +369,8 @@ def _finish_as(
 ) -> SignedIn | ConfirmPassword | Refused:
     """The verified upstream sign-in: find the person, ask for a password or sign in."""
     upstream_id = upstream.id
-    methods = _methods(upstream, claims)
-    auth_time = _auth_time(claims, max_age=None)
+    methods = upstream_answer.methods(upstream, claims)
+    auth_time = upstream_answer.auth_time(claims, max_age=None)
     subject = str(claims["sub"])
     try:
         user, confirm = federated_accounts.find(idp, upstream, claims, subject=subject)
@@ -409,71 +416,6 @@ def _finish_as(
         auth_time=auth_time,
     )
     return SignedIn(opened=opened, interaction_id=interaction)
-
-
-def _verified(
-    idp: IdentityProvider, upstream: UpstreamProvider, pending: _Pending, code: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The ID token's claims (with userinfo's, for claims it lacks) and the upstream
-    session's details kept in ours."""
-    directory = idp.upstream_directory
-    metadata = directory.metadata(upstream)
-    with idp.database.reading() as session:
-        secret = upstreams.client_secret(session, data_keys=idp.data_keys, upstream=upstream)
-    tokens = directory.redeem(
-        metadata,
-        client_id=upstream.client_id,
-        client_secret=secret,
-        code=code,
-        redirect_uri=callback_uri(idp, upstream.id),
-        verifier=pending.verifier,
-    )
-    id_token = tokens["id_token"]
-    claims = oidc_rp.id_token_claims(
-        id_token,
-        keys=directory.key_loader(metadata),
-        algorithms=metadata.algorithms,
-        issuer=upstream.issuer,
-        client_id=upstream.client_id,
-        nonce=pending.nonce,
-    )
-    _auth_time(claims, max_age=pending.max_age)
-    wanted = [c for c in upstream.claim_map.values() if c not in claims]
-    if upstream.claim_map.get("phone") in wanted:  # its verified flag from the same answer
-        wanted.append("phone_number_verified")
-    access_token = tokens.get("access_token")
-    if wanted and isinstance(access_token, str):
-        extra = directory.userinfo(metadata, access_token=access_token, subject=claims["sub"])
-        claims = {**{k: v for k, v in extra.items() if k in wanted}, **claims}
-    info = {"id": upstream.id, "sub": str(claims["sub"]), "id_token": id_token}
-    if isinstance(claims.get("sid"), str):
-        info["sid"] = claims["sid"]
-    return claims, info
-
-
-def _auth_time(claims: dict[str, Any], *, max_age: int | None) -> int | None:
-    """The upstream's ``auth_time`` (never later than now), or None; when we sent ``max_age``
-    it must be present and no older than that (30 s leeway for clocks, Core §3.1.3.7 item 13),
-    else :class:`oidc_rp.UpstreamTokenError`."""
-    now = int(time.time())
-    value = claims.get("auth_time")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        if max_age is not None:
-            raise oidc_rp.UpstreamTokenError("auth_time is missing although max_age was sent")
-        return None
-    at = min(int(value), now)
-    if max_age is not None and now - at > max_age + oidc_rp.LEEWAY:
-        raise oidc_rp.UpstreamTokenError("auth_time is older than max_age")
-    return at
-
-
-def _methods(upstream: UpstreamProvider, claims: dict[str, Any]) -> list[str]:
-    acr = claims.get("acr")
-    level = upstream.acr_map.get(acr, 1) if isinstance(acr, str) else 1
-    amr = claims.get("amr")
-    values = amr if isinstance(amr, list) else []
-    passed = [upstream.amr_map[a] for a in values if isinstance(a, str) and a in upstream.amr_map]
-    return [f"fed:{level}", *dict.fromkeys(f"fed-amr:{v}" for v in passed)]
 
 
 def _sign_in(

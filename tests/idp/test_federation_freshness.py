@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry
 from core.api.deps import runtime_of
-from idp import federation, upstreams
+from idp import federation, upstream_answer, upstreams
 from idp.protocol import oidc_rp
 from idp.runtime import IdentityProvider
 
@@ -57,10 +57,10 @@ def test_a_ticket_platform_is_refused_a_fresh_sign_in(
 
 def test_the_upstreams_auth_time_is_checked_against_max_age() -> None:
     now = int(time.time())
-    assert federation._auth_time({"auth_time": now - 100}, max_age=300) == now - 100
-    assert federation._auth_time({"auth_time": now + 999}, max_age=None) == now  # never later
-    assert federation._auth_time({}, max_age=None) is None
+    assert upstream_answer.auth_time({"auth_time": now - 100}, max_age=300) == now - 100
+    assert upstream_answer.auth_time({"auth_time": now + 999}, max_age=None) == now  # never later
+    assert upstream_answer.auth_time({}, max_age=None) is None
     with pytest.raises(oidc_rp.UpstreamTokenError, match="missing"):
-        federation._auth_time({}, max_age=300)
+        upstream_answer.auth_time({}, max_age=300)
     with pytest.raises(oidc_rp.UpstreamTokenError, match="older"):
-        federation._auth_time({"auth_time": now - 400}, max_age=300)
+        upstream_answer.auth_time({"auth_time": now - 400}, max_age=300)
