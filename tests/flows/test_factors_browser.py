@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from idp import totp
 from tests import demo_codes
-from tests.browser import console_errors, text_of
+from tests.browser import click_to_new_page, console_errors, text_of
 from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
@@ -65,11 +65,14 @@ def test_add_an_authenticator_app_on_the_account_page(
     browser.find_element(By.ID, "factors-enrol-name").send_keys("Pixel")
     code = totp.code_at(secret, totp.step_of(time.time()))
     browser.find_element(By.ID, "factors-enrol-code").send_keys(code)
-    browser.find_element(By.CSS_SELECTOR, "#factors-confirm button[type=submit]").click()
+    # wait for the answer's page: read at once, the account page being left would be read
+    click_to_new_page(
+        browser, browser.find_element(By.CSS_SELECTOR, "#factors-confirm button[type=submit]")
+    )
     codes = browser.find_elements(By.CSS_SELECTOR, "#recovery-codes code")
     if codes:  # the first second factor: ten recovery codes, once
         assert len(codes) == 10
-        browser.find_element(By.ID, "recovery-done").click()
+        click_to_new_page(browser, browser.find_element(By.ID, "recovery-done"))
     page = browser.find_element(By.TAG_NAME, "main").text
     assert len(browser.find_elements(By.CSS_SELECTOR, ".factor-row")) == before + 1
     assert "Pixel" in page and added in page
