@@ -187,6 +187,29 @@ def test_malformed_requests(client: TestClient, domain: Domain) -> None:
         headers=_basic("cert-system", SECRET),
     )
     assert twice.json()["error"] == "invalid_request"
+    duplicated = client.post(
+        "/token",
+        content="grant_type=client_credentials&scope=seal%3Asign&scope=seal%3Asign",
+        headers={**FORM, **_basic("cert-system", SECRET)},
+    )
+    assert duplicated.status_code == 400
+    assert duplicated.json() == {
+        "error": "invalid_request",
+        "error_description": "parameter scope must appear once",
+    }
+    crowded = client.post(
+        "/token",
+        content="grant_type=client_credentials&" + "&".join(f"p{i}=x" for i in range(100)),
+        headers={**FORM, **_basic("cert-system", SECRET)},
+    )
+    assert crowded.json()["error"] == "invalid_request"
+    # Fields are split on "&" only: a ";" is part of a value (here an unknown scope).
+    semicolon = client.post(
+        "/token",
+        content="grant_type=client_credentials&scope=seal:sign;audit:read",
+        headers={**FORM, **_basic("cert-system", SECRET)},
+    )
+    assert semicolon.json()["error"] == "invalid_scope"
     both = client.post(
         "/token",
         data={
