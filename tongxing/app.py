@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import admin as admin_package
 import idp as idp_package
@@ -42,6 +45,7 @@ from core.cluster import HEARTBEAT_SECONDS, Membership
 from core.database import Database
 from core.edge import EdgeMiddleware
 from core.errors import install_problem_handlers
+from core.fast_lane import FastLane
 from core.metrics import HttpMetrics, new_registry
 from core.readiness import NotReady
 from core.runtime import Runtime
@@ -92,6 +96,26 @@ from tongxing.composition import (
 )
 
 log = logging.getLogger("tongxing")
+
+
+class TongxingApp(FastAPI):
+    """The FastAPI app, with its hot endpoints answered through the fast lane
+    (``core/fast_lane.py``): same endpoint functions, same edge, no framework layers."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.lane = FastLane()  # filled by create_app
+        self.lane_edge: ASGIApp | None = None  # the edge around the lane (None: no short-cuts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.lane_edge is not None:
+            route = self.lane.match(scope)
+            if route is not None:
+                scope["app"] = self
+                scope["route"] = route
+                await self.lane_edge(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def build_services(settings: Settings) -> tuple[Services, Domain]:
@@ -146,7 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     from tongxing import __version__
 
-    app = FastAPI(
+    app = TongxingApp(
         title="Tongxing 通行",
         version=__version__,
         summary="Identity provider and electronic-seal service",
@@ -240,14 +264,30 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     # One pass for request id, security headers, body limit, metrics and the access log
-    # (core/edge.py); it sees everything the routers answer, including 413s.
-    app.add_middleware(
-        EdgeMiddleware,
-        https=settings.issuer.startswith("https:"),
-        limit=settings.max_request_bytes,
-        metrics=HttpMetrics(services.metrics_registry),
-    )
+    # (core/edge.py); it sees everything the routers answer, including 413s. The fast lane
+    # has an edge of its own with the same settings and the same metrics.
+    https, limit = settings.issuer.startswith("https:"), settings.max_request_bytes
+    metrics = HttpMetrics(services.metrics_registry)
+    app.add_middleware(EdgeMiddleware, https=https, limit=limit, metrics=metrics)
+    app.lane = _fast_lane(app, domain=domain, idp=idp)
+    app.lane_edge = EdgeMiddleware(app.lane, https=https, limit=limit, metrics=metrics)
     return app
+
+
+def _fast_lane(app: FastAPI, *, domain: Domain, idp: IdentityProvider) -> FastLane:
+    """The endpoints every relying party calls on every page view, and the health probe:
+    each is its route's own function with its service bound here."""
+    lane = FastLane()
+    lane.add("GET", "/healthz", health.healthz)
+    lane.add("GET", "/jwks", functools.partial(jwks.jwks, keys=domain.keys))
+    for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+        lane.add("GET", path, functools.partial(discovery_routes.metadata_response, idp=idp))
+    lane.add("POST", "/token", functools.partial(token_routes.token, idp=idp))
+    userinfo = functools.partial(userinfo_routes.get_userinfo, idp=idp, _declared=None)
+    lane.add("GET", "/userinfo", userinfo)
+    lane.add("POST", "/userinfo", userinfo)
+    lane.use_exception_handlers(app.exception_handlers)
+    return lane
 
 
 def _start(services: Services, domain: Domain, administration: Administration) -> None:

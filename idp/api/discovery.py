@@ -123,7 +123,8 @@ def document(issuer: str, algorithm: str) -> CachedBody:
     )
 
 
-def _response(request: Request, idp: IdentityProvider) -> Response:
+async def metadata_response(request: Request, idp: IdentityProvider) -> Response:
+    """The metadata document, or 304 when the client already holds it."""
     algorithm = KeyAlgorithm(idp.settings.key_algorithm).value
     return document(idp.issuer, algorithm).response(request.headers.get("if-none-match"))
 
@@ -131,10 +132,10 @@ def _response(request: Request, idp: IdentityProvider) -> Response:
 @router.get("/.well-known/openid-configuration", summary="OpenID provider metadata")
 async def openid_configuration(request: Request, idp: IdpDep) -> Response:
     """OpenID Connect Discovery 1.0 §4."""
-    return _response(request, idp)
+    return await metadata_response(request, idp)
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata")
 async def oauth_metadata(request: Request, idp: IdpDep) -> Response:
     """RFC 8414 §3."""
-    return _response(request, idp)
+    return await metadata_response(request, idp)
