@@ -94,6 +94,7 @@ class WrkResult:
     p99_ms: float
     requests: int
     failures: int  # non-2xx/3xx answers and socket errors
+    cpu_us: float = 0.0  # the server's CPU time per request (all its threads), microseconds
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -184,6 +185,13 @@ def drive(server: Server, endpoint: str, *, seconds: float, connections: int, cp
             script_args=(server.access_token,),
         )
     return wrk(url, seconds=seconds, connections=connections, cpu=cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and all its threads so far (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -351,11 +359,16 @@ def measure_edge(
             options = {"connections": args.connections, "cpu": args.load_cpu}
             if args.warmup > 0:
                 drive(server, endpoint, seconds=args.warmup, **options)
+            cpu_before = cpu_seconds(server.pid)
             result = parse_wrk(drive(server, endpoint, seconds=args.seconds, **options))
+            # CPU per request does not depend on what else runs on the core, as the rate does
+            # (up to cache and frequency effects): the steadier figure on a shared machine.
+            result.cpu_us = (cpu_seconds(server.pid) - cpu_before) * 1e6 / max(result.requests, 1)
             results[endpoint][name] = result
             print(
                 f"  {endpoint:9} {name:5} {result.per_s:9.0f}/s  p50 {result.p50_ms:7.2f} ms"
-                f"  p99 {result.p99_ms:7.2f} ms  failures {result.failures}",
+                f"  p99 {result.p99_ms:7.2f} ms  CPU {result.cpu_us:6.0f} µs/request"
+                f"  failures {result.failures}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -484,6 +497,11 @@ def _ratio(a: WrkResult | None, b: WrkResult | None) -> str:
     return f"{a.per_s / b.per_s:.2f}" if a and b and b.per_s else "—"
 
 
+def _cpu_ratio(a: WrkResult | None, b: WrkResult | None) -> str:
+    """``b``'s CPU per request over ``a``'s: above 1, ``a`` needs less CPU per request."""
+    return f"{b.cpu_us / a.cpu_us:.2f}" if a and b and a.cpu_us else "—"
+
+
 def _rate(result: WrkResult | None) -> str:
     if result is None:
         return "—"
@@ -509,14 +527,17 @@ def print_table(edge: dict[str, dict[str, WrkResult]]) -> None:
     }
     print(
         "| endpoint | ours req/s | oidc-provider req/s | bare req/s | ours/oidc-provider "
-        "| ours/bare | p50, p99 ms: ours / oidc-provider / bare |"
+        "| ours/bare | p50, p99 ms: ours / oidc-provider / bare "
+        "| CPU µs/request: ours / oidc-provider / bare | by CPU: ours/oidc-provider, ours/bare |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for endpoint, results in edge.items():
         ours, peer, bare = (results.get(n) for n in SERVERS)
+        cpu = " / ".join(f"{r.cpu_us:.0f}" if r else "—" for r in (ours, peer, bare))
         print(
             f"| {labels[endpoint]} | {_rate(ours)} | {_rate(peer)} | {_rate(bare)} "
-            f"| {_ratio(ours, peer)} | {_ratio(ours, bare)} | {_latency(results)} |"
+            f"| {_ratio(ours, peer)} | {_ratio(ours, bare)} | {_latency(results)} "
+            f"| {cpu} | {_cpu_ratio(ours, peer)}, {_cpu_ratio(ours, bare)} |"
         )
 
 
