@@ -24,6 +24,10 @@ servers per endpoint, Lua scripts in `bench/wrk/` for the POST body and the head
              through `bench/oidc_driver.py`, the bare app's from its /token)
   healthz    GET /healthz (ours) against GET /ping (bare)
 
+Beside each rate it reads the server's CPU time per request (user + system, all threads,
+`/proc/PID/stat`) over the measured run: on a machine shared with other work the rate moves
+with whatever else runs on the server's core, the CPU per request much less.
+
 Then (`memory`) our worker's resident memory (VmRSS) before and after --memory-requests
 more token requests, and (`login`) the issue's login target: whole authorization-code
 logins per second (the Python driver, which wrk cannot replace, on core 1 against our
