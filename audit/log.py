@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ log = logging.getLogger("tongxing.audit")
 _APPENDED = "tongxing_audit_appended"
 _FRONTIER = "tongxing_audit_frontier"
 _LISTENING = "tongxing_audit_listening"
+_COMMITTING = "tongxing_audit_committing"
 _KEY_LOOKUP_SECONDS = 60.0
 _HEX_SHA256 = re.compile("[0-9a-f]{64}")
 
@@ -68,7 +70,11 @@ class AuditLog:
         self.custody = custody
         self.proposed_origin = proposed_origin
         self._origin: str | None = None
-        self._log_key_id: tuple[str | None, float] = (None, 0.0)
+        # (key id, loaded key, custody generation, found at): see ``log_key``.
+        self._log_key: tuple[str, SigningKey, int, float] | None = None
+        # The right edge of the last tree size this process saw committed: see ``_edge_at``.
+        self._committed_edge: tuple[int, dict[merkle.NodeKey, bytes]] | None = None
+        self._edge_lock = threading.Lock()
 
     # --- the log's name -----------------------------------------------------------------
 
@@ -163,7 +169,7 @@ class AuditLog:
         if cached is not None and cached[0] == index:
             edge = cached[1]
         else:
-            edge = repository.nodes(session, merkle.frontier(index))
+            edge = self._edge_at(session, index)
         value = merkle.leaf_hash(leaf)
         session.add(AuditNode(level=0, index=index, hash=value))
         repository.add_file_digests(session, index=index, digests=digests)
@@ -189,6 +195,8 @@ class AuditLog:
 
         @event.listens_for(session, "before_commit")
         def _sign(committing: Session) -> None:
+            if committing.in_nested_transaction():
+                return  # a savepoint released (SQLAlchemy calls this for those too)
             if committing.info.pop(_APPENDED, False):
                 cached = committing.info.get(_FRONTIER)
                 if cached is not None:
@@ -196,10 +204,22 @@ class AuditLog:
                     # root are known, and the head row is locked since the first append.
                     size = cached[0]
                     root = merkle.fold([cached[1][key] for key in merkle.frontier(size)])
+                    committing.info[_COMMITTING] = cached
                 else:  # a savepoint ended since: recompute from what is stored
                     size = repository.lock_head(committing)
                     root = self.root(committing, size)
                 self._sign_checkpoint(committing, size=size, root=root)
+
+        @event.listens_for(session, "after_commit")
+        def _committed(committed: Session) -> None:
+            # Only once the database said the transaction committed does its right edge
+            # describe the stored log (see ``_edge_at``).
+            if committed.in_nested_transaction():
+                return  # only a savepoint: the transaction may still roll back
+            edge = committed.info.pop(_COMMITTING, None)
+            if edge is not None:
+                with self._edge_lock:
+                    self._committed_edge = edge
 
         @event.listens_for(session, "after_transaction_end")
         def _forget(ended: Session, transaction: Any) -> None:
@@ -210,25 +230,54 @@ class AuditLog:
                 ended.info.pop(_FRONTIER, None)
             if transaction.parent is None:
                 ended.info.pop(_APPENDED, None)
+                ended.info.pop(_COMMITTING, None)
+
+    def _edge_at(self, session: Session, size: int) -> dict[merkle.NodeKey, bytes]:
+        """The right edge (``merkle.frontier(size)``'s hashes) of the tree of ``size`` entries,
+        for a caller holding the head lock with ``size`` as the size it read there.
+
+        The edge this process last saw committed is reused when its size is that size: a
+        committed prefix of the log never changes (append-only, enforced by the head lock),
+        so the edge of size n is the same whichever process committed entry n - 1. A size
+        read under the lock counts only committed entries plus the caller's own appends; with
+        appends of its own the size is larger than any committed size this process saw, so
+        the remembered edge is not taken. Otherwise the hashes are read (one query)."""
+        with self._edge_lock:
+            remembered = self._committed_edge
+        if remembered is not None and remembered[0] == size:
+            return dict(remembered[1])
+        return repository.nodes(session, merkle.frontier(size))
 
     # --- checkpoints ----------------------------------------------------------------------
 
     def log_key(self, session: Session) -> SigningKey | None:
-        """The active log key, if there is one and it can sign now."""
-        key_id, found_at = self._log_key_id
-        if key_id is None or time.monotonic() - found_at > _KEY_LOOKUP_SECONDS:
-            rows = key_repository.keys_in_state(
-                session, purpose=AUDIT_LOG_PURPOSE, states=("active",)
-            )
-            if not rows:
-                return None
-            key_id = rows[-1].id
-            self._log_key_id = (key_id, time.monotonic())
+        """The active log key, if there is one and it can sign now.
+
+        The key (which one is active, and its loaded object) is remembered per process for
+        up to a minute, and forgotten at once when this process's custody forgets keys (a
+        rotation or a key taken offline here: ``KeyCustody.generation``). A change made by
+        another process is seen within the minute; meanwhile checkpoints are signed by the
+        previous log key, which stays in the database as retired and verifies them. The log
+        key is never taken offline (only the root CA's is: ``keys.backup``), so skipping the
+        key-row read per checkpoint gives up nothing."""
+        remembered = self._log_key
+        generation = self.custody.generation
+        if (
+            remembered is not None
+            and remembered[2] == generation
+            and time.monotonic() - remembered[3] <= _KEY_LOOKUP_SECONDS
+        ):
+            return remembered[1]
+        rows = key_repository.keys_in_state(session, purpose=AUDIT_LOG_PURPOSE, states=("active",))
+        if not rows:
+            return None
         try:
-            return self.custody.signing_key(session, key_id)
+            key = self.custody.signing_key(session, rows[-1].id)
         except CustodyError:
             log.warning("the audit log key cannot sign; checkpoint deferred", exc_info=True)
             return None
+        self._log_key = (rows[-1].id, key, generation, time.monotonic())
+        return key
 
     def _sign_checkpoint(
         self, session: Session, *, size: int, root: bytes | None = None

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from audit import checkpoint, merkle, repository
+from audit import checkpoint, merkle, repository, sources
+from audit.log import AuditLog
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from audit.verifier import verify_log
 from tongxing.composition import Domain
 
 
@@ -149,6 +151,56 @@ def test_a_rolled_back_savepoint_keeps_the_checkpoint_right(domain: Domain) -> N
         assert latest.root_hash == domain.audit.root(session, size + 2)
         types = [e.type for e in repository.entries(session, start=size, end=size + 5)]
     assert types == ["kept", "kept"]
+
+
+def _second_process(domain: Domain) -> AuditLog:
+    """Another process's log object on the same database (its own remembered key and edge)."""
+    return AuditLog(
+        database=domain.audit.database,
+        custody=domain.audit.custody,
+        proposed_origin=domain.audit.proposed_origin,
+    )
+
+
+def _verifies(domain: Domain) -> None:
+    with domain.audit.database.reading() as session:
+        material = sources.from_database(session, origin=domain.audit.origin)
+        size = repository.tree_size(session)
+    report = verify_log(
+        entries=material.entries,
+        checkpoint_notes=material.checkpoints,
+        origin=material.origin,
+        public_key_der=material.public_key_der,
+        stored_leaf_hashes=material.leaf_hashes,
+    )
+    assert report.ok and report.verified_size == size, report.problems[:3]
+
+
+def test_two_processes_appending_in_turn_keep_one_tree(domain: Domain) -> None:
+    # Each remembers the right edge it committed; the other's appends move the head, so
+    # neither reuses an edge that is not the stored one.
+    logs = [domain.audit, _second_process(domain)]
+    for i in range(9):
+        with domain.audit.database.transaction() as session:
+            logs[i * i % 2].append(session, type="t", actor="a", subject=str(i), details={})
+    _verifies(domain)
+
+
+def test_a_savepoint_released_in_a_transaction_rolled_back_is_not_remembered(
+    domain: Domain,
+) -> None:
+    # Only what the database committed may be remembered: SQLAlchemy reports a released
+    # savepoint as a commit too.
+    other = _second_process(domain)
+    with contextlib.suppress(RuntimeError), domain.audit.database.transaction() as session:
+        with session.begin_nested():
+            domain.audit.append(session, type="undone", actor="a", subject="s", details={})
+        raise RuntimeError("rolled back")
+    with domain.audit.database.transaction() as session:  # the same index, another entry
+        other.append(session, type="t", actor="b", subject="s", details={})
+    with domain.audit.database.transaction() as session:
+        domain.audit.append(session, type="t", actor="a", subject="s", details={})
+    _verifies(domain)
 
 
 def test_flushes_between_appends_keep_the_checkpoint_right(domain: Domain) -> None:
