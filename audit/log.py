@@ -15,7 +15,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -247,6 +248,36 @@ class AuditLog:
         if remembered is not None and remembered[0] == size:
             return dict(remembered[1])
         return repository.nodes(session, merkle.frontier(size))
+
+    def hold_head(self, session: Session) -> int:
+        """Take the head lock now, before anything else in the transaction; returns the
+        tree size. Appends later in the transaction (in savepoints too) start from the right
+        edge remembered here, and a savepoint's rollback cannot release the lock (on
+        PostgreSQL, locks taken inside a savepoint are released when it rolls back)."""
+        cached = session.info.get(_FRONTIER)
+        if cached is not None:
+            return int(cached[0])
+        size = repository.lock_head(session)
+        session.info[_FRONTIER] = (size, self._edge_at(session, size))
+        self._listen(session)
+        return size
+
+    @contextmanager
+    def savepoint(self, session: Session) -> Iterator[None]:
+        """A savepoint for one of several units of work in a transaction (group commit):
+        the appends in it are kept, or undone with it, and the transaction's right edge
+        follows, so the next unit appends without reading it again. Takes the head lock
+        first (``hold_head``) if the transaction does not hold it yet."""
+        self.hold_head(session)
+        before = session.info[_FRONTIER]
+        try:
+            with session.begin_nested():
+                yield
+                after = session.info.get(_FRONTIER)
+        except BaseException:
+            session.info[_FRONTIER] = before  # the savepoint undid whatever it appended
+            raise
+        session.info[_FRONTIER] = after if after is not None else before
 
     # --- checkpoints ----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, text, tuple_, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from audit.merkle import NodeKey
@@ -35,6 +36,21 @@ def lock_head(session: Session) -> int:
         .returning(AuditHead.tree_size)
     ).scalar_one()
     return int(size)
+
+
+def limit_lock_waits(session: Session, *, milliseconds: int) -> None:
+    """For the rest of the transaction, give up waiting for a row lock after ``milliseconds``
+    (PostgreSQL's ``lock_timeout``; SQLite has no row locks: its write lock is taken when
+    the transaction begins)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {int(milliseconds)}"))
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL giving up a lock wait (SQLSTATE 55P03)."""
+    return isinstance(error, OperationalError) and (
+        getattr(error.orig, "sqlstate", None) == "55P03"
+    )
 
 
 def tree_size(session: Session) -> int:

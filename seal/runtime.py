@@ -17,6 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy.orm import Session
 
+from audit.group_commit import GroupCommit
 from audit.log import AuditLog
 from core.database import Database
 from core.settings import Settings
@@ -75,6 +76,8 @@ class SealingService:
         self.store = store
         self.keys = keys
         self.audit = audit
+        # Sealings in flight share their log transaction (one commit, one checkpoint).
+        self.group_commit = GroupCommit(audit)
         self.data_keys = data_keys
         self._threads = threading.local()
         # Checks made before the work, per (client, seal, document type); the sealing

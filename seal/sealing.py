@@ -5,6 +5,8 @@ Security contract: every call checks the grant (client, seal, document type, exp
 the seal (status, validity window) and its certificate (not revoked or on hold) in the
 database. The signed bytes are only returned after the transaction that counts the use and
 appends the audit entry has committed: a seal is either issued *and* logged, or neither.
+Sealings in flight in one process share that transaction (``audit.group_commit``), each in
+a savepoint of its own, so one refused there undoes nothing of the others.
 Bearer-token checks (signature, expiry, scope) happen before this, in the router.
 """
 
@@ -390,64 +392,72 @@ def _record(
 ) -> int:
     now = datetime.now(UTC)
     original_size = len(original)
-    try:
-        with service.database.transaction() as session:
-            # Re-read under the transaction that counts the use: a suspension or revocation
-            # committed while we were signing wins, and the signed bytes are thrown away.
-            _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
-            if not repository.use_grant(session, grant_id, now=now):
-                # Used up, expired or revoked since: another grant may still allow it, or
-                # authorise() raises the precise reason.
-                grant_id = grants.authorise(
-                    session,
-                    seal_id=request.seal_id,
-                    client_id=client_id,
-                    document_type=request.document_type,
-                    now=now,
-                ).id
-                if not repository.use_grant(session, grant_id, now=now):
-                    raise InvalidSealRequest("the grant changed while sealing; try again")
-            details: dict[str, object] = {
-                "document_id": document_id,
-                "seal_id": request.seal_id,
-                "client_id": client_id,
-                "grant_id": grant_id,
-                "certificate_serial": serial,
-                "level": request.level,
-                "document_type": request.document_type,
-                "signed_digest": signed.signed_digest,
-                "original_size": original_size,
-                # `tongxing audit find --file` (and sha256sum) find the entry from either file.
-                "original_sha256": file_digests[0],
-                "sealed_sha256": file_digests[1],
-            }
-            if request.on_behalf_of is not None:
-                details["on_behalf_of"] = request.on_behalf_of
-            appended = service.audit.append(
+
+    def record(session: Session) -> int:
+        # Runs in a transaction shared with the other sealings in flight in this process
+        # (``audit.group_commit``), in a savepoint of its own: a refusal here undoes only
+        # this sealing's rows, and the result is returned once the transaction committed.
+        grant = grant_id
+        # Re-read under the transaction that counts the use: a suspension or revocation
+        # committed while we were signing wins, and the signed bytes are thrown away.
+        _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
+        if not repository.use_grant(session, grant, now=now):
+            # Used up, expired or revoked since: another grant may still allow it, or
+            # authorise() raises the precise reason.
+            grant = grants.authorise(
                 session,
-                type="seal.applied",
-                actor=f"client:{client_id}",
-                subject=document_id,
-                details=details,
-                file_digests=file_digests,
+                seal_id=request.seal_id,
+                client_id=client_id,
+                document_type=request.document_type,
+                now=now,
+            ).id
+            if not repository.use_grant(session, grant, now=now):
+                raise InvalidSealRequest("the grant changed while sealing; try again")
+        details: dict[str, object] = {
+            "document_id": document_id,
+            "seal_id": request.seal_id,
+            "client_id": client_id,
+            "grant_id": grant,
+            "certificate_serial": serial,
+            "level": request.level,
+            "document_type": request.document_type,
+            "signed_digest": signed.signed_digest,
+            "original_size": original_size,
+            # `tongxing audit find --file` (and sha256sum) find the entry from either file.
+            "original_sha256": file_digests[0],
+            "sealed_sha256": file_digests[1],
+        }
+        if request.on_behalf_of is not None:
+            details["on_behalf_of"] = request.on_behalf_of
+        appended = service.audit.append(
+            session,
+            type="seal.applied",
+            actor=f"client:{client_id}",
+            subject=document_id,
+            details=details,
+            file_digests=file_digests,
+        )
+        session.add(
+            SealedDocument(
+                id=document_id,
+                seal_id=request.seal_id,
+                client_id=client_id,
+                grant_id=grant,
+                idempotency_key=idempotency_key,
+                signed_digest=signed.signed_digest,
+                original_size=original_size,
+                document_type=request.document_type,
+                level=request.level,
+                certificate_serial=serial,
+                audit_index=appended.index,
+                details={"cross_page": request.cross_page, "qr": request.qr},
+                created_at=now,
             )
-            session.add(
-                SealedDocument(
-                    id=document_id,
-                    seal_id=request.seal_id,
-                    client_id=client_id,
-                    grant_id=grant_id,
-                    idempotency_key=idempotency_key,
-                    signed_digest=signed.signed_digest,
-                    original_size=original_size,
-                    document_type=request.document_type,
-                    level=request.level,
-                    certificate_serial=serial,
-                    audit_index=appended.index,
-                    details={"cross_page": request.cross_page, "qr": request.qr},
-                    created_at=now,
-                )
-            )
+        )
+        return appended.index
+
+    try:
+        return service.group_commit.run(record)
     except IntegrityError as exc:
         if idempotency_key is None or (
             "idempotency_key" not in str(exc.orig)
@@ -457,4 +467,3 @@ def _record(
         raise IdempotencyConflict(
             "a document was already sealed with this Idempotency-Key"
         ) from None
-    return appended.index

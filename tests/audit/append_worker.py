@@ -1,12 +1,18 @@
-"""A separate process that appends N entries, each in its own transaction (concurrency test).
+"""A separate process that appends N entries, each in its own transaction, or through group
+commit from THREADS threads at once (concurrency test).
 
-Usage: python -m tests.audit.append_worker DATABASE_URL DATA_DIR COUNT TAG  (KEK on stdin)
+Usage: python -m tests.audit.append_worker DATABASE_URL DATA_DIR COUNT TAG [THREADS]
+(KEK on stdin)
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
+from sqlalchemy.orm import Session
+
+from audit.group_commit import GroupCommit
 from core.database import Database
 from tests.pki import key_settings
 from tongxing.composition import build_domain
@@ -22,11 +28,30 @@ def main() -> None:
     database = Database(url)
     domain = build_domain(settings=settings, database=database)
     domain.keys.custody.open(create=False)
-    for i in range(count):
-        with database.transaction() as session:
-            domain.audit.append(
-                session, type="test.concurrent", actor=tag, subject=f"{tag}-{i}", details={"i": i}
-            )
+    threads = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+
+    def append(session: Session, i: int) -> None:
+        domain.audit.append(
+            session, type="test.concurrent", actor=tag, subject=f"{tag}-{i}", details={"i": i}
+        )
+
+    if not threads:
+        for i in range(count):
+            with database.transaction() as session:
+                append(session, i)
+    else:
+        group = GroupCommit(domain.audit)
+
+        def loop(first: int) -> None:
+            for i in range(first, count, threads):
+                group.run(lambda session, i=i: append(session, i))  # type: ignore[misc]
+
+        workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        print(f"{tag}: {group.units} appends in {group.groups} transactions")
     domain.close()
     database.dispose()
 

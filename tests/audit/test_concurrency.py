@@ -1,4 +1,5 @@
-"""Two processes appending at once on one PostgreSQL produce one log: no gaps, no forks."""
+"""Two processes appending at once on one PostgreSQL produce one log: no gaps, no forks, one
+entry at a time or several threads' entries per transaction (group commit)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 PER_PROCESS = 300
 
 
-def test_two_processes_append_concurrently(tmp_path: Path) -> None:
+@pytest.mark.parametrize("threads", [0, 4], ids=["one-at-a-time", "group-commit"])
+def test_two_processes_append_concurrently(tmp_path: Path, threads: int) -> None:
     require_backend("postgresql")
     kek = strong_secret()
     with backends.scratch_postgres_database() as url:
@@ -45,6 +47,7 @@ def test_two_processes_append_concurrently(tmp_path: Path) -> None:
                         str(tmp_path),
                         str(PER_PROCESS),
                         tag,
+                        str(threads),
                     ],
                     stdin=subprocess.PIPE,
                     text=True,

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -341,3 +342,81 @@ def test_a_seal_issued_is_handed_over_when_its_result_cannot_be_remembered(
     retry = world.sign(headers={"Idempotency-Key": "case-store-down"})
     assert retry.status_code == 409  # never sealed twice
     assert world.sealings_logged() == 1
+
+
+def test_sealings_in_flight_are_logged_together_and_a_refused_one_loses_nobody_else(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six sealings wait behind a commit in progress and are then recorded in one
+    transaction; the grant has uses for five, so one is refused there, inside the group:
+    the five others are issued, logged with consecutive indexes under one checkpoint, and
+    the log verifies."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from audit import repository, sources
+    from audit.models import AuditCheckpoint
+    from audit.verifier import verify_log
+
+    world.add_grant(max_uses=5)
+    service = runtime_of(world.client.app).get(SealingService)  # type: ignore[arg-type]
+    group = service.group_commit
+    holding, release = threading.Event(), threading.Event()
+    commit = group._commit
+
+    def held_before_its_transaction(units: list[Any]) -> None:
+        # The first group waits before it begins (on SQLite a transaction held open would
+        # keep the sealings from their own reads): the six queue up behind it meanwhile.
+        if not holding.is_set():
+            holding.set()
+            assert release.wait(60)
+        commit(units)
+
+    monkeypatch.setattr(group, "_commit", held_before_its_transaction)
+    opener = threading.Thread(target=group.run, args=(lambda _session: None,))
+    opener.start()
+    assert holding.wait(30)
+    token = world.token()
+    answers: list[object] = [None] * 6
+
+    def seal(position: int) -> None:
+        answers[position] = world.sign(token=token, level="B-B")
+
+    threads = [threading.Thread(target=seal, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while group.queued < 6:  # all six signed and waiting to be recorded
+        assert time.monotonic() < deadline, "the sealings never reached their log stage"
+        time.sleep(0.001)
+    with world.domain.keys.database.reading() as session:
+        checkpoints = session.scalar(select(func.count()).select_from(AuditCheckpoint))
+    release.set()
+    for thread in [opener, *threads]:
+        thread.join(60)
+
+    statuses = sorted(answer.status_code for answer in answers)  # type: ignore[attr-defined]
+    assert statuses == [200] * 5 + [403]
+    issued = [a for a in answers if a.status_code == 200]  # type: ignore[attr-defined]
+    refused = next(a for a in answers if a.status_code == 403)  # type: ignore[attr-defined]
+    assert refused.json()["type"] == "urn:tongxing:problem:grant-exhausted"  # type: ignore[attr-defined]
+    indexes = sorted(int(a.headers["tongxing-audit-index"]) for a in issued)  # type: ignore[attr-defined]
+    assert indexes == list(range(indexes[0], indexes[0] + 5))
+    assert world.sealings_logged() == 5 and world.uses() == 5
+    report = world.verify(issued[0].content)  # type: ignore[attr-defined]
+    assert report["signatures"][0]["audit_log"]["verified"]
+    with world.domain.keys.database.reading() as session:
+        assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == (
+            checkpoints + 1
+        )
+        material = sources.from_database(session, origin=world.domain.audit.origin)
+        size = repository.tree_size(session)
+    log = verify_log(
+        entries=material.entries,
+        checkpoint_notes=material.checkpoints,
+        origin=material.origin,
+        public_key_der=material.public_key_der,
+        stored_leaf_hashes=material.leaf_hashes,
+    )
+    assert log.ok and log.verified_size == size, log.problems[:3]
