@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
-from audit.models import AuditCheckpoint, AuditEntry, AuditNode
+from audit.models import AuditCheckpoint
 from core.clock import as_utc
 from core.database import Database
 from core.events import canonical_json
@@ -159,11 +159,6 @@ class AuditLog:
                 "details": details,
             }
         ).encode()
-        session.add(
-            AuditEntry(
-                index=index, type=type, actor=actor, subject=subject, created_at=now, leaf=leaf
-            )
-        )
         # The right edge of the tree before this leaf: it holds every left sibling the new
         # leaf merges with, and what the new root folds over. Cached across a batch.
         cached = session.info.get(_FRONTIER)
@@ -172,14 +167,22 @@ class AuditLog:
         else:
             edge = self._edge_at(session, index)
         value = merkle.leaf_hash(leaf)
-        session.add(AuditNode(level=0, index=index, hash=value))
-        repository.add_file_digests(session, index=index, digests=digests)
+        nodes = [{"level": 0, "index": index, "hash": value}]
         for key in merkle.new_nodes(index)[1:]:
             left = edge.get(merkle.children(key)[0])
             if left is None:
                 raise RuntimeError(f"audit log is missing subtree {merkle.children(key)[0]}")
             value = merkle.node_hash(left, value)
-            session.add(AuditNode(level=key[0], index=key[1], hash=value))
+            nodes.append({"level": key[0], "index": key[1], "hash": value})
+        entry = {
+            "index": index,
+            "type": type,
+            "actor": actor,
+            "subject": subject,
+            "created_at": now,
+            "leaf": leaf,
+        }
+        repository.insert_entry(session, entry=entry, nodes=nodes, digests=digests)
         size = index + 1
         keys = merkle.frontier(size)
         edge = {key: edge[key] for key in keys[:-1]}

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import insert, select, text, tuple_, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from audit.merkle import NodeKey
 from audit.models import AuditCheckpoint, AuditEntry, AuditFileDigest, AuditHead, AuditNode
+
+# Built once (statements are immutable) and run on the session's connection: through the ORM,
+# an UPDATE pays for its bulk-update bookkeeping (an autoflush, syncing loaded objects), three
+# times what the statement itself costs, on every append.
+_CLAIM = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(tree_size=AuditHead.tree_size + 1)
+    .returning(AuditHead.tree_size)
+)
+_LOCK = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(tree_size=AuditHead.tree_size)
+    .returning(AuditHead.tree_size)
+)
+_ENTRY = insert(AuditEntry)
+_NODES = insert(AuditNode)
+_DIGESTS = insert(AuditFileDigest)
 
 
 def claim_next_index(session: Session) -> int:
@@ -18,24 +38,30 @@ def claim_next_index(session: Session) -> int:
 
     The UPDATE takes the head row's lock (PostgreSQL) or the write lock (SQLite) until the
     transaction ends, so appends from every process are serialised without gaps."""
-    size = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(tree_size=AuditHead.tree_size + 1)
-        .returning(AuditHead.tree_size)
-    ).scalar_one()
-    return int(size) - 1
+    return int(session.connection().execute(_CLAIM).scalar_one()) - 1
 
 
 def lock_head(session: Session) -> int:
     """Take the head lock without appending; returns the tree size."""
-    size = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(tree_size=AuditHead.tree_size)
-        .returning(AuditHead.tree_size)
-    ).scalar_one()
-    return int(size)
+    return int(session.connection().execute(_LOCK).scalar_one())
+
+
+def insert_entry(
+    session: Session,
+    *,
+    entry: dict[str, Any],
+    nodes: list[dict[str, Any]],
+    digests: Iterable[str],
+) -> None:
+    """Store an entry (``audit_entries`` columns), its subtree hashes (level, index, hash)
+    and its file digests, at once (Core statements on the session's connection: no ORM
+    objects to track for rows nobody reads back in the transaction)."""
+    connection = session.connection()
+    connection.execute(_ENTRY, entry)
+    connection.execute(_NODES, nodes)
+    rows = [{"sha256": d, "entry_index": entry["index"]} for d in dict.fromkeys(digests)]
+    if rows:
+        connection.execute(_DIGESTS, rows)
 
 
 def limit_lock_waits(session: Session, *, milliseconds: int) -> None:
@@ -164,12 +190,6 @@ def first_checkpoint_note(session: Session) -> str | None:
     return session.scalars(
         select(AuditCheckpoint.note).order_by(AuditCheckpoint.id).limit(1)
     ).first()
-
-
-def add_file_digests(session: Session, *, index: int, digests: Iterable[str]) -> None:
-    """Index entry ``index`` under the SHA-256 (hex) of each file it names."""
-    for digest in dict.fromkeys(digests):
-        session.add(AuditFileDigest(sha256=digest, entry_index=index))
 
 
 def entries_naming_file(session: Session, sha256: str) -> Sequence[AuditEntry]:
