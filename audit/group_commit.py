@@ -10,11 +10,12 @@ error and nothing of theirs is stored. Nothing is serialised in process memory t
 database does not serialise too: a group's transaction takes the audit head lock like any
 append, so groups from several processes interleave like single appends.
 
-Lock order: a group takes the head lock *first* (its units then lock their own rows), while
-other writers lock their rows and take the head lock last, when they append. So that the two
-orders can never deadlock, a unit gives up waiting for a row lock after ``LOCK_WAIT_MS``
-(PostgreSQL) and runs again after the group, alone, in a transaction of its own in the usual
-order. A unit's work may therefore run twice; its first run's changes are undone.
+Lock order: a group of two or more takes the head lock *first* (its units then lock their own
+rows), while other writers, and a unit alone, lock their rows and take the head lock last,
+when they append. So that the two orders can never deadlock, a unit of a group gives up
+waiting for a row lock after ``LOCK_WAIT_MS`` (PostgreSQL) and runs again after the group,
+alone, in a transaction of its own. A unit's work may therefore run twice; its first run's
+changes are undone.
 
 A unit arriving while no group is committing starts one at once (nobody waits for a group to
 fill); units arriving while a group commits form the next group.
@@ -113,11 +114,14 @@ class GroupCommit:
     def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
             with self.audit.database.transaction() as session:
-                self.audit.hold_head(session)
-                repository.limit_lock_waits(session, milliseconds=LOCK_WAIT_MS)
-                if len(group) == 1:  # alone: its failure is the transaction's, no savepoint
+                if len(group) == 1:
+                    # Alone, it is an ordinary writer (its rows first, the head lock when it
+                    # appends) and its failure is the transaction's: no savepoint, no extra
+                    # statement, nothing paid for groups when none form.
                     group[0].result = group[0].work(session)
                 else:
+                    self.audit.hold_head(session)
+                    repository.limit_lock_waits(session, milliseconds=LOCK_WAIT_MS)
                     for unit in group:
                         try:
                             with self.audit.savepoint(session):
@@ -129,9 +133,7 @@ class GroupCommit:
         except BaseException as exc:
             for unit in group:
                 unit.result = None
-                if len(group) == 1 and repository.is_lock_timeout(exc):
-                    unit.alone = True
-                elif unit.error is None:
+                if unit.error is None:
                     unit.alone, unit.error = False, exc
             if not isinstance(exc, Exception):
                 raise

@@ -69,15 +69,19 @@ def _wait_for(condition: Callable[[], bool]) -> None:
 
 
 def _group_of(group: GroupCommit, works: list[Callable[[Session], Any]]) -> list[tuple[str, Any]]:
-    """Run ``works`` as one group: the first unit's transaction is held open until all the
-    others are queued behind it, so they form the next group together. Returns, per work,
-    ("ok", result) or ("error", exception)."""
+    """Run ``works`` as one group: a first unit is held before its transaction begins until
+    all of them are queued behind it, so they form the next group together. Returns, per
+    work, ("ok", result) or ("error", exception)."""
     holding, release = threading.Event(), threading.Event()
+    commit = group._commit
 
-    def hold(session: Session) -> None:
-        holding.set()
-        assert release.wait(30)
+    def held_first(units: list[Any]) -> None:
+        if not holding.is_set():
+            holding.set()
+            assert release.wait(30)
+        commit(units)
 
+    group._commit = held_first  # type: ignore[method-assign]
     outcomes: list[tuple[str, Any]] = [("pending", None)] * len(works)
 
     def call(position: int, work: Callable[[Session], Any]) -> None:
@@ -86,7 +90,7 @@ def _group_of(group: GroupCommit, works: list[Callable[[Session], Any]]) -> list
         except Exception as exc:
             outcomes[position] = ("error", exc)
 
-    opener = threading.Thread(target=group.run, args=(hold,))
+    opener = threading.Thread(target=group.run, args=(lambda _session: None,))
     opener.start()
     assert holding.wait(30)
     threads = [
@@ -98,6 +102,7 @@ def _group_of(group: GroupCommit, works: list[Callable[[Session], Any]]) -> list
     release.set()
     for thread in [opener, *threads]:
         thread.join(60)
+    group._commit = commit  # type: ignore[method-assign]
     return outcomes
 
 
@@ -198,9 +203,9 @@ def test_a_failed_commit_acknowledges_nobody_and_leaves_no_gap(domain: Domain) -
 def test_a_unit_waiting_on_a_row_lock_runs_alone_instead_of_deadlocking(
     domain: Domain,
 ) -> None:
-    """A group holds the head lock while its unit wants a row that another writer locked
-    before asking for the head lock: the unit gives up waiting, the group commits, the
-    writer appends, and the unit runs again in a transaction of its own."""
+    """A group holds the head lock while one of its units wants a row that another writer
+    locked before asking for the head lock: the unit gives up waiting, the group commits
+    without it, the writer appends, and the unit runs again in a transaction of its own."""
     database = domain.audit.database
     if database.is_sqlite:
         pytest.skip("SQLite has no row locks: a writer holds the whole database")
@@ -238,14 +243,16 @@ def test_a_unit_waiting_on_a_row_lock_runs_alone_instead_of_deadlocking(
     thread = threading.Thread(target=writer)
     thread.start()
     assert writer_locked.wait(30)
-    index = group.run(unit)
+    outcomes = _group_of(group, [unit, _appending(domain, "other")])
     thread.join(60)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    index = outcomes[0][1]
 
     assert not failures, failures
     assert len(runs) == 2  # gave up the wait once, then ran alone after the writer
     with database.reading() as session:
         subjects = session.scalars(
-            select(AuditEntry.subject).where(AuditEntry.index >= index - 1)
+            select(AuditEntry.subject).where(AuditEntry.index >= index - 2)
         ).all()
-    assert subjects == ["writer", "unit"]
+    assert subjects == ["other", "writer", "unit"]  # the group, the writer, the unit alone
     _assert_log_verifies(domain)
