@@ -186,3 +186,22 @@ def test_grants_are_limited_and_counted_atomically(domain: Domain) -> None:
         with pytest.raises(RegistryError):
             grants.revoke(session, events=domain.audit, grant_id=grant_id, actor="t")
         assert not repository.use_grant(session, grant_id, now=now)
+
+
+def test_a_grant_revoked_earlier_in_the_transaction_is_not_used(domain: Domain) -> None:
+    seal_id = _create(domain)
+    now = datetime.now(UTC)
+    with domain.keys.database.transaction() as session:
+        grant = grants.create(
+            session,
+            events=domain.audit,
+            seal_id=seal_id,
+            client_id="c",
+            approved_by="a",
+            actor="t",
+            max_uses=5,
+        )
+        assert repository.use_grant(session, grant.id, now=now)
+        assert grant.uses == 1  # loaded before the UPDATE, it reads the new count
+        grant.status = "revoked"  # not flushed yet
+        assert not repository.use_grant(session, grant.id, now=now)
