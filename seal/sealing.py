@@ -199,6 +199,8 @@ def seal_document(
         signer_name=allowed.signer_name,
         watch=watch,
     )
+    with watch.stage("hash"):  # the files' own digests, for the entry (auditors' sha256sum)
+        digests = file_digests(data, signed.data)
     with watch.stage("log"):
         try:
             audit_index = _record(
@@ -210,7 +212,7 @@ def seal_document(
                 serial=serial,
                 signed=signed,
                 original=data,
-                file_digests=file_digests(data, signed.data),
+                file_digests=digests,
                 idempotency_key=idempotency_key,
             )
         except SealError:

@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 from dataclasses import replace
+from io import SEEK_END, BytesIO
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
@@ -54,8 +55,18 @@ _PDF_RESPONSE: responses.Responses = {
 
 
 def read_pdf_upload(upload: UploadFile, *, limit: int) -> bytes:
-    """The uploaded file, or :class:`PdfTooLarge` without reading past the limit."""
-    data = upload.file.read(limit + 1)
+    """The uploaded file, or :class:`PdfTooLarge` without reading past the limit.
+
+    An upload Starlette kept in memory (``tongxing.app`` raises its spooling threshold to
+    the PDF limit) is taken as the bytes object it already is, not copied by ``read``: one
+    copy less of every upload (about 1 ms for 10 MiB)."""
+    spooled = upload.file
+    buffer = getattr(spooled, "_file", None)  # SpooledTemporaryFile's, while in memory
+    if isinstance(buffer, BytesIO) and getattr(spooled, "_rolled", True) is False:
+        if buffer.seek(0, SEEK_END) > limit:
+            raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
+        return buffer.getvalue()  # the buffer itself, trimmed in place
+    data = spooled.read(limit + 1)
     if len(data) > limit:
         raise PdfTooLarge(f"the PDF is larger than {limit} bytes", limit_bytes=limit)
     return data
