@@ -10,12 +10,15 @@ error and nothing of theirs is stored. Nothing is serialised in process memory t
 database does not serialise too: a group's transaction takes the audit head lock like any
 append, so groups from several processes interleave like single appends.
 
-Lock order: a group of two or more takes the head lock *first* (its units then lock their own
-rows), while other writers, and a unit alone, lock their rows and take the head lock last,
-when they append. So that the two orders can never deadlock, a unit of a group gives up
+Lock order: every transaction of a group, even a group of one, takes the head lock *first*
+(its units then lock their own rows), so groups in any number of processes never wait for
+each other's rows: the head lock orders them. Other writers lock their rows and take the
+head lock last, when they append. So that the two orders can never deadlock, a unit gives up
 waiting for a row lock after ``LOCK_WAIT_MS`` (PostgreSQL) and runs again after the group,
-alone, in a transaction of its own. A unit's work may therefore run twice; its first run's
-changes are undone.
+alone, in an ordinary transaction of its own. A unit's work may therefore run twice; its
+first run's changes are undone. (A group of one that appended as an ordinary writer would
+hold its rows while waiting for the head lock, and another process's group wanting those
+rows would keep giving up its wait: one seal used from two processes, the common case.)
 
 A unit arriving while no group is committing starts one at once (nobody waits for a group to
 fill); units arriving while a group commits form the next group.
@@ -114,14 +117,11 @@ class GroupCommit:
     def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
             with self.audit.database.transaction() as session:
-                if len(group) == 1:
-                    # Alone, it is an ordinary writer (its rows first, the head lock when it
-                    # appends) and its failure is the transaction's: no savepoint, no extra
-                    # statement, nothing paid for groups when none form.
+                self.audit.hold_head(session)
+                repository.limit_lock_waits(session, milliseconds=LOCK_WAIT_MS)
+                if len(group) == 1:  # alone, its failure is the transaction's: no savepoint
                     group[0].result = group[0].work(session)
                 else:
-                    self.audit.hold_head(session)
-                    repository.limit_lock_waits(session, milliseconds=LOCK_WAIT_MS)
                     for unit in group:
                         try:
                             with self.audit.savepoint(session):
@@ -133,7 +133,9 @@ class GroupCommit:
         except BaseException as exc:
             for unit in group:
                 unit.result = None
-                if unit.error is None:
+                if len(group) == 1 and repository.is_lock_timeout(exc):
+                    unit.alone = True
+                elif unit.error is None:
                     unit.alone, unit.error = False, exc
             if not isinstance(exc, Exception):
                 raise
