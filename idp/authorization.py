@@ -158,21 +158,18 @@ class AuthorizationFlow:
             # is issued; the request is decided in full, from a fresh read, once signed in.
             target = checks.verify_target(interaction.params, find_client=self.idp.client)
             request = checks.validate(interaction.params, target=target)
+            asked = self._asked_level(request, interaction.params)
         except (UntrustedRedirect, OAuthError):
             return None
+        admin = set(request.scopes) & role_scopes.ADMIN_SCOPES
+        reached = assurance.level(proofing_level=user.proofing_level, methods=list(methods))
+        if not admin and reached >= asked:
+            return None  # the usual password sign-in: nothing to read
         with self.idp.database.reading() as session:
-            try:
-                level = self._target_level(
-                    session, request, interaction.params, user, organisation_id=None
-                )
-            except OAuthError:
-                return None
-            short = step_up.need(
-                user=user,
-                methods=methods,
-                target=level,
-                available=step_up.enrolled(session, user),
+            level = self._target_level(
+                session, request, interaction.params, user, organisation_id=None
             )
+            short = step_up.short_of(session, user=user, methods=methods, target=level)
         return short if short is not None and short.reachable else None
 
     def deny(self, interaction: Interaction) -> Step:
@@ -242,6 +239,20 @@ class AuthorizationFlow:
             )
 
     @staticmethod
+    def _asked_level(request: checks.AuthorizationRequest, params: dict[str, str]) -> int:
+        """The level the app asks (``acr_values``, an essential ``acr`` claim) or the
+        client's minimum; :class:`InvalidRequest` for a malformed ``claims``."""
+        try:
+            asked = assurance.requirement(
+                acr_values=request.acr_values,
+                claims=params.get("claims"),
+                client_min_level=request.client.min_level,
+            )
+        except assurance.ClaimsError as exc:
+            raise InvalidRequest(str(exc)) from None
+        return asked.level
+
+    @staticmethod
     def _target_level(
         session: Session,
         request: checks.AuthorizationRequest,
@@ -253,15 +264,7 @@ class AuthorizationFlow:
         """The level this request needs: what the app asks (``acr_values``, an essential
         ``acr`` claim), the client's minimum, and a second factor for administrator scopes
         the person will receive (acting in an admin role needs one)."""
-        try:
-            asked = assurance.requirement(
-                acr_values=request.acr_values,
-                claims=params.get("claims"),
-                client_min_level=request.client.min_level,
-            )
-        except assurance.ClaimsError as exc:
-            raise InvalidRequest(str(exc)) from None
-        target = asked.level
+        target = AuthorizationFlow._asked_level(request, params)
         admin = set(request.scopes) & role_scopes.ADMIN_SCOPES
         if admin and role_scopes.held(
             session, user_id=user.id, organisation_id=organisation_id, scopes=admin
@@ -312,12 +315,7 @@ class AuthorizationFlow:
             target = self._target_level(
                 session, request, params, user, organisation_id=sso.organisation_id
             )
-            short = step_up.need(
-                user=user,
-                methods=sso.methods,
-                target=target,
-                available=step_up.enrolled(session, user),
-            )
+            short = step_up.short_of(session, user=user, methods=sso.methods, target=target)
             if short is not None:
                 if not short.reachable:
                     raise UnmetAuthenticationRequirements(

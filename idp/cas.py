@@ -210,11 +210,8 @@ class CasLogin:
                     return Redirect(service.service)
                 interaction = interaction or idp.interactions.start(browser=browser, params=params)
                 return ShowOrganisation(interaction=interaction, client=None, choices=choices)
-            short = step_up.need(
-                user=user,
-                methods=sso.methods,
-                target=service.min_level or 1,
-                available=step_up.enrolled(session, user),
+            short = step_up.short_of(
+                session, user=user, methods=sso.methods, target=service.min_level or 1
             )
             if short is not None:
                 if gateway:

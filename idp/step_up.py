@@ -114,6 +114,16 @@ def need(*, user: User, methods: Iterable[str], target: int, available: set[str]
     return Need(target=target, reached=reached, options=options, proofing_short=proofing_short)
 
 
+def short_of(session: Session, *, user: User, methods: Iterable[str], target: int) -> Need | None:
+    """:func:`need` for a decision: the person's enrolled methods are read only when
+    ``methods`` fall short of ``target`` (they change only what is offered, never whether
+    the session is enough, so a session that reaches the level costs no query)."""
+    have = list(methods)
+    if assurance.level(proofing_level=user.proofing_level, methods=have) >= target:
+        return None
+    return need(user=user, methods=have, target=target, available=enrolled(session, user))
+
+
 # How long a strong sign-in lets the person change their own factors and password.
 RECENT_SECONDS = 15 * 60
 
