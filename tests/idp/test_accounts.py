@@ -273,3 +273,48 @@ def test_a_rolled_back_data_key_is_never_used(domain: Domain) -> None:
     with domain.keys.database.reading() as session:
         assert domain.data_keys.get(session, purpose) == second
     assert created[0] != second
+
+
+def test_argon2_runs_at_most_one_hash_per_core_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+    import time
+
+    assert passwords._SLOTS._value == len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    real = passwords._HASHER
+    stored = real.hash(PASSWORD)
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    class Counting:
+        """The real hasher, noting how many verifications run at once."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def verify(self, digest: str, password: str) -> bool:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            try:
+                time.sleep(0.02)  # long enough for the others to try to start meanwhile
+                return real.verify(digest, password)
+            finally:
+                with lock:
+                    running -= 1
+
+    monkeypatch.setattr(passwords, "_HASHER", Counting())
+    monkeypatch.setattr(passwords, "_SLOTS", threading.BoundedSemaphore(1))  # one core
+    results: list[tuple[bool, bool]] = []
+    attempts = [PASSWORD, "wrong password", PASSWORD, "another wrong one"]
+    threads = [
+        threading.Thread(target=lambda p=p: results.append(passwords.verify_password(stored, p)))
+        for p in attempts
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1  # they waited their turn
+    assert sorted(results) == [(False, False), (False, False), (True, False), (True, False)]
