@@ -46,7 +46,9 @@ def create(
     scopes: list[str],
     context: dict[str, Any],
 ) -> Grant:
-    """Record a new grant; :class:`GrantRevoked` if it was revoked while in flight."""
+    """Record a new grant; :class:`GrantRevoked` if it was revoked while in flight (a
+    tombstone holds its id), after which the session's transaction is spoiled: the caller
+    ends it (no savepoint: its only caller answers ``invalid_grant`` then, writing nothing)."""
     grant = Grant(
         id=grant_id,
         client_id=client_id,
@@ -56,9 +58,9 @@ def create(
         context=context,
         created_at=_now(),
     )
+    session.add(grant)
     try:
-        with session.begin_nested():
-            session.add(grant)
+        session.flush()  # a tombstone's primary key refuses it here, at once
     except IntegrityError:
         raise GrantRevoked(grant_id) from None
     return grant

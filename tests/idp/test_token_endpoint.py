@@ -295,3 +295,28 @@ def test_a_disabled_client_stops_within_the_cache_bound(client: TestClient, doma
     refused = _certsys_token(client)
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_client"
+
+
+def test_a_grant_revoked_before_its_code_is_redeemed_is_never_created(domain: Domain) -> None:
+    """A replayed code's revocation can land before the first redemption inserts the grant:
+    it leaves a tombstone, the insert is refused (GrantRevoked, the transaction rolled back)
+    and the grant stays revoked."""
+    from idp import grants
+
+    database = domain.keys.database
+    grant_id = "9" * 32
+    with database.transaction() as session:
+        assert grants.revoke(session, grant_id, reason="code-replay") is False  # a tombstone
+    with pytest.raises(grants.GrantRevoked), database.transaction() as session:
+        grants.create(
+            session,
+            grant_id=grant_id,
+            client_id="app",
+            user_id="someone",
+            sid="sid",
+            scopes=["openid"],
+            context={},
+        )
+    with database.reading() as session:
+        found = grants.get(session, grant_id)
+        assert found is not None and found.revoked_at is not None and found.user_id is None
