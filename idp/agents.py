@@ -99,6 +99,8 @@ def is_current(
 def choices(session: Session, *, user_id: str, client_id: str) -> list[Choice]:
     """The person's memberships, then their current authorisations covering ``client_id``
     (an organisation they belong to is offered once, as a member)."""
+    if not repository.acts_for_anyone(session, user_id, statuses=("accepted",)):
+        return []  # most people: one query instead of two
     found = [Choice(o, m.role) for m, o in repository.memberships_of(session, user_id)]
     member_of = {c.organisation.id for c in found}
     now = _now()

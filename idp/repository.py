@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from idp.models import (
@@ -99,6 +99,16 @@ def memberships_of(session: Session, user_id: str) -> Sequence[tuple[Membership,
         .order_by(Organisation.name)
     )
     return [(row[0], row[1]) for row in session.execute(query)]
+
+
+def acts_for_anyone(session: Session, user_id: str, *, statuses: Collection[str]) -> bool:
+    """Whether the person has a membership or an agent authorisation in ``statuses`` (one
+    query; the organisations' state is not looked at)."""
+    memberships = select(Membership.user_id).where(Membership.user_id == user_id)
+    authorisations = select(AgentAuthorisation.user_id).where(
+        AgentAuthorisation.user_id == user_id, AgentAuthorisation.status.in_(list(statuses))
+    )
+    return session.execute(union_all(memberships, authorisations).limit(1)).first() is not None
 
 
 def client(session: Session, client_id: str) -> Client | None:
