@@ -25,7 +25,7 @@ from idp.authorization import (
     Step,
 )
 from idp.interactions import Interaction
-from idp.login import Failed, check_password, open_session
+from idp.login import Failed, Opened, check_password, open_session
 from idp.models import Client
 from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
@@ -119,12 +119,19 @@ def _bad_form(request: Request) -> HTMLResponse:
 async def _resume(
     request: Request, idp: IdentityProvider, interaction: Interaction, handle: str | None
 ) -> Response:
+    return await run_in_threadpool(_resumed, request, idp, interaction, handle)
+
+
+def _resumed(
+    request: Request, idp: IdentityProvider, interaction: Interaction, handle: str | None
+) -> Response:
+    """Where the interaction goes on to (blocking: call from a worker thread)."""
     back = interaction.return_to
     if back is not None and back.startswith("/qr/") and idp.sessions.get(handle) is not None:
         # A phone signing in on its way to a QR sign-in's approval page: back there.
         idp.interactions.finish(interaction)
         return web.see_other(back)
-    step = await run_in_threadpool(AuthorizationFlow(idp).resume, interaction, handle=handle)
+    step = AuthorizationFlow(idp).resume(interaction, handle=handle)
     return _step_response(request, idp, step, browser=interaction.browser, new_browser=False)
 
 
@@ -218,51 +225,43 @@ async def login_submit(
     found = _interaction(request, idp, interaction)
     if found is None:
         return _expired(request)
-    if not await run_in_threadpool(web.csrf_ok, request, idp, "login", csrf_token):
-        return _bad_form(request)
-    t = web.texts(request)
-    if not login or not password:
-        return await run_in_threadpool(
-            _login_form, request, idp, found, login, t["login_failed"], 400
-        )
     address, user_agent = web.address(request), request.headers.get("user-agent", "")
-    checked = await run_in_threadpool(
-        lambda: check_password(
+
+    def attempt() -> Response | tuple[Response, Opened]:
+        # The whole sign-in in one worker thread: each hop between the event loop and the
+        # pool costs both a wake-up, and this request used to make five.
+        if not web.csrf_ok(request, idp, "login", csrf_token):
+            return _bad_form(request)
+        t = web.texts(request)
+        if not login or not password:
+            return _login_form(request, idp, found, login, t["login_failed"], 400)
+        checked = check_password(
             idp,
             login=login,
             password=password,
             address=address,
             device_cookie=request.cookies.get(device_cookies.COOKIE),
         )
-    )
-    if isinstance(checked, Failed):
-        refusal = checked.refusal
-        if refusal is None:
-            message, status = t["login_failed"], 400
-        else:
-            key = "address_locked" if refusal.scope == "address" else "login_locked"
-            message, status = t[key].format(seconds=refusal.retry_after), 429
-        page = await run_in_threadpool(_login_form, request, idp, found, login, message, status)
-        if refusal is not None:
-            page.headers["Retry-After"] = str(refusal.retry_after)
-        return page
-    # A request that needs a second factor gets it before any session opens.
-    held = await run_in_threadpool(
-        lambda: first_factor.hold(
-            idp,
-            found,
-            user=checked.user,
-            methods=["pwd"],
-            address=address,
-            user_agent=user_agent,
+        if isinstance(checked, Failed):
+            refusal = checked.refusal
+            if refusal is None:
+                message, status = t["login_failed"], 400
+            else:
+                key = "address_locked" if refusal.scope == "address" else "login_locked"
+                message, status = t[key].format(seconds=refusal.retry_after), 429
+            page = _login_form(request, idp, found, login, message, status)
+            if refusal is not None:
+                page.headers["Retry-After"] = str(refusal.retry_after)
+            return page
+        # A request that needs a second factor gets it before any session opens.
+        held = first_factor.hold(
+            idp, found, user=checked.user, methods=["pwd"], address=address, user_agent=user_agent
         )
-    )
-    if held is not None:
-        response = _step_response(request, idp, held, browser=found.browser, new_browser=False)
-        web.set_device_cookie(response, idp, checked.device_cookie)
-        return response
-    opened = await run_in_threadpool(
-        lambda: open_session(
+        if held is not None:
+            response = _step_response(request, idp, held, browser=found.browser, new_browser=False)
+            web.set_device_cookie(response, idp, checked.device_cookie)
+            return response
+        opened = open_session(
             idp,
             user=checked.user,
             methods=["pwd"],
@@ -270,13 +269,18 @@ async def login_submit(
             user_agent=user_agent,
             handle=request.cookies.get(SSO_COOKIE),
         )
-    )
-    found.login_at = opened.session.auth_time
-    found.first_factor = None  # someone else's password held here before no longer counts
-    idp.interactions.save(found)
-    response = await _resume(request, idp, found, opened.handle)
-    web.set_sso_cookie(response, idp, opened.handle)
-    web.set_device_cookie(response, idp, checked.device_cookie)
+        found.login_at = opened.session.auth_time
+        found.first_factor = None  # someone else's password held here before no longer counts
+        idp.interactions.save(found)
+        response = _resumed(request, idp, found, opened.handle)
+        web.set_sso_cookie(response, idp, opened.handle)
+        web.set_device_cookie(response, idp, checked.device_cookie)
+        return response, opened
+
+    result = await run_in_threadpool(attempt)
+    if isinstance(result, Response):
+        return result
+    response, opened = result
     if opened.ended is not None:
         from idp.api.logout import propagate
 
