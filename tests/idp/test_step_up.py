@@ -399,3 +399,35 @@ def test_enrolled_methods(domain: Any) -> None:
                 session, data_keys=domain.data_keys, user_id=user_id, code=code
             )
     assert methods() == {"pwd", "totp"}  # every recovery code spent
+
+
+def test_a_session_that_reaches_the_level_reads_no_enrolled_methods(rp: TestClient) -> None:
+    """``step_up.short_of`` is ``need`` with the person's enrolled methods, read only when the
+    session falls short (the usual sign-in costs no query for them)."""
+    from sqlalchemy import event
+
+    from idp import repository, step_up
+
+    domain = oidc.domain_of(rp)
+    oidc.add_person(domain, "wangwu", proofing_level=4, second_factor=True)
+    database = domain.keys.database
+    statements: list[str] = []
+
+    def note(_c: object, _cu: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with database.reading() as session:
+        user = repository.user_by_login(session, "wangwu")
+        assert user is not None
+        event.listen(database.engine, "before_cursor_execute", note)
+        try:
+            assert step_up.short_of(session, user=user, methods=["pwd"], target=2) is None
+            assert statements == []
+            short = step_up.short_of(session, user=user, methods=["pwd"], target=3)
+            assert statements  # falling short: the enrolled methods were read
+        finally:
+            event.remove(database.engine, "before_cursor_execute", note)
+        assert short == step_up.need(
+            user=user, methods=["pwd"], target=3, available=step_up.enrolled(session, user)
+        )
+        assert short is not None and short.reachable and "totp" in short.options
