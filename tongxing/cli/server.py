@@ -53,6 +53,9 @@ def _run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_config=None,
+        # Our edge writes the access line (core/edge.py); without this uvicorn would still
+        # format its own arguments for every response before its disabled logger drops them.
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
