@@ -55,8 +55,9 @@ def multipart(pdf: bytes, level: str) -> bytes:
     return b"".join(parts)
 
 
-def baseline(size: int, level: str, tsa: str, seconds: float) -> float:
-    """pyHanko's seals/s in this process (run pinned by the parent)."""
+def baseline(size: int, level: str, tsa: str, seconds: float) -> tuple[float, float]:
+    """pyHanko's seals/s in this process (run pinned by the parent) and its CPU ms per seal
+    (for B-T without the TSA's, which runs in our server)."""
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
     from bench.seal_throughput import baseline_signer, permit, pyhanko_seal
@@ -67,20 +68,21 @@ def baseline(size: int, level: str, tsa: str, seconds: float) -> float:
         stamper = HTTPTimeStamper(tsa) if level == "B-T" else None
         for _ in range(3):
             pyhanko_seal(pdf, signer, stamper)
-        done, started = 0, time.perf_counter()
+        done, started, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - started < seconds or done < 5:
             pyhanko_seal(pdf, signer, stamper)
             done += 1
-        return done / (time.perf_counter() - started)
+        return done / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / done
 
 
-def pinned_baseline(size: int, level: str, tsa: str, seconds: float) -> float:
+def pinned_baseline(size: int, level: str, tsa: str, seconds: float) -> tuple[float, float]:
     command = [sys.executable, "-m", "bench.seal_wrk", "--baseline", f"{size},{level},{tsa}"]
     command += ["--seconds", str(seconds)]
     done = subprocess.run(
         _pinned(command, SERVER_CPU), capture_output=True, text=True, check=True, timeout=600
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    rate, cpu_ms = done.stdout.strip().splitlines()[-1].split()
+    return float(rate), float(cpu_ms)
 
 
 def token(base: str) -> str:
@@ -103,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.baseline:
         size, level, tsa = args.baseline.split(",", 2)
-        print(baseline(int(size), level, tsa, args.seconds))
+        print(*baseline(int(size), level, tsa, args.seconds))
         return
     from bench.seal_throughput import permit
 
@@ -139,7 +141,7 @@ def main() -> None:
                     )
                     if check.status_code != 200 or not check.content.startswith(b"%PDF"):
                         raise SystemExit(f"/seal/v1/sign: {check.status_code} {check.text[:300]}")
-                    theirs = pinned_baseline(
+                    theirs, their_cpu = pinned_baseline(
                         SIZES[size_name], level, f"{base}/pki/tsa", args.seconds
                     )
                     case = f"{len(pdf) / 1024:,.0f} KiB {level}"
@@ -168,10 +170,14 @@ def main() -> None:
                         ).stdout
                         result = parse_wrk(output)
                         cpu_ms = (cpu_seconds(process.pid) - cpu_before) * 1000 / result.requests
+                        # By CPU: pyHanko's CPU per seal over ours (B-T: theirs without the
+                        # TSA's work, which runs in our server process).
+                        by_cpu = their_cpu / cpu_ms if level == "B-B" else float("nan")
                         line = (
                             f"| {case} | {count} | {result.per_s:,.1f} | {result.p50_ms:.1f}, "
                             f"{result.p99_ms:.1f} | {cpu_ms:.1f} | {theirs:,.1f} "
-                            f"| **{result.per_s / theirs:.2f}** | {result.failures} |"
+                            f"| {their_cpu:.1f} | **{result.per_s / theirs:.2f}** "
+                            f"| {by_cpu:.2f} | {result.failures} |"
                         )
                         print(line, file=sys.stderr, flush=True)
                         rows.append(line)
@@ -179,9 +185,9 @@ def main() -> None:
             _stop(process)
     print(
         "\n| case | wrk connections | Tongxing seals/s | p50, p99 ms | server CPU ms/seal "
-        "| pyHanko seals/s | ratio | failed |"
+        "| pyHanko seals/s | pyHanko CPU ms/seal | ratio | ratio by CPU (B-B) | failed |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"load average {os.getloadavg()[0]:.2f}")
 
