@@ -19,6 +19,7 @@ server's CPU time per seal (`/proc/PID/stat`), pyHanko's seals/s and the ratio (
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.edge_wrk import WRK_SCRIPTS, cpu_seconds, parse_wrk
 from bench.oidc_vs_peer import _free_port, _pinned, _stop, _wait
+from bench.wrk_runs import cpu_seconds, parse_wrk, wrk
 from tongxing.demo_data import CERTSYS_CLIENT_ID, CERTSYS_SECRET, DEMO_SEAL_ID
 
 BOUNDARY = "tongxing-bench-seal-wrk"
@@ -146,29 +147,17 @@ def main() -> None:
                     )
                     case = f"{len(pdf) / 1024:,.0f} KiB {level}"
                     for count in connections:
-                        wrk = [
-                            "wrk",
-                            "-t1",
-                            f"-c{count}",
-                            "--timeout",
-                            "60s",
-                            "--latency",
-                            "-s",
-                            str(WRK_SCRIPTS / "upload.lua"),
+                        run = functools.partial(
+                            wrk,
                             f"{base}/seal/v1/sign",
-                            "--",
-                            bearer,
-                            content_type,
-                            str(body),
-                        ]
-                        warm = [*wrk[:3], "-d2s", *wrk[3:]]
-                        subprocess.run(_pinned(warm, LOAD_CPU), capture_output=True, check=True)
+                            connections=count,
+                            cpu=LOAD_CPU,
+                            script="upload.lua",
+                            script_args=(bearer, content_type, str(body)),
+                        )
+                        run(seconds=2)  # warm-up, not counted
                         cpu_before = cpu_seconds(process.pid)
-                        measured = [*wrk[:3], f"-d{max(1, round(args.seconds))}s", *wrk[3:]]
-                        output = subprocess.run(
-                            _pinned(measured, LOAD_CPU), capture_output=True, text=True, check=True
-                        ).stdout
-                        result = parse_wrk(output)
+                        result = parse_wrk(run(seconds=args.seconds))
                         cpu_ms = (cpu_seconds(process.pid) - cpu_before) * 1000 / result.requests
                         # By CPU: pyHanko's CPU per seal over ours (B-T: theirs without the
                         # TSA's work, which runs in our server process).
