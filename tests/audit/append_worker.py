@@ -2,7 +2,8 @@
 commit from THREADS threads at once (concurrency test).
 
 Usage: python -m tests.audit.append_worker DATABASE_URL DATA_DIR COUNT TAG [THREADS]
-(KEK on stdin)
+(KEK on the first line of stdin; prints "ready" once set up and starts appending on the next
+line, so that two workers start together whatever their start-up costs)
 """
 
 from __future__ import annotations
@@ -23,28 +24,31 @@ def main() -> None:
     from pathlib import Path
 
     settings = key_settings(
-        database_url=url, data_dir=Path(data_dir), key_encryption_key=sys.stdin.read().strip()
+        database_url=url, data_dir=Path(data_dir), key_encryption_key=sys.stdin.readline().strip()
     )
     database = Database(url)
     domain = build_domain(settings=settings, database=database)
     domain.keys.custody.open(create=False)
     threads = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    group = GroupCommit(domain.audit) if threads else None
+    print("ready", flush=True)
+    sys.stdin.readline()  # the go signal
 
     def append(session: Session, i: int) -> None:
         domain.audit.append(
             session, type="test.concurrent", actor=tag, subject=f"{tag}-{i}", details={"i": i}
         )
 
-    if not threads:
+    if group is None:
         for i in range(count):
             with database.transaction() as session:
                 append(session, i)
     else:
-        group = GroupCommit(domain.audit)
+        commit = group  # narrowed, for the closure
 
         def loop(first: int) -> None:
             for i in range(first, count, threads):
-                group.run(lambda session, i=i: append(session, i))  # type: ignore[misc]
+                commit.run(lambda session, i=i: append(session, i))  # type: ignore[misc]
 
         workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
         for worker in workers:

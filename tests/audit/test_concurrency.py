@@ -50,15 +50,24 @@ def test_two_processes_append_concurrently(tmp_path: Path, threads: int) -> None
                         str(threads),
                     ],
                     stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
                     text=True,
                 )
                 for tag in ("process-a", "process-b")
             ]
             for worker in workers:
-                worker.stdin.write(kek)  # type: ignore[union-attr]
+                worker.stdin.write(kek + "\n")  # type: ignore[union-attr]
+                worker.stdin.flush()  # type: ignore[union-attr]
+            # Start both at once: set-up (imports, opening the key store) costs more than the
+            # appends themselves, so a worker started first could be done before the other began.
+            for worker in workers:
+                assert worker.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+            for worker in workers:
+                worker.stdin.write("go\n")  # type: ignore[union-attr]
                 worker.stdin.close()  # type: ignore[union-attr]
             for worker in workers:
                 assert worker.wait(timeout=240) == 0
+                print(worker.stdout.read(), end="")  # type: ignore[union-attr]
             with domain.audit.database.transaction() as session:
                 material = sources.from_database(session, origin=domain.audit.origin)
                 actors = session.scalars(
