@@ -42,9 +42,21 @@ def browser(chromium: OpenChromium) -> webdriver.Chrome:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Server]:
-    """The demo, fresh for the test (its people, apps and seals as the README tour has them)."""
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """The demo, fresh for the test (its people, apps and seals as the README tour has them);
+    in a module marked ``one_demo``, one demo for all its tests (each starts in browser
+    profiles of its own and changes nothing another reads)."""
+    if request.node.get_closest_marker("one_demo"):
+        yield request.getfixturevalue("module_demo")
+        return
     with running_demo(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One demo for a module marked ``one_demo`` (a demo's first start costs seconds)."""
+    with running_demo(tmp_path_factory.mktemp("demo")) as server:
         yield server
 
 

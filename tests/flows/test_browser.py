@@ -18,7 +18,7 @@ from tests.browser import console_errors, text_of
 from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_demo]
 
 
 def test_a_person_signs_in_once_and_out_everywhere(demo: Server, browser: webdriver.Chrome) -> None:

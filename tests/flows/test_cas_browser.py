@@ -15,7 +15,7 @@ from tests.browser import OpenChromium, click_to_new_page, console_errors, text_
 from tests.processes import Server
 from tongxing.demo_data import CAS_APP_PATH, DEMO_PASSWORD
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_demo]
 
 TITLES = {"zh-CN": "登录", "en": "Sign in"}
 

@@ -61,9 +61,14 @@ def _env(tmp_path: Path, port: int, configuration: str) -> Iterator[dict[str, st
             backends.delete_keys(prefix)
 
 
-@pytest.fixture(params=["embedded", "shared"])
-def provider(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    """Our server on uvicorn with a person and two CAS services registered by the CLI."""
+@pytest.fixture(scope="module", params=["embedded", "shared"])
+def provider(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """Our server on uvicorn with a person and two CAS services registered by the CLI, one per
+    configuration for the module (each test signs in with a browser of its own, so the tests
+    share nothing but the registrations)."""
+    tmp_path = tmp_path_factory.mktemp("cas")
     port = free_port()
     for env in _env(tmp_path, port, request.param):
         for command, stdin in (

@@ -15,7 +15,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,10 +41,12 @@ REDIRECT = f"{RP}/cb"
 PEOPLE = {"zhangsan": (4, True), "lisi": (1, True)}
 
 
-@pytest.fixture
-def provider(tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Our provider on uvicorn (embedded configuration), a client, a person proofed at 4
-    and a self-declared one, both with TOTP authenticators."""
+    and a self-declared one, both with TOTP authenticators; one for the module (each test
+    signs in with a browser of its own; every TOTP answer uses an unspent code)."""
+    tmp_path = tmp_path_factory.mktemp("step-up")
     port = free_port()
     env = {
         "TONGXING_MODE": "production",

@@ -14,7 +14,7 @@ from tests.browser import OpenChromium, console_errors, text_of
 from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.one_demo]
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
