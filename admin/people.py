@@ -255,7 +255,10 @@ def _after_sign_out(admin: Administration, ended: credential_change.SignedOut | 
 
 
 def set_password(admin: Administration, actor: Actor, *, ref: str, password: str) -> dict[str, Any]:
-    """Replace a person's password (system administrator; never another role holder's)."""
+    """Replace a person's password (system administrator; never another role holder's) and
+    sign them out everywhere, as a reset by the person does: an administrator sets a password
+    for someone who lost theirs or whose account was taken over, and whoever holds a session
+    opened with the old one must not keep it."""
     with admin.acting(actor, "people.set_password") as session:
         policy.require_role_or_setup(session, actor, SYSTEM)
         user = _changeable(session, ref)
@@ -270,7 +273,10 @@ def set_password(admin: Administration, actor: Actor, *, ref: str, password: str
             )
         except AccountError as exc:
             raise Invalid(str(exc)) from None
-        return view(session, user)
+        ended = _sign_out_everywhere(admin, session, user, "password-reset", actor)
+        answer = view(session, user)
+    _after_sign_out(admin, ended)
+    return answer
 
 
 def lock(

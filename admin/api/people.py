@@ -114,7 +114,8 @@ def set_password(
     body: Annotated[NewPassword, Body()],
     response: Response,
 ) -> dict[str, Any]:
-    """Set a person's password (system administrator; not another administrator's)."""
+    """Set a person's password (system administrator; not another administrator's); the person
+    is signed out everywhere."""
     return _tagged(
         response, people.set_password(admin, actor, ref=person_id, password=body.password)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,18 +38,18 @@ def refusals(world: w.World) -> list[str]:
 
 def _grant(world: w.World, login: str) -> str:
     """An OAuth grant the person gave (as a sign-in would leave)."""
-    user_id = world.actor(login).id
+    user_id, grant_id = world.actor(login).id, f"g-{login}-{secrets.token_hex(4)}"
     with world.domain.keys.database.transaction() as session:
         grants.create(
             session,
-            grant_id=f"g-{login}",
+            grant_id=grant_id,
             client_id="permits",
             user_id=user_id,
             sid="sid",
             scopes=["openid"],
             context={},
         )
-    return f"g-{login}"
+    return grant_id
 
 
 def _active(world: w.World, grant_id: str) -> bool:
@@ -150,9 +151,14 @@ def test_editing_needs_the_current_version(world: w.World) -> None:
 
 def test_passwords_and_disabling_spare_the_other_administrators(world: w.World) -> None:
     system = world.actor(w.SYSTEM)
+    before = _grant(world, w.NOBODY)
     people.set_password(world.admin, system, ref=w.NOBODY, password="a new long passphrase")
     with world.domain.keys.database.transaction() as session:
         assert accounts.authenticate(session, login=w.NOBODY, password="a new long passphrase")
+    # Whoever signed in with the old password is signed out, as after the person's own reset.
+    assert not _active(world, before)
+    signed_out = events(world, "account.signed_out")[-1]
+    assert signed_out.actor == f"person:{w.SYSTEM}" and b"password-reset" in signed_out.leaf
     people.set_password(world.admin, system, ref=w.SYSTEM, password="my own new passphrase")
     for holder in (w.SECURITY, w.AUDIT):  # taking over another role's account: refused
         with pytest.raises(Forbidden, match="三权分立"):
