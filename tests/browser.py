@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +108,19 @@ def click_to_new_page(browser: webdriver.Chrome, button: WebElement) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     button.click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+
+
+def signed_out_soon(browser: webdriver.Chrome, url: str, *, seconds: float = 30) -> None:
+    """The app at ``url`` shows its sign-in link within ``seconds``: a back-channel logout is
+    delivered after the answer that ended the session, so the page is loaded again until it
+    has arrived."""
+    deadline = time.monotonic() + seconds
+    while True:
+        browser.get(url)
+        if browser.find_elements(By.ID, "sign-in"):
+            return
+        assert time.monotonic() < deadline, f"{url} still signed in"
+        time.sleep(0.3)
 
 
 @contextmanager

@@ -13,12 +13,12 @@ from core.store import Store
 def test_set_get_and_expiry(store: Store) -> None:
     key = store.key("test", "item", "a")
     assert store.get(key) is None
-    assert store.set(key, b"value", ttl=0.3)
+    assert store.set(key, b"value", ttl=1.0)
     assert store.get(key) == b"value"
     remaining = store.ttl(key)
     assert remaining is not None
-    assert 0 < remaining <= 0.3
-    time.sleep(0.4)
+    assert 0 < remaining <= 1.0
+    time.sleep(1.1)
     assert store.get(key) is None
     assert store.ttl(key) is None
 
@@ -63,11 +63,14 @@ def test_counter_counts_atomically_in_a_fixed_window(store: Store) -> None:
         thread.join()
     assert store.incr(key, ttl=5, amount=0) == 100
     window = store.key("test", "counter", "window")
-    store.incr(window, ttl=0.3)
-    time.sleep(0.2)
-    store.incr(window, ttl=0.3)  # does not extend the window
-    time.sleep(0.15)
-    assert store.incr(window, ttl=0.3) == 1
+    opened = time.monotonic()
+    store.incr(window, ttl=1.0)
+    time.sleep(0.5)
+    store.incr(window, ttl=1.0)  # does not extend the window
+    if time.monotonic() - opened > 0.9:
+        pytest.skip("the machine was too slow to count twice inside the window")
+    time.sleep(0.6)
+    assert store.incr(window, ttl=1.0) == 1
 
 
 def test_compare_and_set(store: Store) -> None:

@@ -5,30 +5,23 @@ no console errors."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.browser import OpenChromium, click_to_new_page, console_errors, text_of
+from tests.browser import (
+    OpenChromium,
+    click_to_new_page,
+    console_errors,
+    signed_out_soon,
+    text_of,
+)
 from tests.processes import Server
 from tongxing.demo_data import CAS_APP_PATH, DEMO_PASSWORD
 
 pytestmark = [pytest.mark.slow, pytest.mark.one_demo]
 
 TITLES = {"zh-CN": "登录", "en": "Sign in"}
-
-
-def _signed_out_soon(browser: webdriver.Chrome, url: str) -> None:
-    """The app at ``url`` shows its sign-in link (the logout reached it) within seconds."""
-    deadline = time.monotonic() + 15
-    while True:
-        browser.get(url)
-        if browser.find_elements(By.ID, "sign-in"):
-            return
-        assert time.monotonic() < deadline, f"{url} still signed in"
-        time.sleep(0.3)
 
 
 def _password(browser: webdriver.Chrome, lang: str) -> None:
@@ -64,8 +57,8 @@ def test_one_sign_in_serves_a_cas_app_and_an_oidc_app_and_logout_ends_both(
 
     # Sign out of the OIDC app: the CAS app gets the single-logout request.
     click_to_new_page(browser, browser.find_element(By.ID, "sign-out"))
-    _signed_out_soon(browser, permits)
-    _signed_out_soon(browser, records)
+    signed_out_soon(browser, permits)
+    signed_out_soon(browser, records)
 
     # The other way round: sign in to the OIDC app, arrive signed in at the CAS app (a
     # ticket from single sign-on), sign out of the CAS app: both end.
@@ -80,7 +73,7 @@ def test_one_sign_in_serves_a_cas_app_and_an_oidc_app_and_logout_ends_both(
     click_to_new_page(browser, browser.find_element(By.ID, "sign-out"))
     text_of(browser, "sign-in")  # /cas/logout sent the browser back to the registered app
     assert browser.current_url == records
-    _signed_out_soon(browser, permits)  # back-channel logout reached the OIDC app
+    signed_out_soon(browser, permits)  # back-channel logout reached the OIDC app
     browser.get(records)
     click_to_new_page(browser, browser.find_element(By.ID, "sign-in"))
     text_of(browser, "login")  # the SSO session is gone: the password is asked again

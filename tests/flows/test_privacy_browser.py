@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests import demo_codes
-from tests.browser import click_to_new_page, console_errors, text_of
+from tests.browser import click_to_new_page, console_errors, signed_out_soon, text_of
 from tests.processes import Server
 from tongxing.demo_data import DEMO_PASSWORD
 
@@ -29,7 +29,8 @@ def test_history_consent_withdrawal_and_deletion(
 ) -> None:
     base = demo.base_url
     browser.get(f"{base}/demo/apps/permits/")
-    browser.find_element(By.ID, "sign-in").click()
+    click_to_new_page(browser, browser.find_element(By.ID, "sign-in"))
+    text_of(browser, "login")
     browser.find_element(By.ID, "login").send_keys("citizen")
     browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
@@ -50,8 +51,7 @@ def test_history_consent_withdrawal_and_deletion(
     click_to_new_page(browser, withdraw)
     text_of(browser, "sign-in-history")
     assert "施工许可" not in _main(browser)
-    browser.get(f"{base}/demo/apps/permits/")
-    text_of(browser, "sign-in")
+    signed_out_soon(browser, f"{base}/demo/apps/permits/")
 
     browser.get(f"{base}/account?lang=en")
     page = _main(browser)

@@ -53,7 +53,7 @@ def test_serve_with_two_workers_shares_the_store(
 ) -> None:
     with running_server("serve", "--workers", "2", env=shared_env, cwd=tmp_path) as server:
         live: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # /readyz answers once one worker is up, not both
         while time.monotonic() < deadline:
             live = [i for i in _instances(server, shared_env) if i["live"]]
             if len(live) == 2:

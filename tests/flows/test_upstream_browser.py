@@ -13,7 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser import console_errors, running_demo, text_of
+from tests.browser import click_to_new_page, console_errors, running_demo, text_of
 from tests.in_process import tongxing
 from tests.processes import Server, free_port
 from tests.upstream_peer import Peer, running_peer
@@ -71,7 +71,8 @@ def test_sign_in_through_the_province_and_out_again(
     base = demo.base_url
     browser.get(f"{base}/?lang={lang}")
     browser.get(f"{base}/demo/apps/permits/")
-    browser.find_element(By.ID, "sign-in").click()
+    click_to_new_page(browser, browser.find_element(By.ID, "sign-in"))
+    text_of(browser, "upstream-province")
     link = browser.find_element(By.ID, "upstream-province")
     assert link.text.startswith(button)
     link.click()

@@ -58,7 +58,8 @@ def test_a_ticket_platform_is_refused_a_fresh_sign_in(
 def test_the_upstreams_auth_time_is_checked_against_max_age() -> None:
     now = int(time.time())
     assert upstream_answer.auth_time({"auth_time": now - 100}, max_age=300) == now - 100
-    assert upstream_answer.auth_time({"auth_time": now + 999}, max_age=None) == now  # never later
+    never_later = upstream_answer.auth_time({"auth_time": now + 999}, max_age=None)
+    assert never_later is not None and now <= never_later <= int(time.time())  # not the future
     assert upstream_answer.auth_time({}, max_age=None) is None
     with pytest.raises(oidc_rp.UpstreamTokenError, match="missing"):
         upstream_answer.auth_time({}, max_age=300)

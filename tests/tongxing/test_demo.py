@@ -156,8 +156,8 @@ def test_two_demo_processes_starting_together_on_a_fresh_database(
             )
             stack.callback(server.stop)
             servers.append(server)
-        for server in servers:
-            wait_ready(server, timeout=90)
+        for server in servers:  # one waits for the other's seeding (the demo-start lock)
+            wait_ready(server, timeout=240)
         instances = httpx.get(servers[0].base_url + "/ops/v1/instances").json()["instances"]
         assert len(instances) == 2  # (liveness is per process: each has its own memory store)
         for server in servers:  # both serve the one set of demo data
