@@ -1,6 +1,7 @@
 """Seals per second of one core, driven by wrk, against plain pyHanko on that core.
 
 Run: .venv/bin/python -m bench.seal_wrk [--seconds 10] [--connections 1,4] [--sizes 50k,10m]
+[--levels B-B,B-T]
 
 `bench.seal_throughput` drives the API from a Python client, one request at a time on an
 unpinned machine, so what it calls "http" includes that client's own work. This bench
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per measured run")
     parser.add_argument("--connections", default="1,4", help="wrk connection counts")
     parser.add_argument("--sizes", default="50k,10m", help="comma list of 50k, 10m")
+    parser.add_argument("--levels", default=",".join(LEVELS), help="comma list of B-B, B-T")
     parser.add_argument("--baseline", help=argparse.SUPPRESS)  # size,level,tsa: one pyHanko run
     args = parser.parse_args()
     if args.baseline:
@@ -130,7 +132,7 @@ def main() -> None:
             bearer = token(base)  # ten minutes: far longer than the runs of one case
             for size_name in args.sizes.split(","):
                 pdf = permit(SIZES[size_name])
-                for level in LEVELS:
+                for level in args.levels.split(","):
                     body = Path(tmp) / f"upload-{size_name}-{level}.bin"
                     body.write_bytes(multipart(pdf, level))
                     content_type = f"multipart/form-data; boundary={BOUNDARY}"
