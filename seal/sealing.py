@@ -149,6 +149,22 @@ def _check_seal(
     return seal, certificate
 
 
+def _usable(
+    seal_status: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    certificate_status: str,
+    *,
+    now: datetime,
+) -> bool:
+    """What :func:`_check_seal` accepts: an active seal in its window, a good certificate."""
+    return (
+        seal_status == "active"
+        and as_utc(valid_from) <= now < as_utc(valid_until)
+        and certificate_status == "good"
+    )
+
+
 def seal_document(
     service: SealingService,
     *,
@@ -401,8 +417,12 @@ def _record(
         # this sealing's rows, and the result is returned once the transaction committed.
         grant = grant_id
         # Re-read under the transaction that counts the use: a suspension or revocation
-        # committed while we were signing wins, and the signed bytes are thrown away.
-        _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
+        # committed while we were signing wins, and the signed bytes are thrown away. One
+        # statement locking the seal row as _check_seal does; anything but an active seal
+        # in its window with a good certificate goes to _check_seal for the precise refusal.
+        state = repository.seal_state(session, request.seal_id, serial=serial)
+        if state is None or not _usable(*state.tuple(), now=now):
+            _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
         if not repository.use_grant(session, grant, now=now):
             # Used up, expired or revoked since: another grant may still allow it, or
             # authorise() raises the precise reason.

@@ -325,6 +325,55 @@ def test_checks_remembered_before_the_work_are_repeated_when_it_is_recorded(worl
     assert world.sealings_logged() == 1 and world.uses() == 1
 
 
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [("suspend", "seal-not-active"), ("revoke", "seal-not-active"), ("lapse", "seal-expired")],
+)
+def test_a_seal_changed_after_the_remembered_checks_is_refused_when_recorded(
+    world: World, change: str, refusal: str
+) -> None:
+    """The sealing transaction re-checks the seal in one statement (``seal_state``); a seal
+    suspended, revoked or past its window since the checks the process remembers is still
+    refused there with the precise reason, and nothing is logged or counted."""
+    from datetime import UTC, datetime, timedelta
+
+    from seal import registry
+
+    assert world.sign().status_code == 200
+    if change == "lapse":
+        with world.domain.keys.database.transaction() as session:
+            registry.get(session, world.seal_id).valid_until = datetime.now(UTC) - timedelta(
+                seconds=1
+            )
+    else:
+        world.set_status(change)
+    refused = world.sign()
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == f"urn:tongxing:problem:{refusal}"
+    assert world.sealings_logged() == 1 and world.uses() == 1
+
+
+def test_the_recorded_re_check_locks_the_seal_and_matches_only_its_own_certificate(
+    world: World,
+) -> None:
+    """``seal_state`` locks the seal row on PostgreSQL as ``_check_seal`` did (a suspension
+    in progress is waited for, not overtaken), and finds nothing for a certificate serial
+    that is not the seal's."""
+    from sqlalchemy.dialects import postgresql
+
+    from seal import registry
+    from seal.repository import _SEAL_STATE, seal_state
+
+    sql = str(_SEAL_STATE.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+    assert sql.endswith("FOR UPDATE OF seals")
+    with world.domain.keys.database.transaction() as session:
+        serial = registry.get(session, world.seal_id).certificate_serial
+        state = seal_state(session, world.seal_id, serial=serial)
+        assert state is not None and (state[0], state[3]) == ("active", "good")
+        assert seal_state(session, world.seal_id, serial="00") is None
+        assert seal_state(session, "seal_nobody", serial=serial) is None
+
+
 def test_a_seal_issued_is_handed_over_when_its_result_cannot_be_remembered(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
