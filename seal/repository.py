@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from keys.hierarchy import SEAL_CA
@@ -152,6 +153,17 @@ def seal_state(
     certificate ``serial``, the seal row locked for update; None if either is missing."""
     session.flush()  # a change made through the ORM in this transaction counts
     return session.connection().execute(_SEAL_STATE, {"seal_id": seal_id, "serial": serial}).first()
+
+
+_INSERT_SEALED = insert(SealedDocument)
+
+
+def insert_sealed_document(session: Session, row: dict[str, Any]) -> None:
+    """Record a sealing (``sealed_documents`` columns) with one Core INSERT on the session's
+    connection: nothing reads the row back in the sealing transaction, so the ORM's unit of
+    work (an object to track, a flush) is spared. A duplicate idempotency key raises the
+    same ``IntegrityError`` as a flush would, at once."""
+    session.connection().execute(_INSERT_SEALED, row)
 
 
 def sealed_document(session: Session, document_id: str) -> SealedDocument | None:

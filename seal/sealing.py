@@ -46,7 +46,6 @@ from seal.errors import (
     SigningUnavailable,
 )
 from seal.existing_signatures import check_existing_signatures
-from seal.models import SealedDocument
 from seal.runtime import Authorised, SealingService
 
 log = logging.getLogger("tongxing.seal")
@@ -459,22 +458,23 @@ def _record(
             details=details,
             file_digests=file_digests,
         )
-        session.add(
-            SealedDocument(
-                id=document_id,
-                seal_id=request.seal_id,
-                client_id=client_id,
-                grant_id=grant,
-                idempotency_key=idempotency_key,
-                signed_digest=signed.signed_digest,
-                original_size=original_size,
-                document_type=request.document_type,
-                level=request.level,
-                certificate_serial=serial,
-                audit_index=appended.index,
-                details={"cross_page": request.cross_page, "qr": request.qr},
-                created_at=now,
-            )
+        repository.insert_sealed_document(
+            session,
+            {
+                "id": document_id,
+                "seal_id": request.seal_id,
+                "client_id": client_id,
+                "grant_id": grant,
+                "idempotency_key": idempotency_key,
+                "signed_digest": signed.signed_digest,
+                "original_size": original_size,
+                "document_type": request.document_type,
+                "level": request.level,
+                "certificate_serial": serial,
+                "audit_index": appended.index,
+                "details": {"cross_page": request.cross_page, "qr": request.qr},
+                "created_at": now,
+            },
         )
         return appended.index
 

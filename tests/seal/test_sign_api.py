@@ -218,6 +218,41 @@ def test_an_idempotency_key_seals_once(world: World) -> None:
     assert world.sealings_logged() == 2 and world.uses() == 2
 
 
+def test_the_database_refuses_a_second_sealing_under_one_idempotency_key(world: World) -> None:
+    """Below the store's idempotency record, the sealing's own row (one Core INSERT) is
+    unique per client and key: a second sealing under the key, whatever the store
+    remembers, is refused in its transaction and leaves no entry, row or use behind."""
+    from seal.errors import IdempotencyConflict
+    from seal.placement import PlacementRequest
+    from seal.sealing import SealingRequest, seal_document
+    from tests.seal.world import CLIENT_ID
+
+    service = runtime_of(world.client.app).get(SealingService)  # type: ignore[arg-type]
+    request = SealingRequest(
+        seal_id=world.seal_id, placement=PlacementRequest(anchor="（盖章）"), level="B-B"
+    )
+
+    def seal() -> Any:
+        return seal_document(
+            service,
+            client_id=CLIENT_ID,
+            request=request,
+            data=sample_permit(),
+            idempotency_key="k" * 64,
+        )
+
+    first = seal()
+    with pytest.raises(IdempotencyConflict):
+        seal()
+    assert world.sealings_logged() == 1 and world.uses() == 1
+    with world.domain.keys.database.reading() as session:
+        from seal import repository
+
+        row = repository.sealed_document(session, first.document_id)
+        assert row is not None and row.audit_index == first.audit_index
+        assert row.details == {"cross_page": False, "qr": True} and row.level == "B-B"
+
+
 def test_a_batch_reports_each_document(world: World) -> None:
     items = [
         {"seal_id": world.seal_id, "anchor": "（盖章）"},
