@@ -420,7 +420,7 @@ def _record(
         # statement locking the seal row as _check_seal does; anything but an active seal
         # in its window with a good certificate goes to _check_seal for the precise refusal.
         state = repository.seal_state(session, request.seal_id, serial=serial)
-        if state is None or not _usable(*state.tuple(), now=now):
+        if state is None or not _usable(*state, now=now):
             _check_seal(session, seal_id=request.seal_id, now=now, for_update=True, serial=serial)
         if not repository.use_grant(session, grant, now=now):
             # Used up, expired or revoked since: another grant may still allow it, or
