@@ -35,10 +35,15 @@ log = logging.getLogger("tongxing.idp.cas")
 
 @dataclass(frozen=True)
 class Answer:
-    """The XML document to return (always HTTP 200, §2.5.2)."""
+    """The document to return (always HTTP 200, §2.5.2), XML or JSON (§2.5.1 ``format``)."""
 
     body: bytes
     ok: bool
+    fmt: str = cas.XML
+
+    @property
+    def media_type(self) -> str:
+        return cas.MEDIA_TYPES[self.fmt]
 
 
 def _digest(ticket: str) -> str:
@@ -47,18 +52,29 @@ def _digest(ticket: str) -> str:
 
 def validate(idp: IdentityProvider, params: Mapping[str, Sequence[str]], *, version: int) -> Answer:
     """Validate a ticket as ``version`` 2 (no attributes) or 3 of the protocol; the store or
-    the database out of reach is ``INTERNAL_ERROR`` (§2.5.3), logged (never the ticket)."""
+    the database out of reach is ``INTERNAL_ERROR`` (§2.5.3), logged (never the ticket). The
+    answer is in the ``format`` asked for; an unsupported one is ``INVALID_REQUEST`` in XML,
+    and spends the ticket like any other attempt (§3.1.1)."""
+    bad_format: cas.CasError | None = None
     try:
-        return _validate(idp, params, version=version)
+        fmt = cas.response_format(params)
+    except cas.CasError as exc:
+        fmt, bad_format = cas.XML, exc
+    try:
+        return _validate(idp, params, version=version, fmt=fmt, bad_format=bad_format)
     except (StoreUnavailable, SQLAlchemyError) as exc:
         log.warning("CAS ticket validation failed", extra={"error": type(exc).__name__})
-        return Answer(
-            body=cas.failure(cas.INTERNAL_ERROR, "the ticket cannot be validated now"), ok=False
-        )
+        message = "the ticket cannot be validated now"
+        return Answer(body=cas.failure(cas.INTERNAL_ERROR, message, fmt=fmt), ok=False, fmt=fmt)
 
 
 def _validate(
-    idp: IdentityProvider, params: Mapping[str, Sequence[str]], *, version: int
+    idp: IdentityProvider,
+    params: Mapping[str, Sequence[str]],
+    *,
+    version: int,
+    fmt: str,
+    bad_format: cas.CasError | None,
 ) -> Answer:
     ticket = ""
     service_ref = "unknown"
@@ -69,6 +85,8 @@ def _validate(
         if found is None:
             raise cas.CasError(cas.INVALID_TICKET, f"ticket {request.ticket} not recognized")
         service_ref = found.service_id
+        if bad_format is not None:
+            raise bad_format
         if request.service != found.service:
             raise cas.CasError(
                 cas.INVALID_SERVICE,
@@ -101,7 +119,7 @@ def _validate(
                 subject=service_ref,
                 details=details,
             )
-        return Answer(body=cas.failure(exc.code, exc.message), ok=False)
+        return Answer(body=cas.failure(exc.code, exc.message, fmt=fmt), ok=False, fmt=fmt)
     audit(
         idp,
         type="cas.ticket.validated",
@@ -114,9 +132,8 @@ def _validate(
             "ticket_digest": _digest(ticket),
         },
     )
-    return Answer(
-        body=cas.success(user=user, attributes=attributes if version >= 3 else None), ok=True
-    )
+    body = cas.success(user=user, attributes=attributes if version >= 3 else None, fmt=fmt)
+    return Answer(body=body, ok=True, fmt=fmt)
 
 
 def _person(idp: IdentityProvider, found: Ticket) -> tuple[str, dict[str, Any]]:

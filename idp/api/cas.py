@@ -4,11 +4,11 @@ twins (which accept service tickets only: no proxy tickets are issued).
 
 Security contract: ``/cas/login`` follows :class:`idp.cas.CasLogin` (an unregistered service
 gets our error page, never a redirect); validation follows :mod:`idp.cas_validation`
-(answers are XML, HTTP 200, never cached); ``/cas/logout`` ends the browser's SSO session
-like the OpenID end-session endpoint (grants revoked, every OIDC app and every CAS service
-of the session told over the back channel after the response) and redirects only to a
-registered, enabled service URL. As in CAS (§2.3), logout needs no confirmation: it can
-only end the browser's own session.
+(answers are XML, or JSON with ``format=JSON``, HTTP 200, never cached); ``/cas/logout``
+ends the browser's SSO session like the OpenID end-session endpoint (grants revoked, every
+OIDC app and every CAS service of the session told over the back channel after the
+response) and redirects only to a registered, enabled service URL. As in CAS (§2.3), logout
+needs no confirmation: it can only end the browser's own session.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from idp.runtime import IdentityProvider
 from idp.sessions import COOKIE as SSO_COOKIE
 
 router = APIRouter(prefix="/cas", tags=["cas"], include_in_schema=False)
-XML = "application/xml; charset=utf-8"
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -96,7 +95,7 @@ async def _validate(request: Request, idp: IdentityProvider, version: int) -> Re
     )
     return Response(
         content=answer.body,
-        media_type=XML,
+        media_type=answer.media_type,
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 

@@ -1,19 +1,21 @@
 """The CAS protocol 3.0 (Apereo CAS Protocol Specification 3.0.3): request parameters,
-service tickets, validation responses (§2.5, §2.8) and the single-logout request (§2.3.3,
-Appendix C).
+service tickets, validation responses in XML or JSON (§2.5, §2.8) and the single-logout
+request (§2.3.3, Appendix C).
 
 Framework-free. Security contract: :func:`login_request` and :func:`validation_request`
 refuse a repeated parameter and over-long values (the caller still matches the service
 URL exactly against the registry: nothing here trusts it); tickets are ``ST-`` followed by
 128 random bits in ``[a-zA-Z0-9]`` (§3.1.1: at least 32 characters accepted by services, only
-``[a-zA-Z0-9-]``); every response is built with an XML serialiser, so a hostile attribute
-value (markup, entities, ``]]>``) stays text, and characters XML 1.0 cannot carry (control
-characters, lone surrogates) are dropped rather than producing a document no client can
-parse. Not here: which tickets exist, who is signed in, which services are registered.
+``[a-zA-Z0-9-]``); every response is built with an XML or JSON serialiser, so a hostile
+attribute value (markup, entities, ``]]>``, quotes) stays text, and characters XML 1.0 cannot
+carry (control characters, lone surrogates) are dropped from both formats rather than
+producing a document no client can parse. Not here: which tickets exist, who is signed in,
+which services are registered.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import xml.etree.ElementTree as ET
@@ -48,6 +50,11 @@ _TICKET = re.compile(r"^ST-[A-Za-z0-9-]{1,253}$")
 # Characters XML 1.0 allows (§2.2 Char), everything else is dropped from text we emit.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+# §2.5.1 ``format``: the validation answer's format, XML unless asked otherwise.
+XML = "XML"
+JSON = "JSON"
+MEDIA_TYPES = {XML: "application/xml; charset=utf-8", JSON: "application/json"}
 
 ET.register_namespace("cas", NAMESPACE)
 ET.register_namespace("samlp", SAMLP)
@@ -132,6 +139,18 @@ def validation_request(params: Mapping[str, Sequence[str]]) -> ValidationRequest
     )
 
 
+def response_format(params: Mapping[str, Sequence[str]]) -> str:
+    """§2.5.1 ``format``: :data:`XML` (the default) or :data:`JSON`, in any letter case as
+    the reference server reads it; any other value is ``INVALID_REQUEST`` (the caller then
+    answers in XML)."""
+    value = _single(params, "format", limit=16)
+    if value is None:
+        return XML
+    if value.upper() not in MEDIA_TYPES:
+        raise CasError(INVALID_REQUEST, f"format {value} is not supported: use XML or JSON")
+    return value.upper()
+
+
 def new_ticket() -> str:
     """A fresh service ticket: ``ST-`` and 128 random bits as 32 hex digits."""
     return TICKET_PREFIX + secrets.token_hex(16)
@@ -158,27 +177,52 @@ def _document(root: ET.Element) -> bytes:
     return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=False))
 
 
-def success(*, user: str, attributes: Mapping[str, str | Iterable[str]] | None = None) -> bytes:
-    """``<cas:authenticationSuccess>`` (§2.5.2); with ``attributes`` (CAS 3.0, §2.8 and
-    Appendix A), one ``<cas:name>`` per value (a list repeats the element). Attribute names
+def _json(answer: dict[str, object]) -> bytes:
+    return json.dumps({"serviceResponse": answer}, ensure_ascii=False).encode()
+
+
+def success(
+    *,
+    user: str,
+    attributes: Mapping[str, str | Iterable[str]] | None = None,
+    fmt: str = XML,
+) -> bytes:
+    """``<cas:authenticationSuccess>`` (§2.5.2), or its JSON form; with ``attributes`` (CAS
+    3.0, §2.5.7 and Appendix A), one ``<cas:name>`` per value (a list repeats the element;
+    in JSON a list stays a list, one value is a string, as §2.5.7 shows). Attribute names
     must be XML names we chose, never input."""
+    listed: dict[str, list[str]] = {}
+    for name, value in (attributes or {}).items():
+        if not _ATTRIBUTE_NAME.match(name):
+            raise ValueError(f"{name!r} is not an attribute name")
+        listed[name] = [value] if isinstance(value, str) else list(value)
+    if fmt == JSON:
+        ok: dict[str, object] = {"user": xml_text(user)}
+        if attributes is not None:
+            ok["attributes"] = {
+                name: xml_text(values[0])
+                if isinstance(attributes[name], str)
+                else [xml_text(one) for one in values]
+                for name, values in listed.items()
+            }
+        return _json({"authenticationSuccess": ok})
     root = ET.Element(f"{{{NAMESPACE}}}serviceResponse")
-    ok = _el(root, "authenticationSuccess")
-    _el(ok, "user", text=user)
+    element = _el(root, "authenticationSuccess")
+    _el(element, "user", text=user)
     if attributes is not None:
-        holder = _el(ok, "attributes")
-        for name, value in attributes.items():
-            if not _ATTRIBUTE_NAME.match(name):
-                raise ValueError(f"{name!r} is not an attribute name")
-            values = [value] if isinstance(value, str) else list(value)
+        holder = _el(element, "attributes")
+        for name, values in listed.items():
             for one in values:
                 _el(holder, name, text=one)
     return _document(root)
 
 
-def failure(code: str, message: str) -> bytes:
-    """``<cas:authenticationFailure code="...">`` (§2.5.3)."""
+def failure(code: str, message: str, *, fmt: str = XML) -> bytes:
+    """``<cas:authenticationFailure code="...">`` (§2.5.3), or its JSON form (``code`` and
+    ``description``)."""
     assert code in CODES
+    if fmt == JSON:
+        return _json({"authenticationFailure": {"code": code, "description": xml_text(message)}})
     root = ET.Element(f"{{{NAMESPACE}}}serviceResponse")
     failed = _el(root, "authenticationFailure", text=message)
     failed.set("code", code)

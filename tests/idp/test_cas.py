@@ -6,6 +6,7 @@ disabled service; every step in the audit log."""
 
 from __future__ import annotations
 
+import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -236,6 +237,49 @@ def test_the_organisation_a_person_acts_for_is_in_the_attributes(
     personal = browser(app)
     mine = _sign_in_cas(personal, url, login="lisi", org="")
     assert "organisationCode" not in _attributes(_validate(app, url, mine))
+
+
+def test_a_service_asks_for_json_answers(
+    app: TestClient, service: tuple[str, list[dict[str, str]]]
+) -> None:
+    """§2.5.1 ``format=JSON``: the same answers as JSON documents; a format we do not
+    support is ``INVALID_REQUEST`` (in XML, the default), and spends the ticket (§3.1.1)."""
+    url, _ = service
+    oidc.add_person(oidc.domain_of(app))
+    person = browser(app)
+
+    def validate(path: str, ticket: str, fmt: str) -> tuple[str, bytes]:
+        query = urlencode({"service": url, "ticket": ticket, "format": fmt})
+        answer = app.get(f"/cas/{path}?{query}")
+        assert answer.status_code == 200
+        assert answer.headers["cache-control"] == "no-store"
+        return answer.headers["content-type"], answer.content
+
+    spent = _sign_in_cas(person, url)
+    refused_type, refused = validate("p3/serviceValidate", spent, "YAML")
+    assert refused_type.startswith("application/xml") and _code(ET.fromstring(refused)) == (
+        "INVALID_REQUEST"
+    )
+    _, again = validate("p3/serviceValidate", spent, "JSON")
+    assert json.loads(again)["serviceResponse"]["authenticationFailure"]["code"] == (
+        "INVALID_TICKET"
+    )
+    ticket = _login(person, url).split("ticket=")[1]
+    content_type, body = validate("p3/serviceValidate", ticket, "JSON")
+    assert content_type == "application/json"
+    ok = json.loads(body)["serviceResponse"]["authenticationSuccess"]
+    assert ok["user"] == "zhangsan"
+    assert ok["attributes"]["displayName"] == "张三" and ok["attributes"]["amr"] == ["pwd"]
+    assert ok["attributes"]["acr"] == "urn:tongxing:loa:2"
+    _, replayed = validate("p3/serviceValidate", ticket, "json")
+    assert json.loads(replayed)["serviceResponse"]["authenticationFailure"]["code"] == (
+        "INVALID_TICKET"
+    )
+    v2 = json.loads(validate("serviceValidate", _login(person, url).split("ticket=")[1], "JSON")[1])
+    assert v2 == {"serviceResponse": {"authenticationSuccess": {"user": "zhangsan"}}}
+    _, missing = validate("serviceValidate", "", "JSON")
+    failed = json.loads(missing)["serviceResponse"]["authenticationFailure"]
+    assert failed["code"] == "INVALID_REQUEST" and failed["description"]
 
 
 def test_a_services_minimum_level_is_asked_for_like_an_apps(app: TestClient) -> None:

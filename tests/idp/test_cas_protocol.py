@@ -3,6 +3,7 @@ single-logout request — hostile values stay text, and every document parses.""
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -109,6 +110,56 @@ def test_hostile_values_stay_text(value: str) -> None:
     assert [e.text for e in held.findall(f"{NS}amr")] == [expected, "pwd"]
     # Only characters XML 1.0 cannot carry are dropped; markup is escaped, never lost.
     assert expected == re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]", "", value)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_stay_text_in_json(value: str) -> None:
+    document = cas.success(
+        user=value, attributes={"displayName": value, "amr": [value, "pwd"]}, fmt=cas.JSON
+    )
+    ok = json.loads(document)["serviceResponse"]["authenticationSuccess"]
+    expected = cas.xml_text(value)  # the same text as in XML, in either format
+    assert ok == {
+        "user": expected,
+        "attributes": {"displayName": expected, "amr": [expected, "pwd"]},
+    }
+
+
+def test_the_format_parameter() -> None:
+    assert cas.response_format({}) == cas.XML
+    assert cas.response_format(_params(format="")) == cas.XML
+    for asked, fmt in (("XML", cas.XML), ("JSON", cas.JSON), ("json", cas.JSON)):
+        assert cas.response_format(_params(format=asked)) == fmt
+    for refused in (_params(format="YAML"), _params(format=["JSON", "XML"])):
+        with pytest.raises(cas.CasError) as caught:
+            cas.response_format(refused)
+        assert caught.value.code == cas.INVALID_REQUEST
+
+
+def test_json_answers_have_the_specs_shape() -> None:
+    """§2.5.2 and §2.5.7: one value is a string, a list stays a list (even of one)."""
+    ok = json.loads(
+        cas.success(user="zhangsan", attributes={"name": "张三", "amr": ["pwd"]}, fmt=cas.JSON)
+    )
+    assert ok == {
+        "serviceResponse": {
+            "authenticationSuccess": {
+                "user": "zhangsan",
+                "attributes": {"name": "张三", "amr": ["pwd"]},
+            }
+        }
+    }
+    v2 = json.loads(cas.success(user="zhangsan", fmt=cas.JSON))
+    assert v2 == {"serviceResponse": {"authenticationSuccess": {"user": "zhangsan"}}}
+    failed = json.loads(cas.failure(cas.INVALID_TICKET, "ticket ST-1 not recognized", fmt=cas.JSON))
+    assert failed == {
+        "serviceResponse": {
+            "authenticationFailure": {
+                "code": "INVALID_TICKET",
+                "description": "ticket ST-1 not recognized",
+            }
+        }
+    }
 
 
 def test_attribute_names_are_ours_never_input() -> None:
