@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,9 +16,32 @@ from pathlib import Path
 
 import httpx
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _below_the_ephemeral_range() -> range | None:
+    """Ports under the kernel's ephemeral range (Linux), or None when it cannot be read."""
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return range(max(10_000, low - 12_000), low) if low > 11_000 else None
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing uses right now. A server binds it seconds later,
+    so it is taken below the kernel's ephemeral range where that can be read: a port from
+    that range may meanwhile become the local end of one of the suite's own outgoing
+    connections (database, browser, HTTP clients), which the server then cannot bind."""
+    ports = _below_the_ephemeral_range() or range(0)
+    for _ in range(50 if ports else 0):
+        port = random.choice(ports)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
