@@ -19,7 +19,7 @@ from admin.actors import SYSTEM, Actor
 from admin.errors import Conflict, Forbidden, Invalid, NotFound
 from admin.people import find as find_person
 from admin.service import Administration
-from idp import accounts
+from idp import accounts, organisation_grants
 from idp import repository as idp_repository
 from idp.accounts import AccountError
 from idp.models import Membership, Organisation, User
@@ -122,13 +122,19 @@ def update(
     name: str | None = None,
     disabled: bool | None = None,
 ) -> dict[str, Any]:
-    """Rename, disable or re-enable an organisation (system administrator)."""
+    """Rename, disable or re-enable an organisation (system administrator). Disabling it
+    ends every grant made acting for it, by its members and its agents."""
+    ended: organisation_grants.Ended | None = None
     with admin.acting(actor, "organisations.update") as session:
         policy.require_role_or_setup(session, actor, SYSTEM)
         organisation = _find(session, ref, for_update=True)
         if organisation is None:
             raise NotFound(f"there is no organisation {ref!r}")
         versions.check(if_match, view(organisation))
+        if disabled and not organisation.disabled:
+            ended = organisation_grants.organisation_disabled(
+                session, organisation_id=organisation.id
+            )
         try:
             accounts.update_organisation(
                 session,
@@ -137,10 +143,14 @@ def update(
                 actor=actor.label,
                 name=name,
                 disabled=disabled,
+                grants_ended=len(ended.grants) if ended is not None else None,
             )
         except AccountError as exc:
             raise Invalid(str(exc)) from None
-        return view(organisation)
+        answer = view(organisation)
+    if ended is not None:
+        organisation_grants.complete(admin.identity, ended)
+    return answer
 
 
 def members(
@@ -219,7 +229,8 @@ def set_member(
 
 
 def remove_member(admin: Administration, actor: Actor, *, ref: str, person: str) -> None:
-    """End a person's membership of an organisation."""
+    """End a person's membership of an organisation, and every grant they made acting for it
+    as a member (an agent authorisation they hold is left to its own end)."""
     with admin.acting(actor, "organisations.remove_member") as session:
         organisation = _get(session, actor, ref, manage=True)
         user = find_person(session, person)
@@ -231,6 +242,14 @@ def remove_member(admin: Administration, actor: Actor, *, ref: str, person: str)
         if membership is None or user is None:
             raise NotFound(f"{person!r} is not a member of {organisation.name}")
         _keeps_an_admin(session, membership, user)
-        accounts.remove_member(
-            session, events=admin.events, membership=membership, actor=actor.label
+        ended = organisation_grants.membership_ended(
+            session, organisation_id=organisation.id, user_id=user.id
         )
+        accounts.remove_member(
+            session,
+            events=admin.events,
+            membership=membership,
+            actor=actor.label,
+            grants_ended=len(ended.grants),
+        )
+    organisation_grants.complete(admin.identity, ended)

@@ -398,10 +398,12 @@ def update_organisation(
     actor: str,
     name: str | None = None,
     disabled: bool | None = None,
+    grants_ended: int | None = None,
 ) -> list[str]:
     """Rename, disable or re-enable an organisation (a disabled one cannot be chosen at
     sign-in, so its administrators lose ``org:admin`` from the next token); returns the
-    names of the fields that changed."""
+    names of the fields that changed. ``grants_ended``: how many grants acting for it the
+    caller revoked with the change (:mod:`idp.organisation_grants`), for the event."""
     changed: list[str] = []
     if name is not None:
         if not name.strip() or len(name) > 200:
@@ -418,20 +420,33 @@ def update_organisation(
             type="organisation.updated",
             actor=actor,
             subject=organisation.id,
-            details={"name": organisation.name, "disabled": organisation.disabled},
+            details={
+                "name": organisation.name,
+                "disabled": organisation.disabled,
+                **({"grants_ended": grants_ended} if grants_ended is not None else {}),
+            },
         )
     return changed
 
 
 def remove_member(
-    session: Session, *, events: EventRecorder, membership: Membership, actor: str
+    session: Session,
+    *,
+    events: EventRecorder,
+    membership: Membership,
+    actor: str,
+    grants_ended: int | None = None,
 ) -> None:
-    """End a person's membership of an organisation."""
+    """End a person's membership of an organisation (``grants_ended``: how many of their
+    grants acting for it the caller revoked, for the event)."""
     session.delete(membership)
+    details: dict[str, object] = {"user": membership.user_id, "role": membership.role}
+    if grants_ended is not None:
+        details["grants_ended"] = grants_ended
     events.record(
         session,
         type="organisation.member_removed",
         actor=actor,
         subject=membership.organisation_id,
-        details={"user": membership.user_id, "role": membership.role},
+        details=details,
     )
