@@ -20,7 +20,7 @@ import logging
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-from idp import logout, upstreams
+from idp import logout, upstream_token, upstreams
 from idp.federation import enabled_upstream
 from idp.models import UpstreamLink
 from idp.protocol import oidc_rp
@@ -65,7 +65,9 @@ def end_session_url(idp: IdentityProvider, ended: SsoSession, *, then: str) -> s
         return None
     state = _remember(idp, then)
     query = {
-        "id_token_hint": info.get("id_token", ""),
+        "id_token_hint": upstream_token.open_sealed(
+            idp, info.get("id_token", ""), upstream_id=upstream.id
+        ),
         "client_id": upstream.client_id,
         "post_logout_redirect_uri": landing_uri(idp, upstream.id),
         "state": state,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from idp import upstreams
+from idp import upstream_token, upstreams
 from idp.models import UpstreamProvider
 from idp.protocol import oidc_rp
 from idp.runtime import IdentityProvider
@@ -64,7 +64,12 @@ def verified(
     if wanted and isinstance(access_token, str):
         extra = directory.userinfo(metadata, access_token=access_token, subject=claims["sub"])
         claims = {**{k: v for k, v in extra.items() if k in wanted}, **claims}
-    info = {"id": upstream.id, "sub": str(claims["sub"]), "id_token": id_token}
+    info = {
+        "id": upstream.id,
+        "sub": str(claims["sub"]),
+        # For our logout's id_token_hint; sealed, as it may carry the identity number.
+        "id_token": upstream_token.seal(idp, id_token, upstream_id=upstream.id),
+    }
     if isinstance(claims.get("sid"), str):
         info["sid"] = claims["sid"]
     return claims, info
