@@ -4,15 +4,21 @@ route, and the same requests with the lane switched off get the same answers."""
 from __future__ import annotations
 
 import base64
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from core.api import health
 from core.api.deps import runtime_of
 from core.services import Services
 from idp import clients as registry
+from idp.api import discovery, token, userinfo
+from keys.api import jwks
 from tongxing.app import TongxingApp
 from tongxing.composition import Domain
 
@@ -83,6 +89,32 @@ def test_every_short_cut_is_a_documented_route(app: TongxingApp) -> None:
     }
     short_cuts = {(route.method, route.path) for route in app.lane.routes()}
     assert short_cuts and short_cuts <= documented
+
+
+# The function behind each short-cut route (the router's decorator returns the function
+# itself); a new short-cut must be listed here.
+ROUTE_FUNCTIONS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("GET", "/healthz"): health.healthz,
+    ("GET", "/jwks"): jwks.jwks,
+    ("GET", "/.well-known/openid-configuration"): discovery.openid_configuration,
+    ("GET", "/.well-known/oauth-authorization-server"): discovery.oauth_metadata,
+    ("POST", "/token"): token.token,
+    ("GET", "/userinfo"): userinfo.get_userinfo,
+    ("POST", "/userinfo"): userinfo.get_userinfo,
+}
+
+
+def test_every_short_cut_binds_what_its_route_declares(app: TongxingApp) -> None:
+    """The lane calls a route's function with the request and the services bound in
+    ``tongxing.app._fast_lane``: a parameter the route gains (a dependency: a check, a limit)
+    must be bound there too, or the lane would answer without it."""
+    assert {(r.method, r.path) for r in app.lane.routes()} == set(ROUTE_FUNCTIONS)
+    for short_cut in app.lane.routes():
+        function = ROUTE_FUNCTIONS[(short_cut.method, short_cut.path)]
+        declared = set(inspect.signature(function).parameters)
+        handler = short_cut.endpoint
+        bound = set(handler.keywords) if isinstance(handler, functools.partial) else set()
+        assert declared == {"request"} | bound, (short_cut.method, short_cut.path)
 
 
 def test_the_lane_answers_as_the_framework_does(client: TestClient, app: TongxingApp) -> None:
