@@ -299,4 +299,10 @@ def renew(
 
 def in_window(seal: Seal, now: datetime) -> bool:
     """Whether ``now`` is inside the seal's validity window."""
-    return as_utc(seal.valid_from) <= now < as_utc(seal.valid_until)
+    return within(seal.valid_from, seal.valid_until, now)
+
+
+def within(valid_from: datetime, valid_until: datetime, now: datetime) -> bool:
+    """Whether ``now`` is inside the window [``valid_from``, ``valid_until``) (the bounds as
+    stored: naive ones are UTC)."""
+    return as_utc(valid_from) <= now < as_utc(valid_until)

@@ -159,7 +159,7 @@ def _usable(
     """What :func:`_check_seal` accepts: an active seal in its window, a good certificate."""
     return (
         seal_status == "active"
-        and as_utc(valid_from) <= now < as_utc(valid_until)
+        and registry.within(valid_from, valid_until, now)
         and certificate_status == "good"
     )
 
