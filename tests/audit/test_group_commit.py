@@ -14,11 +14,11 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audit import repository, sources
+from audit import repository
 from audit.group_commit import GroupCommit
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
-from audit.verifier import verify_log
 from core.database import Database
+from tests.audit.stored_log import verify_stored
 from tongxing.composition import Domain
 
 
@@ -45,17 +45,8 @@ def _checkpoints(domain: Domain) -> int:
 
 
 def _assert_log_verifies(domain: Domain) -> None:
-    with domain.audit.database.reading() as session:
-        material = sources.from_database(session, origin=domain.audit.origin)
-        size = repository.tree_size(session)
+    report, material, size = verify_stored(domain.audit)
     assert [i for i, _ in material.entries] == list(range(size))  # no gap, no fork
-    report = verify_log(
-        entries=material.entries,
-        checkpoint_notes=material.checkpoints,
-        origin=material.origin,
-        public_key_der=material.public_key_der,
-        stored_leaf_hashes=material.leaf_hashes,
-    )
     assert report.ok, report.problems[:3]
     assert report.verified_size == size
 

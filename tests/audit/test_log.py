@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from audit import checkpoint, merkle, repository, sources
+from audit import checkpoint, merkle, repository
 from audit.log import AuditLog
 from audit.models import AuditCheckpoint, AuditEntry, AuditNode
-from audit.verifier import verify_log
+from tests.audit.stored_log import verify_stored
 from tongxing.composition import Domain
 
 
@@ -163,16 +163,7 @@ def _second_process(domain: Domain) -> AuditLog:
 
 
 def _verifies(domain: Domain) -> None:
-    with domain.audit.database.reading() as session:
-        material = sources.from_database(session, origin=domain.audit.origin)
-        size = repository.tree_size(session)
-    report = verify_log(
-        entries=material.entries,
-        checkpoint_notes=material.checkpoints,
-        origin=material.origin,
-        public_key_der=material.public_key_der,
-        stored_leaf_hashes=material.leaf_hashes,
-    )
+    report, _, size = verify_stored(domain.audit)
     assert report.ok and report.verified_size == size, report.problems[:3]
 
 

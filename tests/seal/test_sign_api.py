@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from core.api.deps import runtime_of
 from seal.idempotency import IdempotencyKeys
 from seal.runtime import SealingService
+from tests.audit.stored_log import verify_stored
 from tests.seal.world import World, make_world
 from tongxing.demo_sealing import sample_permit
 
@@ -439,9 +440,7 @@ def test_sealings_in_flight_are_logged_together_and_a_refused_one_loses_nobody_e
 
     from sqlalchemy import func, select
 
-    from audit import repository, sources
     from audit.models import AuditCheckpoint
-    from audit.verifier import verify_log
 
     world.add_grant(max_uses=5)
     service = runtime_of(world.client.app).get(SealingService)  # type: ignore[arg-type]
@@ -494,13 +493,5 @@ def test_sealings_in_flight_are_logged_together_and_a_refused_one_loses_nobody_e
         assert session.scalar(select(func.count()).select_from(AuditCheckpoint)) == (
             checkpoints + 1
         )
-        material = sources.from_database(session, origin=world.domain.audit.origin)
-        size = repository.tree_size(session)
-    log = verify_log(
-        entries=material.entries,
-        checkpoint_notes=material.checkpoints,
-        origin=material.origin,
-        public_key_der=material.public_key_der,
-        stored_leaf_hashes=material.leaf_hashes,
-    )
+    log, _, size = verify_stored(world.domain.audit)
     assert log.ok and log.verified_size == size, log.problems[:3]
